@@ -1,0 +1,54 @@
+#pragma once
+// k-means over N points of dimension d (row-major float32). Parameters in a plain struct, results in a
+// plain struct, one call for the common case. The assignment step (the expensive part) sits behind one
+// seam so the fused CPU kernel, the sorted 1-D path and the CUDA backend swap without the caller noticing.
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dkm::kmeans {
+
+enum class Init {
+  kmeans_plus_plus,  // scikit-learn's greedy k-means++: 2 + floor(ln K) candidates per step
+  linear,            // Deep Compression: evenly spaced between min and max (per dimension)
+  random,            // K distinct points drawn uniformly
+  given,             // KMeansParams::initial_centers
+  optimal_1d,        // d == 1 only: the exact optimum by dynamic programming (no Lloyd needed)
+};
+
+enum class Device { cpu, cuda, automatic };
+
+struct KMeansParams {
+  int64_t k = 8;                        // number of clusters
+  Init init = Init::kmeans_plus_plus;   // how the first centres are chosen
+  std::vector<float> initial_centers;   // K x d, used when init == Init::given
+  int max_iter = 300;                   // Lloyd iterations at most
+  double tol = 1e-4;                    // stop when the centres' squared shift, relative to the data
+                                        // variance, falls below tol (scikit-learn's rule); 0 = run max_iter
+  uint64_t seed = 0;                    // every random choice derives from it
+  int threads = 0;                      // 0 = all hardware threads; results do not depend on it
+  Device device = Device::cpu;
+};
+
+struct IterationStats {
+  double inertia = 0;       // sum of squared distances after the assignment of this iteration
+  int64_t changed = 0;      // points whose label changed
+  double center_shift = 0;  // sum of squared centre moves
+};
+
+struct KMeansResult {
+  int64_t k = 0, dim = 0;
+  std::vector<float> centers;   // K x d
+  std::vector<int32_t> labels;  // N
+  double inertia = 0;           // sum of squared distances to the assigned centres
+  int iterations = 0;           // Lloyd iterations run
+  std::vector<IterationStats> stats;
+};
+
+// Throws dkm::UsageError for K < 1, an empty input, NaN/Inf values, or K larger than the number of
+// distinct points.
+KMeansResult kmeans(std::span<const float> points, int64_t dim, const KMeansParams& params);
+
+}  // namespace dkm::kmeans

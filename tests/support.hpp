@@ -1,0 +1,54 @@
+#pragma once
+// Helpers shared by the suites: paths into the source tree and running the `dkm` binary.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace dkm::test {
+
+inline std::string source_path(const std::string& rel) { return std::string(DKM_SOURCE_DIR) + "/" + rel; }
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A fresh empty directory under the system temp dir, removed at scope exit.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dkm-test-XXXXXX").string();
+    path = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;  // standard output
+  std::string err;  // standard error
+};
+
+// Runs `dkm <args>` through the shell (args are passed verbatim) and captures both streams.
+inline RunResult run_dkm(const std::string& args) {
+  TempDir dir;
+  std::string cmd = std::string("'") + DKM_BINARY + "' " + args + " >'" + (dir / "out") + "' 2>'" +
+                    (dir / "err") + "' </dev/null";
+  int status = std::system(cmd.c_str());
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(dir / "out");
+  r.err = slurp(dir / "err");
+  return r;
+}
+
+}  // namespace dkm::test

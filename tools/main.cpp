@@ -1,0 +1,54 @@
+// The `dkm` command: wiring only. Subcommands register themselves from tools/cmd_*.cpp.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "models/error.hpp"
+#include "tools/command.hpp"
+
+namespace dkm::cli {
+
+static std::vector<Command>& registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+
+bool register_command(Command command) {
+  registry().push_back(std::move(command));
+  return true;
+}
+
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+}  // namespace dkm::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"dkm: what k-means weight sharing does to a CNN's size, energy and accuracy"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "dkm 0.1.0");
+  auto commands = dkm::cli::registry();
+  std::stable_sort(commands.begin(), commands.end(), [](auto& a, auto& b) { return a.order < b.order; });
+  for (auto& c : commands) c.setup(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are not errors; every real parse error is bad usage: exit code 2.
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const dkm::InputError& e) {
+    fmt::print(stderr, "dkm: error: {}\n", e.what());
+    return 2;
+  } catch (const dkm::UsageError& e) {
+    fmt::print(stderr, "dkm: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dkm: internal error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
