@@ -1,0 +1,32 @@
+#pragma once
+// The one tabular value every command prints: columns with units in their names, one row per layer and
+// an optional total row. Rendered as an aligned terminal table, CSV or JSON, so every command's output
+// has the same stable shape (docs/reports.md).
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dkm::reports {
+
+using Cell = std::variant<std::monostate, int64_t, double, std::string>;  // monostate = empty
+
+struct Column {
+  std::string key;    // CSV header and JSON key, units included: "energy_pj", "params", "macs"
+  std::string title;  // terminal header, e.g. "energy [pJ]"
+  int precision = 4;  // significant digits for doubles
+};
+
+struct Table {
+  std::vector<Column> columns;
+  std::vector<std::vector<Cell>> rows;  // each row has columns.size() cells
+  std::vector<Cell> total;              // empty = no total row
+};
+
+std::string to_text(const Table& table);   // aligned columns for a terminal
+std::string to_csv(const Table& table);    // RFC 4180; the total row's first cell is "total"
+nlohmann::json to_json_rows(const Table& table);  // [{key: value, ...}, ...] (no total row)
+
+}  // namespace dkm::reports
