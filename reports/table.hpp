@@ -25,8 +25,18 @@ struct Table {
   std::vector<Cell> total;              // empty = no total row
 };
 
-std::string to_text(const Table& table);   // aligned columns for a terminal
-std::string to_csv(const Table& table);    // RFC 4180; the total row's first cell is "total"
-nlohmann::json to_json_rows(const Table& table);  // [{key: value, ...}, ...] (no total row)
+// Aligned columns for a terminal: numbers right-aligned with thousands separators, doubles to
+// `precision` significant digits, a rule under the header and above the total row.
+std::string to_text(const Table& table);
+
+// RFC 4180 quoting, "\n" line ends, header = column keys, integers exact, doubles to `precision`
+// significant digits, empty cells empty; the total row comes last and its first cell is "total".
+std::string to_csv(const Table& table);
+
+// [{key: value, ...}, ...] without the total row; doubles at full precision, empty or non-finite = null.
+nlohmann::json to_json_rows(const Table& table);
+
+// The total row as {key: value, ...} with the first column's value "total", or null without one.
+nlohmann::json to_json_total(const Table& table);
 
 }  // namespace dkm::reports
