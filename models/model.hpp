@@ -1,3 +1,5 @@
+// >>> PARALLEL WORK IN PROGRESS: before editing anything, read /work/notes/common.md (rules for helpers:
+// >>> own files only, never `git add -A`/`commit -a`, own build dir, deadline). The lead removes this note.
 #pragma once
 // The in-memory model: a DAG of layers in topological order with every shape, parameter count and MAC
 // count resolved. Built from a JSON model spec (docs/model-spec.md), a zoo name or an ONNX file; the
@@ -48,8 +50,10 @@ struct Layer {
   int64_t out_features = 0;
   // activation: relu, relu6, sigmoid, hardswish, hardsigmoid, tanh, ...
   std::string activation;
-  // upsample: integer scale factor
+  // upsample: integer scale factor (nearest neighbour)
   int64_t scale = 1;
+  // dropout: drop probability (inference ignores it; kept so a spec survives a round trip)
+  double rate = 0.5;
   // Per-layer bit widths; unset means the model's defaults.
   std::optional<int> weight_bits, act_bits;
 
@@ -67,6 +71,7 @@ struct Layer {
 
 struct Model {
   std::string name;
+  std::string description;  // free text: origin, variant, notes
   Shape input;
   int64_t batch = 1;
   int weight_bits = 16;
