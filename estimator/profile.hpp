@@ -1,0 +1,101 @@
+#pragma once
+// Hardware profiles: the energy of every access and operation of a row-stationary accelerator, with its
+// unit, its granularity and its source. Profiles are JSON files ("format": "dkm-hwprofile/1",
+// docs/hwprofile.md); the shipped ones (hwprofiles/*.json) are compiled into the binary. Parsing
+// validates everything at the boundary: a missing or ill-typed value is a dkm::InputError naming its
+// JSON path. There are no built-in default energies.
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "models/embedded.hpp"
+
+namespace dkm::estimator {
+
+enum class EnergyUnit { pj, mac_normalised };
+std::string_view to_string(EnergyUnit unit);  // "pJ", "mac_normalised"
+
+// The data types a layer moves. `psums` covers partial sums and the final outputs; `codebook` holds the
+// shared centres of a weight-shared layer (zero traffic otherwise).
+enum class DataType { weights, inputs, psums, codebook };
+inline constexpr std::array<DataType, 4> kDataTypes{DataType::weights, DataType::inputs, DataType::psums,
+                                                    DataType::codebook};
+std::string_view to_string(DataType type);
+
+// Storage levels, outermost first. `array` is the inter-PE network (multicast counts one access per PE).
+enum class Level { dram, buffer, array, rf };
+inline constexpr std::array<Level, 4> kLevels{Level::dram, Level::buffer, Level::array, Level::rf};
+std::string_view to_string(Level level);
+
+// The energy of one access of `word_bits` bits (word_bits == 1: an energy per bit). Moving b bits costs
+// energy * b / word_bits: data are packed into words (the linear-in-width rule of energy.md).
+struct AccessEnergy {
+  double energy = 0;
+  int word_bits = 0;
+  std::string source;
+  double per_bit() const { return energy / word_bits; }
+};
+
+// Per-PE scratchpad of one data type: capacity in words of that type's bit width, and its access energy.
+struct Scratchpad {
+  int64_t words = 0;
+  AccessEnergy energy;
+  std::string source;  // of `words`
+};
+
+struct HwProfile {
+  std::string name;
+  std::string description;
+  std::string file;  // where it was read from, for messages
+  EnergyUnit unit = EnergyUnit::mac_normalised;
+
+  int technology_nm = 0;
+  std::string technology_source;
+
+  // Default bit widths of weights, activations and partial sums (a model's own widths override the
+  // first two; psums keep this width).
+  int weight_bits = 0, act_bits = 0, psum_bits = 0;
+  std::string bits_source;
+
+  int64_t pe_rows = 0, pe_cols = 0;
+  std::string pe_array_source;
+
+  // Energy of one MAC at ref_weight_bits x ref_act_bits; other widths scale by
+  // (b_w / ref_weight_bits) * (b_x / ref_act_bits) (the "bit_product" rule, Timeloop's built-in model).
+  double mac_energy = 0;
+  int ref_weight_bits = 0, ref_act_bits = 0;
+  std::string mac_source;
+
+  Scratchpad rf_weights, rf_inputs, rf_psums;  // codebook reads are priced as weight-scratchpad reads
+  AccessEnergy array;
+  int64_t buffer_bytes = 0;
+  std::string buffer_source;
+  std::array<bool, 4> buffer_bypass{};  // per DataType: true = DRAM <-> PE array directly
+  AccessEnergy buffer;
+  AccessEnergy dram;
+
+  std::vector<std::string> scaling_rules;  // every derivation used for the numbers above, in words
+
+  const Scratchpad& scratchpad(DataType type) const;
+  bool bypasses_buffer(DataType type) const { return buffer_bypass[static_cast<size_t>(type)]; }
+  // Energy of one MAC at these widths, in `unit`.
+  double mac_energy_at(int weight_bits, int act_bits) const;
+  // Energy of one access of one datum of `bits` bits at `level` for `type` (RF: that type's scratchpad).
+  double access_energy(Level level, DataType type, double bits) const;
+};
+
+// Throws dkm::InputError(source, JSON path, expectation) on any missing, ill-typed or out-of-range value.
+HwProfile parse_profile(std::string_view json_text, const std::string& source);
+
+// A shipped profile name ("eyeriss-65nm") or a path to a profile file.
+HwProfile load_profile(const std::string& name_or_path);
+
+// The profiles compiled into the binary (hwprofiles/*.json).
+std::span<const EmbeddedFile> profile_files();
+
+inline constexpr std::string_view kDefaultProfile = "eyeriss-65nm";
+
+}  // namespace dkm::estimator
