@@ -1,0 +1,274 @@
+// NumPy .npz: a zip archive of .npy members. Reading walks the central directory (so data descriptors
+// and zip64 records, which numpy.savez writes, are handled) and inflates deflated members with zlib.
+// Writing stores the members uncompressed, as numpy.savez does.
+#include <zlib.h>
+
+#include <cstring>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "models/atomic_file.hpp"
+#include "models/error.hpp"
+#include "models/tensor_io.hpp"
+
+namespace dkm {
+namespace {
+
+constexpr uint32_t kLocalHeader = 0x04034b50;
+constexpr uint32_t kCentralHeader = 0x02014b50;
+constexpr uint32_t kEndOfCentralDir = 0x06054b50;
+constexpr uint32_t kZip64EndOfCentralDir = 0x06064b50;
+constexpr uint32_t kZip64Locator = 0x07064b50;
+constexpr uint64_t kMaxDeflateRatio = 1032;  // deflate cannot expand data by more than this factor
+
+// Bounds-checked little-endian reads over the archive; failures name the byte offset.
+class Reader {
+ public:
+  Reader(std::string_view bytes, const std::string& source) : bytes_(bytes), source_(source) {}
+
+  [[noreturn]] void fail(uint64_t offset, const std::string& expected) const {
+    throw InputError(source_, fmt::format("byte {}", offset), expected);
+  }
+  void need(uint64_t offset, uint64_t size, std::string_view what) const {
+    if (offset > bytes_.size() || size > bytes_.size() - offset)
+      fail(offset, fmt::format("{} ({} bytes) inside the {}-byte file", what, size, bytes_.size()));
+  }
+  uint64_t le(uint64_t offset, int width) const {
+    need(offset, static_cast<uint64_t>(width), "a zip record field");
+    uint64_t v = 0;
+    for (int i = 0; i < width; ++i)
+      v |= static_cast<uint64_t>(static_cast<unsigned char>(bytes_[offset + static_cast<uint64_t>(i)])) << (8 * i);
+    return v;
+  }
+  std::string_view slice(uint64_t offset, uint64_t size, std::string_view what) const {
+    need(offset, size, what);
+    return bytes_.substr(offset, size);
+  }
+  uint64_t size() const { return bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
+  const std::string& source_;
+};
+
+struct Member {
+  std::string name;
+  uint16_t flags = 0, method = 0;
+  uint32_t crc = 0;
+  uint64_t compressed = 0, uncompressed = 0, local_offset = 0;
+  uint64_t central_offset = 0;  // for error messages
+};
+
+struct Directory {
+  uint64_t entries = 0, size = 0, offset = 0;
+};
+
+Directory find_directory(const Reader& r) {
+  // The end-of-central-directory record is 22 bytes plus a comment of at most 65535 bytes.
+  if (r.size() < 22) r.fail(0, "a zip archive (.npz), found a file shorter than a zip end record");
+  uint64_t lowest = r.size() >= 22 + 65535 ? r.size() - 22 - 65535 : 0;
+  for (uint64_t pos = r.size() - 22 + 1; pos-- > lowest;) {
+    if (r.le(pos, 4) != kEndOfCentralDir) continue;
+    if (pos + 22 + r.le(pos + 20, 2) != r.size()) continue;  // a signature inside data, not the record
+    Directory d{r.le(pos + 10, 2), r.le(pos + 12, 4), r.le(pos + 16, 4)};
+    if (r.le(pos + 4, 2) != 0 || r.le(pos + 6, 2) != 0) r.fail(pos + 4, "a single-disk zip archive");
+    bool zip64 = d.entries == 0xFFFF || d.size == 0xFFFFFFFF || d.offset == 0xFFFFFFFF;
+    if (pos >= 20 && r.le(pos - 20, 4) == kZip64Locator) {
+      uint64_t record = r.le(pos - 20 + 8, 8);
+      if (r.le(record, 4) != kZip64EndOfCentralDir) r.fail(record, "the zip64 end-of-central-directory record");
+      d = Directory{r.le(record + 32, 8), r.le(record + 40, 8), r.le(record + 48, 8)};
+    } else if (zip64) {
+      r.fail(pos, "a zip64 locator before a zip64 end record");
+    }
+    if (d.offset > r.size() || d.size > r.size() - d.offset)
+      r.fail(pos, fmt::format("a central directory inside the file, found {} bytes at byte {}", d.size, d.offset));
+    // Each central record takes at least 46 bytes: bounds the entry count before anything is allocated.
+    if (d.entries > d.size / 46)
+      r.fail(pos, fmt::format("{} entries to fit a {}-byte central directory", d.entries, d.size));
+    return d;
+  }
+  r.fail(r.size(), "a zip end-of-central-directory record (not a .npz / zip archive)");
+}
+
+std::vector<Member> read_directory(const Reader& r, const Directory& dir) {
+  std::vector<Member> members;
+  members.reserve(dir.entries);
+  uint64_t pos = dir.offset;
+  for (uint64_t i = 0; i < dir.entries; ++i) {
+    if (r.le(pos, 4) != kCentralHeader) r.fail(pos, "a zip central directory record");
+    Member m;
+    m.central_offset = pos;
+    m.flags = static_cast<uint16_t>(r.le(pos + 8, 2));
+    m.method = static_cast<uint16_t>(r.le(pos + 10, 2));
+    m.crc = static_cast<uint32_t>(r.le(pos + 16, 4));
+    m.compressed = r.le(pos + 20, 4);
+    m.uncompressed = r.le(pos + 24, 4);
+    uint64_t name_len = r.le(pos + 28, 2), extra_len = r.le(pos + 30, 2), comment_len = r.le(pos + 32, 2);
+    m.local_offset = r.le(pos + 42, 4);
+    m.name = std::string(r.slice(pos + 46, name_len, "a member name"));
+    // The zip64 extra field holds, in this order, only the fields saturated in the fixed record.
+    uint64_t extra = pos + 46 + name_len, extra_end = extra + extra_len;
+    r.need(extra, extra_len, "the member's extra fields");
+    while (extra + 4 <= extra_end) {
+      uint64_t id = r.le(extra, 2), len = r.le(extra + 2, 2);
+      if (extra + 4 + len > extra_end) r.fail(extra, "an extra field inside the central record");
+      if (id == 0x0001) {
+        uint64_t field = extra + 4, field_end = field + len;
+        for (uint64_t* value : {&m.uncompressed, &m.compressed, &m.local_offset}) {
+          if (*value != 0xFFFFFFFF) continue;
+          if (field + 8 > field_end) r.fail(field, "a zip64 extra field with the saturated sizes");
+          *value = r.le(field, 8);
+          field += 8;
+        }
+      }
+      extra += 4 + len;
+    }
+    members.push_back(std::move(m));
+    pos += 46 + name_len + extra_len + comment_len;
+  }
+  return members;
+}
+
+std::string inflate_member(const Reader& r, const Member& m, std::string_view data, uint64_t data_offset) {
+  if (m.uncompressed > m.compressed * kMaxDeflateRatio + 64)
+    r.fail(m.central_offset, fmt::format("member '{}': an uncompressed size deflate can reach from {} bytes, "
+                                         "found {}", m.name, m.compressed, m.uncompressed));
+  std::string out(m.uncompressed, '\0');
+  z_stream z{};
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw std::runtime_error("zlib inflateInit2 failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  // zlib's counters are 32-bit: feed and drain in chunks.
+  uint64_t in_left = data.size(), out_done = 0;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    uInt in_chunk = static_cast<uInt>(std::min<uint64_t>(in_left, 1u << 30));
+    uInt out_chunk = static_cast<uInt>(std::min<uint64_t>(m.uncompressed - out_done, 1u << 30));
+    z.avail_in = in_chunk;
+    z.next_out = reinterpret_cast<Bytef*>(out.data() + out_done);
+    z.avail_out = out_chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    in_left -= in_chunk - z.avail_in;
+    out_done += out_chunk - z.avail_out;
+    if (rc == Z_OK && in_chunk == z.avail_in && out_chunk == z.avail_out) rc = Z_BUF_ERROR;  // no progress
+  }
+  uint64_t consumed = data.size() - in_left;
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END || out_done != m.uncompressed)
+    r.fail(data_offset + consumed, fmt::format("member '{}': a valid deflate stream of {} bytes ({})", m.name,
+                                               m.uncompressed, rc == Z_STREAM_END ? "size differs" : "corrupt"));
+  return out;
+}
+
+std::string extract(const Reader& r, const Member& m) {
+  if (m.flags & 0x1) r.fail(m.central_offset, fmt::format("member '{}': an unencrypted member", m.name));
+  if (m.method != 0 && m.method != 8)
+    r.fail(m.central_offset, fmt::format("member '{}': compression method 0 (stored) or 8 (deflate), found {}",
+                                         m.name, m.method));
+  if (r.le(m.local_offset, 4) != kLocalHeader) r.fail(m.local_offset, fmt::format("member '{}': a local file header", m.name));
+  uint64_t data_offset = m.local_offset + 30 + r.le(m.local_offset + 26, 2) + r.le(m.local_offset + 28, 2);
+  std::string_view data = r.slice(data_offset, m.compressed, fmt::format("member '{}' data", m.name));
+  std::string out;
+  if (m.method == 0) {
+    if (m.compressed != m.uncompressed)
+      r.fail(m.central_offset, fmt::format("member '{}': equal sizes for a stored member, found {} and {}", m.name,
+                                           m.compressed, m.uncompressed));
+    out.assign(data);
+  } else {
+    out = inflate_member(r, m, data, data_offset);
+  }
+  uint32_t crc = 0;
+  for (uint64_t done = 0; done < out.size();) {
+    uInt chunk = static_cast<uInt>(std::min<uint64_t>(out.size() - done, 1u << 30));
+    crc = static_cast<uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(out.data() + done), chunk));
+    done += chunk;
+  }
+  if (crc != m.crc)
+    r.fail(data_offset, fmt::format("member '{}': CRC-32 {:08x}, found {:08x} (corrupt data)", m.name, m.crc, crc));
+  return out;
+}
+
+void put(std::string& out, uint64_t value, int width) {
+  for (int i = 0; i < width; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+}
+
+}  // namespace
+
+ArrayMap read_npz(const std::string& path) {
+  std::string bytes = read_file(path);
+  Reader r(bytes, path);
+  std::vector<Member> members = read_directory(r, find_directory(r));
+  ArrayMap arrays;
+  for (const Member& m : members) {
+    if (m.name.size() < 5 || !m.name.ends_with(".npy"))
+      r.fail(m.central_offset, fmt::format("only .npy members, found '{}'", m.name));
+    std::string name = m.name.substr(0, m.name.size() - 4);
+    if (arrays.contains(name)) r.fail(m.central_offset, fmt::format("one member named '{}', found two", m.name));
+    std::string member = extract(r, m);
+    try {
+      arrays.emplace(name, parse_npy(member, path));
+    } catch (const InputError& e) {
+      throw InputError(path, fmt::format("member '{}', {}", m.name, e.where()), e.expected());
+    }
+  }
+  return arrays;
+}
+
+void write_npz(const std::string& path, const ArrayMap& arrays) {
+  std::string out, directory;
+  for (const auto& [name, array] : arrays) {
+    std::string member_name = name + ".npy";
+    std::string data = encode_npy(array);
+    if (out.size() > 0xFFFFFFFEu || data.size() > 0xFFFFFFFEu || member_name.size() > 0xFFFF)
+      throw InputError(path, fmt::format("tensor '{}'", name), "an archive under 4 GiB (write .safetensors instead)");
+    uint32_t crc = 0;
+    for (size_t done = 0; done < data.size();) {
+      uInt chunk = static_cast<uInt>(std::min<size_t>(data.size() - done, 1u << 30));
+      crc = static_cast<uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(data.data() + done), chunk));
+      done += chunk;
+    }
+    uint64_t offset = out.size();
+    // A fixed DOS timestamp (1980-01-01 00:00) keeps the output byte-identical across runs.
+    auto common = [&](std::string& s) {
+      put(s, 20, 2);           // version needed to extract: 2.0
+      put(s, 0, 2);            // flags
+      put(s, 0, 2);            // method: stored
+      put(s, 0, 2);            // time
+      put(s, 0x21, 2);         // date
+      put(s, crc, 4);
+      put(s, data.size(), 4);  // compressed size
+      put(s, data.size(), 4);  // uncompressed size
+      put(s, member_name.size(), 2);
+      put(s, 0, 2);            // extra length
+    };
+    put(out, kLocalHeader, 4);
+    common(out);
+    out += member_name;
+    out += data;
+    put(directory, kCentralHeader, 4);
+    put(directory, 20, 2);  // version made by
+    common(directory);
+    put(directory, 0, 2);  // comment length
+    put(directory, 0, 2);  // disk number
+    put(directory, 0, 2);  // internal attributes
+    put(directory, 0, 4);  // external attributes
+    put(directory, offset, 4);
+    directory += member_name;
+  }
+  if (out.size() + directory.size() > 0xFFFFFFFEu || arrays.size() > 0xFFFF)
+    throw InputError(path, "", "an archive under 4 GiB and 65535 tensors (write .safetensors instead)");
+  uint64_t directory_offset = out.size();
+  out += directory;
+  put(out, kEndOfCentralDir, 4);
+  put(out, 0, 2);
+  put(out, 0, 2);
+  put(out, arrays.size(), 2);
+  put(out, arrays.size(), 2);
+  put(out, directory.size(), 4);
+  put(out, directory_offset, 4);
+  put(out, 0, 2);  // comment length
+  write_file_atomic(path, out);
+}
+
+}  // namespace dkm

@@ -1,0 +1,172 @@
+// safetensors: an 8-byte little-endian header length, a JSON header mapping each tensor name to its
+// dtype, shape and [begin, end) byte range in the data buffer that follows, and an optional
+// "__metadata__" map of strings. https://github.com/huggingface/safetensors (format section)
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "models/atomic_file.hpp"
+#include "models/error.hpp"
+#include "models/tensor_io.hpp"
+
+namespace dkm {
+namespace {
+
+using nlohmann::json;
+
+struct StEntry {
+  std::string_view code;
+  DType dtype;
+};
+constexpr StEntry kDTypes[] = {{"F16", DType::f16}, {"F32", DType::f32}, {"F64", DType::f64},
+                               {"I8", DType::i8},   {"U8", DType::u8},   {"I16", DType::i16},
+                               {"U16", DType::u16}, {"I32", DType::i32}, {"U32", DType::u32},
+                               {"I64", DType::i64}};
+
+std::string_view code_of(DType dtype) {
+  for (const auto& e : kDTypes)
+    if (e.dtype == dtype) return e.code;
+  return "?";
+}
+
+// nlohmann's message without its "[json.exception...] parse error at line 1, column 6: " preamble.
+std::string json_reason(std::string_view what) {
+  size_t column = what.find("column ");
+  size_t colon = column == std::string_view::npos ? column : what.find(": ", column);
+  return std::string(colon == std::string_view::npos ? what : what.substr(colon + 2));
+}
+
+struct Range {
+  uint64_t begin, end;
+  std::string name;
+};
+
+}  // namespace
+
+Safetensors parse_safetensors(std::string_view bytes, const std::string& source) {
+  if (bytes.size() < 8) throw InputError(source, "byte 0", "an 8-byte safetensors header length (file too short)");
+  uint64_t header_len = 0;
+  for (int i = 0; i < 8; ++i) header_len |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  if (header_len > bytes.size() - 8)
+    throw InputError(source, "byte 0", fmt::format("a header length within the file ({} bytes after the length "
+                                                   "field), found {}", bytes.size() - 8, header_len));
+  json header;
+  try {
+    header = json::parse(bytes.substr(8, header_len));
+  } catch (const json::parse_error& e) {
+    throw InputError(source, fmt::format("byte {}", 8 + e.byte - (e.byte > 0 ? 1 : 0)),
+                     "a valid JSON header (" + json_reason(e.what()) + ")");
+  }
+  if (!header.is_object()) throw InputError(source, "byte 8", "a JSON object as the safetensors header");
+
+  const uint64_t data_offset = 8 + header_len;
+  const uint64_t buffer = bytes.size() - data_offset;
+  Safetensors file;
+  std::vector<Range> ranges;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      if (!entry.is_object()) throw InputError(source, "__metadata__", "an object of strings");
+      for (const auto& [key, value] : entry.items()) {
+        if (!value.is_string())
+          throw InputError(source, fmt::format("__metadata__.{}", key), "a string value");
+        file.metadata.emplace(key, value.get<std::string>());
+      }
+      continue;
+    }
+    std::string where = fmt::format("tensor '{}'", name);
+    auto fail = [&](const std::string& expected) { throw InputError(source, where, expected); };
+    if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
+      fail("an object with 'dtype', 'shape' and 'data_offsets'");
+    const json& dt = entry["dtype"];
+    const StEntry* found = nullptr;
+    if (dt.is_string())
+      for (const auto& e : kDTypes)
+        if (dt.get<std::string>() == e.code) found = &e;
+    if (!found) fail(fmt::format("dtype one of F16 F32 F64 I8 U8 I16 U16 I32 U32 I64, found {}", dt.dump()));
+    const json& shape_json = entry["shape"];
+    if (!shape_json.is_array()) fail("'shape' as an array of non-negative integers");
+    std::vector<int64_t> shape;
+    for (const json& d : shape_json) {
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        fail(fmt::format("'shape' as an array of non-negative integers, found {}", shape_json.dump()));
+      shape.push_back(d.get<int64_t>());
+    }
+    const json& offsets = entry["data_offsets"];
+    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+        !offsets[1].is_number_unsigned())
+      fail(fmt::format("'data_offsets' as [begin, end] byte offsets, found {}", offsets.dump()));
+    uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
+    if (begin > end || end > buffer)
+      fail(fmt::format("'data_offsets' [{}, {}] within the {}-byte data buffer", begin, end, buffer));
+    // The element count must match the byte range; the range is inside the file, so nothing huge is allocated.
+    uint64_t need = static_cast<uint64_t>(dtype_size(found->dtype));
+    bool zero = std::find(shape.begin(), shape.end(), 0) != shape.end();
+    for (int64_t d : shape) {
+      if (d == 0) continue;
+      if (need > buffer / static_cast<uint64_t>(d))
+        fail(fmt::format("shape [{}] of {} needs more than the {}-byte data buffer", fmt::join(shape, ", "),
+                         found->code, buffer));
+      need *= static_cast<uint64_t>(d);
+    }
+    if (zero) need = 0;
+    if (need != end - begin)
+      fail(fmt::format("{} bytes for shape [{}] of {}, found data_offsets [{}, {}] ({} bytes)", need,
+                       fmt::join(shape, ", "), found->code, begin, end, end - begin));
+    Array a;
+    a.dtype = found->dtype;
+    a.shape = std::move(shape);
+    ranges.push_back({begin, end, name});
+    file.tensors.emplace(name, std::move(a));
+  }
+  // The tensors must tile the buffer exactly: no overlap, no hole, nothing after the last one.
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t covered = 0;
+  for (const Range& r : ranges) {
+    if (r.begin != covered)
+      throw InputError(source, fmt::format("tensor '{}'", r.name),
+                       fmt::format("data_offsets starting at byte {} of the buffer (tensors must be contiguous and "
+                                   "not overlap), found {}", covered, r.begin));
+    covered = r.end;
+    file.tensors[r.name].bytes.assign(bytes.substr(data_offset + r.begin, r.end - r.begin));
+  }
+  if (covered != buffer)
+    throw InputError(source, fmt::format("byte {}", data_offset + covered),
+                     fmt::format("the end of the file after the last tensor, found {} more bytes", buffer - covered));
+  return file;
+}
+
+std::string encode_safetensors(const Safetensors& file) {
+  json header = json::object();
+  uint64_t offset = 0;
+  for (const auto& [name, array] : file.tensors) {
+    if (name == "__metadata__") throw std::invalid_argument("a tensor cannot be called __metadata__");
+    uint64_t size = array.bytes.size();
+    if (array.numel() * dtype_size(array.dtype) != static_cast<int64_t>(size))
+      throw std::invalid_argument(fmt::format("tensor '{}': {} bytes do not match its shape", name, size));
+    header[name] = {{"dtype", code_of(array.dtype)}, {"shape", array.shape}, {"data_offsets", {offset, offset + size}}};
+    offset += size;
+  }
+  if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
+  std::string text = header.dump();
+  // Pad with spaces so the data buffer starts 8-byte aligned, as the reference writer does.
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string out;
+  out.reserve(8 + text.size() + offset);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((text.size() >> (8 * i)) & 0xFF));
+  out += text;
+  for (const auto& [name, array] : file.tensors) out += array.bytes;
+  return out;
+}
+
+Safetensors read_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+
+void write_safetensors(const std::string& path, const Safetensors& file) {
+  write_file_atomic(path, encode_safetensors(file));
+}
+
+}  // namespace dkm
