@@ -147,7 +147,7 @@ Model load_model(const std::string& path_or_zoo_name) {
   std::vector<std::string_view> names;
   auto entries = zoo();
   for (const auto& e : entries) names.push_back(e.name);
-  if (std::filesystem::exists(arg)) throw InputError(arg, "", "expected a model spec file, got something else");
+  if (std::filesystem::exists(arg)) throw InputError(arg, "", "expected a model spec file, got a directory or special file");
   if (!is_zoo_name(arg)) throw InputError(arg, "", "no such file; expected a model spec file (.json)");
   throw InputError(arg, "", fmt::format("no such file or zoo model; expected a model spec file (.json), an ONNX "
                                         "file (.onnx) or a zoo name ({})",

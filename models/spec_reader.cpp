@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -72,7 +73,7 @@ class Reader {
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
       fail("", "expected a JSON model spec, got an empty file");
     try {
-      return json::parse(text);
+      return json::parse(text, duplicate_key_check());
     } catch (const json::parse_error& e) {
       size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, text.size());
       size_t line = 1, column = 1;
@@ -87,8 +88,54 @@ class Reader {
       // nlohmann's message is "[json.exception.parse_error.101] parse error at line L, column C: WHAT".
       std::string what = e.what();
       if (auto p = what.find(": "); p != std::string::npos) what = what.substr(p + 2);
-      fail(fmt::format("line {}, column {}", line, column), "expected valid JSON: " + what);
+      std::string where = fmt::format("line {}, column {}", line, column);
+      if (what.ends_with("; expected end of input"))
+        fail(where, "expected the end of the file after the spec's JSON object, got trailing characters");
+      fail(where, "expected valid JSON: " + what);
     }
+  }
+
+  // JSON allows a key twice in one object and keeps the last; in a spec that is always a mistake.
+  json::parser_callback_t duplicate_key_check() const {
+    struct Frame {
+      bool array = false;
+      int64_t index = -1;
+      std::string key;
+      std::set<std::string> keys;
+    };
+    auto frames = std::make_shared<std::vector<Frame>>();
+    return [this, frames](int, json::parse_event_t event, json& parsed) {
+      auto& f = *frames;
+      auto element = [&] {
+        if (!f.empty() && f.back().array) ++f.back().index;
+      };
+      switch (event) {
+        case json::parse_event_t::object_start:
+        case json::parse_event_t::array_start:
+          element();
+          f.push_back({event == json::parse_event_t::array_start, -1, {}, {}});
+          break;
+        case json::parse_event_t::object_end:
+        case json::parse_event_t::array_end:
+          f.pop_back();
+          break;
+        case json::parse_event_t::value:
+          element();
+          break;
+        case json::parse_event_t::key: {
+          Frame& top = f.back();
+          top.key = parsed.get<std::string>();
+          if (!top.keys.insert(top.key).second) {
+            std::string path;
+            for (const Frame& fr : f)
+              path += fr.array ? fmt::format("[{}]", fr.index) : (path.empty() ? "" : ".") + fr.key;
+            fail(path, "expected each key once in an object, got a duplicate key");
+          }
+          break;
+        }
+      }
+      return true;
+    };
   }
 
   // Rejects keys outside `allowed`, suggesting the nearest allowed key for a typo.
@@ -178,11 +225,11 @@ class Reader {
     SpecLayer s;
     s.index = index;
     Layer& l = s.layer;
-    if (!j.contains("name")) fail(path, "expected a \"name\" key");
+    if (!j.contains("name")) fail(path, "expected the key \"name\"");
     l.name = string(j["name"], path + ".name", "a layer name (a non-empty string)");
     if (l.name.empty() || l.name == "input")
       fail(path + ".name", fmt::format("expected a non-empty layer name other than \"input\", got \"{}\"", l.name));
-    if (!j.contains("type")) fail(path, "expected a \"type\" key");
+    if (!j.contains("type")) fail(path, "expected the key \"type\"");
     std::string type = string(j["type"], path + ".type", "a layer type (a string)");
     const LayerType* t = find_layer_type(type);
     if (!t) fail(path + ".type", fmt::format("expected a layer type ({}), got \"{}\"", layer_type_list(), type));
@@ -246,9 +293,9 @@ class Reader {
     }
     require(j, path, t->required);
     if (l.kind == LayerKind::activation && l.activation.empty())
-      fail(path, fmt::format("expected an \"activation\" key ({})", activation_list()));
+      fail(path, fmt::format("expected the key \"activation\" ({})", activation_list()));
     bool pool = l.kind == LayerKind::maxpool || l.kind == LayerKind::avgpool;
-    if (pool && !l.global && !j.contains("kernel")) fail(path, "expected a \"kernel\" key (or \"global\": true)");
+    if (pool && !l.global && !j.contains("kernel")) fail(path, "expected the key \"kernel\" (or \"global\": true)");
     if (pool && l.global)
       for (const char* k : {"kernel", "stride", "padding", "ceil_mode"})
         if (j.contains(k)) fail(path + "." + k, "expected no window settings on a global pooling layer");
@@ -261,7 +308,7 @@ class Reader {
 
   void require(const json& j, const std::string& path, const std::vector<std::string_view>& keys) const {
     for (auto k : keys)
-      if (!j.contains(k)) fail(path, fmt::format("expected a \"{}\" key", k));
+      if (!j.contains(k)) fail(path, fmt::format("expected the key \"{}\"", k));
   }
 
  private:
@@ -337,7 +384,10 @@ Model parse_model(std::string_view json_text, const std::string& source) {
   if (!in.is_array() || in.size() != 3)
     reader.fail("input", fmt::format("expected the input shape [channels, height, width], got {}", shown(in)));
   m.input = {reader.positive(in[0], "input[0]"), reader.positive(in[1], "input[1]"), reader.positive(in[2], "input[2]")};
+  checked_mul(checked_mul(m.input.c, m.input.h, {source, "input"}, "", "input size"), m.input.w, {source, "input"}, "",
+              "input size");
   if (spec.contains("batch")) m.batch = reader.positive(spec["batch"], "batch");
+  checked_mul(m.input.numel(), m.batch, {source, "batch"}, "", "input size per batch");
   if (spec.contains("weight_bits")) m.weight_bits = reader.bits(spec["weight_bits"], "weight_bits");
   if (spec.contains("act_bits")) m.act_bits = reader.bits(spec["act_bits"], "act_bits");
 
