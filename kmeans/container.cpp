@@ -1,0 +1,363 @@
+// The compressed container (docs/container.md): a plain safetensors file, so any safetensors reader opens
+// it. Per layer: `<layer>.codebook` F32 [k, dim], `<layer>.labels` U8 (ceil(log2 k)-bit indexes, LSB-first),
+// `<layer>.huffman` U8 (canonical Huffman stream, MSB-first) with `<layer>.huffman_lengths` U8 [k], and
+// `<layer>.bias` F32 when the layer has one. Everything else is JSON in "__metadata__".
+#include "kmeans/container.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "kmeans/huffman.hpp"
+#include "models/error.hpp"
+#include "models/tensor_io.hpp"
+
+namespace dkm::kmeans {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kFormat = "dkm-compressed/1";
+
+constexpr std::pair<Granularity, std::string_view> kGranularities[] = {
+    {Granularity::row, "row"}, {Granularity::kernel, "kernel"}, {Granularity::filter, "filter"},
+    {Granularity::scalar, "scalar"}};
+constexpr std::pair<SparsityVariant, std::string_view> kVariants[] = {
+    {SparsityVariant::none, "none"}, {SparsityVariant::zero_norm, "zero-norm"},
+    {SparsityVariant::near_mean, "near-mean"}};
+
+template <typename E, size_t N>
+std::string_view name_of(const std::pair<E, std::string_view> (&table)[N], E value) {
+  for (const auto& [v, name] : table)
+    if (v == value) return name;
+  return "?";
+}
+
+// Bits per packed label: ceil(log2 k); 0 when k == 1 (every label is 0).
+int label_bits(int64_t k) { return k <= 1 ? 0 : static_cast<int>(std::bit_width(static_cast<uint64_t>(k - 1))); }
+
+uint64_t packed_bytes(uint64_t vectors, int bits) { return (vectors * static_cast<uint64_t>(bits) + 7) / 8; }
+
+// Label i occupies stream bits [i*b, (i+1)*b), least significant bit first; stream bit j is bit j%8 of byte j/8.
+std::string pack_labels(const std::vector<int32_t>& labels, int bits) {
+  std::string out(packed_bytes(labels.size(), bits), '\0');
+  uint64_t pos = 0;
+  for (int32_t label : labels)
+    for (int t = 0; t < bits; ++t, ++pos)
+      if ((static_cast<uint32_t>(label) >> t) & 1u) out[pos >> 3] = static_cast<char>(out[pos >> 3] | (1 << (pos & 7)));
+  return out;
+}
+
+// The expected extent of a granularity's vectors for an OIHW weight (other ranks: no rule beyond divisibility).
+int64_t granularity_dim(Granularity g, const std::vector<int64_t>& shape) {
+  if (shape.size() != 4) return 0;
+  switch (g) {
+    case Granularity::row: return shape[3];
+    case Granularity::kernel: return shape[2] * shape[3];
+    case Granularity::filter: return shape[1] * shape[2] * shape[3];
+    case Granularity::scalar: return 1;
+  }
+  return 0;
+}
+
+Array bytes_array(DType dtype, std::vector<int64_t> shape, std::string bytes) {
+  Array a;
+  a.dtype = dtype;
+  a.shape = std::move(shape);
+  a.bytes = std::move(bytes);
+  return a;
+}
+
+template <typename T>
+std::string raw_bytes(const std::vector<T>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+void check_layer(const CompressedLayer& l) {
+  auto fail = [&](const std::string& what) {
+    throw std::invalid_argument(fmt::format("write_compressed: layer '{}': {}", l.name, what));
+  };
+  if (l.name.empty()) fail("empty name");
+  if (l.k < 1 || l.k > std::numeric_limits<int32_t>::max() || l.dim < 1) fail("k and dim must be at least 1");
+  if (static_cast<int64_t>(l.codebook.size()) != l.k * l.dim) fail("codebook size is not k x dim");
+  int64_t numel = 1;
+  for (int64_t d : l.weight_shape) numel *= d;
+  if (l.weight_shape.empty() || numel != l.vectors() * l.dim) fail("weight_shape does not hold vectors x dim values");
+  for (int32_t label : l.labels)
+    if (label < 0 || label >= l.k) fail(fmt::format("label {} outside [0, {})", label, l.k));
+  for (float v : l.codebook)
+    if (!std::isfinite(v)) fail("non-finite codebook value");
+  if (!std::isfinite(l.mse) || !std::isfinite(l.sparsity)) fail("non-finite mse or sparsity");
+}
+
+}  // namespace
+
+void write_compressed(const std::string& path, const CompressedModel& model) {
+  Safetensors file;
+  json layers = json::array();
+  std::set<std::string> names;
+  for (const CompressedLayer& l : model.layers) {
+    check_layer(l);
+    if (!names.insert(l.name).second)
+      throw std::invalid_argument(fmt::format("write_compressed: layer '{}' appears twice", l.name));
+    int bits = label_bits(l.k);
+    HuffmanStream huffman = huffman_encode(l.labels, static_cast<int32_t>(l.k));
+    file.tensors[l.name + ".codebook"] = bytes_array(DType::f32, {l.k, l.dim}, raw_bytes(l.codebook));
+    std::string packed = pack_labels(l.labels, bits);
+    int64_t packed_size = static_cast<int64_t>(packed.size());
+    file.tensors[l.name + ".labels"] = bytes_array(DType::u8, {packed_size}, std::move(packed));
+    file.tensors[l.name + ".huffman"] =
+        bytes_array(DType::u8, {static_cast<int64_t>(huffman.bits.size())}, raw_bytes(huffman.bits));
+    file.tensors[l.name + ".huffman_lengths"] = bytes_array(DType::u8, {l.k}, raw_bytes(huffman.code_lengths));
+    if (!l.bias.empty())
+      file.tensors[l.name + ".bias"] = bytes_array(DType::f32, {static_cast<int64_t>(l.bias.size())}, raw_bytes(l.bias));
+    layers.push_back({{"name", l.name},
+                      {"granularity", name_of(kGranularities, l.granularity)},
+                      {"weight_shape", l.weight_shape},
+                      {"k", l.k},
+                      {"dim", l.dim},
+                      {"vectors", l.vectors()},
+                      {"sparsity", l.sparsity},
+                      {"sparsity_variant", name_of(kVariants, l.sparsity_variant)},
+                      {"seed", l.seed},
+                      {"mse", l.mse},
+                      {"iterations", l.iterations},
+                      {"label_bits", bits},
+                      {"huffman_bits", huffman.bit_count},
+                      {"bias", l.bias.size()}});
+  }
+  file.metadata["format"] = std::string(kFormat);
+  file.metadata["model"] = model.model;
+  file.metadata["random_weights"] = model.random_weights ? "true" : "false";
+  file.metadata["weights_seed"] = std::to_string(model.weights_seed);
+  file.metadata["layers"] = layers.dump();
+  write_safetensors(path, file);
+}
+
+namespace {
+
+// Reads one layer's entry of "__metadata__.layers" and its tensors, checking each field on the way.
+class LayerReader {
+ public:
+  LayerReader(const std::string& path, Safetensors& file, const json& entry, size_t index)
+      : path_(path), file_(file), entry_(entry), where_(fmt::format("__metadata__.layers[{}]", index)) {}
+
+  [[noreturn]] void fail(const std::string& field, const std::string& expected) const {
+    throw InputError(path_, field.empty() ? where_ : where_ + "." + field, expected);
+  }
+  const json& field(const std::string& key) const {
+    if (!entry_.contains(key)) fail(key, "a value (the field is missing)");
+    return entry_[key];
+  }
+  int64_t integer(const std::string& key, int64_t min, int64_t max) const {
+    const json& v = field(key);
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(max)) ||
+        v.get<int64_t>() < min || v.get<int64_t>() > max)
+      fail(key, fmt::format("an integer in [{}, {}], found {}", min, max, v.dump()));
+    return v.get<int64_t>();
+  }
+  double number(const std::string& key, double min, double max) const {
+    const json& v = field(key);
+    if (!v.is_number() || !(v.get<double>() >= min && v.get<double>() <= max))
+      fail(key, fmt::format("a number in [{}, {}], found {}", min, max, v.dump()));
+    return v.get<double>();
+  }
+  std::string string(const std::string& key) const {
+    const json& v = field(key);
+    if (!v.is_string()) fail(key, fmt::format("a string, found {}", v.dump()));
+    return v.get<std::string>();
+  }
+  template <typename E, size_t N>
+  E choice(const std::string& key, const std::pair<E, std::string_view> (&table)[N]) const {
+    std::string value = string(key);
+    std::vector<std::string_view> names;
+    for (const auto& [v, name] : table) {
+      if (name == value) return v;
+      names.push_back(name);
+    }
+    fail(key, fmt::format("one of {}, found '{}'", fmt::join(names, ", "), value));
+  }
+  // Takes the tensor out of the file (so leftovers can be reported) after checking dtype and shape.
+  Array take(const std::string& name, DType dtype, const std::vector<int64_t>& shape) {
+    auto it = file_.tensors.find(name);
+    if (it == file_.tensors.end()) throw InputError(path_, fmt::format("tensor '{}'", name), "present (it is missing)");
+    Array a = std::move(it->second);
+    file_.tensors.erase(it);
+    if (a.dtype != dtype || a.shape != shape)
+      throw InputError(path_, fmt::format("tensor '{}'", name),
+                       fmt::format("{} of shape [{}], found {} of shape [{}]", to_string(dtype), fmt::join(shape, ", "),
+                                   to_string(a.dtype), fmt::join(a.shape, ", ")));
+    return a;
+  }
+
+ private:
+  const std::string& path_;
+  Safetensors& file_;
+  const json& entry_;
+  std::string where_;
+};
+
+CompressedLayer read_layer(const std::string& path, Safetensors& file, const json& entry, size_t index) {
+  LayerReader r(path, file, entry, index);
+  if (!entry.is_object()) r.fail("", "an object describing one layer");
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  CompressedLayer l;
+  l.name = r.string("name");
+  if (l.name.empty()) r.fail("name", "a non-empty layer name");
+  l.granularity = r.choice("granularity", kGranularities);
+  const json& shape = r.field("weight_shape");
+  if (!shape.is_array() || shape.empty()) r.fail("weight_shape", "a non-empty array of positive integers");
+  uint64_t numel = 1;
+  for (const json& d : shape) {
+    if (!d.is_number_unsigned() || d.get<uint64_t>() == 0 || d.get<uint64_t>() > (uint64_t{1} << 40) ||
+        numel > (uint64_t{1} << 62) / d.get<uint64_t>())
+      r.fail("weight_shape", fmt::format("a non-empty array of positive integers, found {}", shape.dump()));
+    numel *= d.get<uint64_t>();
+    l.weight_shape.push_back(d.get<int64_t>());
+  }
+  l.k = r.integer("k", 1, std::numeric_limits<int32_t>::max());
+  l.dim = r.integer("dim", 1, kMax);
+  int64_t vectors = r.integer("vectors", 0, kMax);
+  if (numel % static_cast<uint64_t>(l.dim) != 0 || numel / static_cast<uint64_t>(l.dim) != static_cast<uint64_t>(vectors))
+    r.fail("vectors", fmt::format("{} vectors of dim {} for weight_shape {}, found {}", numel / static_cast<uint64_t>(l.dim),
+                                  l.dim, shape.dump(), vectors));
+  int64_t expected_dim = granularity_dim(l.granularity, l.weight_shape);
+  if (expected_dim != 0 && expected_dim != l.dim)
+    r.fail("dim", fmt::format("{} for {} granularity of weight_shape {}, found {}", expected_dim,
+                              name_of(kGranularities, l.granularity), shape.dump(), l.dim));
+  l.sparsity = r.number("sparsity", 0.0, 1.0);
+  l.sparsity_variant = r.choice("sparsity_variant", kVariants);
+  const json& seed = r.field("seed");
+  if (!seed.is_number_unsigned() && !(seed.is_number_integer() && seed.get<int64_t>() == 0))
+    r.fail("seed", fmt::format("an unsigned 64-bit integer, found {}", seed.dump()));
+  l.seed = seed.get<uint64_t>();
+  l.mse = r.number("mse", 0.0, std::numeric_limits<double>::max());
+  l.iterations = static_cast<int>(r.integer("iterations", 0, std::numeric_limits<int>::max()));
+  int bits = label_bits(l.k);
+  if (r.integer("label_bits", 0, 32) != bits)
+    r.fail("label_bits", fmt::format("{} (ceil(log2 k) for k = {}), found {}", bits, l.k, entry["label_bits"].dump()));
+  int64_t bias = r.integer("bias", 0, kMax);
+
+  // Shapes first, so every allocation below is bounded by a tensor the file really holds.
+  Array codebook = r.take(l.name + ".codebook", DType::f32, {l.k, l.dim});
+  l.codebook.resize(static_cast<size_t>(l.k * l.dim));
+  std::memcpy(l.codebook.data(), codebook.bytes.data(), codebook.bytes.size());
+  for (size_t i = 0; i < l.codebook.size(); ++i)
+    if (!std::isfinite(l.codebook[i]))
+      throw InputError(path, fmt::format("tensor '{}.codebook'", l.name), fmt::format("finite values, found {} at index {}", l.codebook[i], i));
+
+  HuffmanStream huffman;
+  huffman.bit_count = static_cast<uint64_t>(r.integer("huffman_bits", 0, kMax));
+  if (static_cast<uint64_t>(vectors) > huffman.bit_count)
+    r.fail("huffman_bits", fmt::format("at least one bit per vector ({}), found {}", vectors, huffman.bit_count));
+  Array stream = r.take(l.name + ".huffman", DType::u8, {static_cast<int64_t>((huffman.bit_count + 7) / 8)});
+  huffman.bits.assign(stream.bytes.begin(), stream.bytes.end());
+  Array lengths = r.take(l.name + ".huffman_lengths", DType::u8, {l.k});
+  huffman.code_lengths.assign(lengths.bytes.begin(), lengths.bytes.end());
+  Array packed = r.take(l.name + ".labels", DType::u8, {static_cast<int64_t>(packed_bytes(static_cast<uint64_t>(vectors), bits))});
+
+  // Unpack the fixed-width labels, then check the Huffman stream decodes to the same ones.
+  const std::string labels_where = fmt::format("tensor '{}.labels'", l.name);
+  auto bit = [&](uint64_t pos) { return (static_cast<unsigned char>(packed.bytes[pos >> 3]) >> (pos & 7)) & 1u; };
+  l.labels.resize(static_cast<size_t>(vectors));
+  uint64_t pos = 0;
+  for (size_t i = 0; i < l.labels.size(); ++i) {
+    uint32_t label = 0;
+    for (int t = 0; t < bits; ++t, ++pos) label |= bit(pos) << t;
+    if (label >= static_cast<uint64_t>(l.k))
+      throw InputError(path, labels_where, fmt::format("labels below k = {}, found {} at vector {}", l.k, label, i));
+    l.labels[i] = static_cast<int32_t>(label);
+  }
+  for (; pos < packed.bytes.size() * 8; ++pos)
+    if (bit(pos)) throw InputError(path, labels_where, fmt::format("zero padding bits after the last label, found a 1 at bit {}", pos));
+  std::vector<int32_t> decoded = huffman_decode(huffman, vectors, fmt::format("{}: tensor '{}.huffman'", path, l.name));
+  for (size_t i = 0; i < decoded.size(); ++i)
+    if (decoded[i] != l.labels[i])
+      throw InputError(path, fmt::format("tensor '{}.huffman'", l.name),
+                       fmt::format("the labels of '{}.labels', found {} instead of {} at vector {}", l.name, decoded[i],
+                                   l.labels[i], i));
+  if (bias > 0) {
+    Array b = r.take(l.name + ".bias", DType::f32, {bias});
+    l.bias.resize(static_cast<size_t>(bias));
+    std::memcpy(l.bias.data(), b.bytes.data(), b.bytes.size());
+  }
+  return l;
+}
+
+bool parse_flag(const std::string& path, const std::string& value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  throw InputError(path, "__metadata__.random_weights", fmt::format("true or false, found '{}'", value));
+}
+
+}  // namespace
+
+CompressedModel read_compressed(const std::string& path) {
+  Safetensors file = read_safetensors(path);
+  auto meta = [&](const std::string& key) -> const std::string& {
+    auto it = file.metadata.find(key);
+    if (it == file.metadata.end())
+      throw InputError(path, "__metadata__." + key, "present (not a dkm compressed model, see docs/container.md)");
+    return it->second;
+  };
+  if (meta("format") != kFormat)
+    throw InputError(path, "__metadata__.format", fmt::format("'{}', found '{}'", kFormat, meta("format")));
+  CompressedModel model;
+  model.model = meta("model");
+  model.random_weights = parse_flag(path, meta("random_weights"));
+  const std::string& seed = meta("weights_seed");
+  size_t used = 0;
+  try {
+    if (seed.empty() || seed[0] == '-') throw std::invalid_argument(seed);
+    model.weights_seed = std::stoull(seed, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != seed.size())
+    throw InputError(path, "__metadata__.weights_seed", fmt::format("an unsigned decimal integer, found '{}'", seed));
+  json layers;
+  try {
+    layers = json::parse(meta("layers"));
+  } catch (const json::parse_error& e) {
+    throw InputError(path, "__metadata__.layers", fmt::format("a JSON array ({})", e.what()));
+  }
+  if (!layers.is_array()) throw InputError(path, "__metadata__.layers", "a JSON array of layers");
+  std::set<std::string> names;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    model.layers.push_back(read_layer(path, file, layers[i], i));
+    if (!names.insert(model.layers.back().name).second)
+      throw InputError(path, fmt::format("__metadata__.layers[{}].name", i),
+                       fmt::format("a name not used before, found '{}' again", model.layers.back().name));
+  }
+  if (!file.tensors.empty())
+    throw InputError(path, fmt::format("tensor '{}'", file.tensors.begin()->first),
+                     "only tensors of the layers listed in __metadata__.layers");
+  return model;
+}
+
+Weights decompress(const CompressedModel& model) {
+  Weights weights;
+  for (const CompressedLayer& l : model.layers) {
+    check_layer(l);
+    // Vectors are consecutive in OIHW order for every granularity, so rebuilding is a plain gather.
+    Tensor w;
+    w.shape = l.weight_shape;
+    w.values.resize(static_cast<size_t>(l.vectors() * l.dim));
+    const size_t dim = static_cast<size_t>(l.dim);
+    for (size_t i = 0; i < l.labels.size(); ++i)
+      std::memcpy(w.values.data() + i * dim, l.codebook.data() + static_cast<size_t>(l.labels[i]) * dim,
+                  dim * sizeof(float));
+    weights[l.name + ".weight"] = std::move(w);
+    if (!l.bias.empty()) weights[l.name + ".bias"] = Tensor{{static_cast<int64_t>(l.bias.size())}, l.bias};
+  }
+  return weights;
+}
+
+}  // namespace dkm::kmeans
