@@ -1,0 +1,77 @@
+// The public ONNX entry points (models/onnx.hpp): import through the JSON spec, export by patching tensors.
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include "models/atomic_file.hpp"
+#include "models/error.hpp"
+#include "models/onnx/onnx_importer.hpp"
+
+namespace dkm::models {
+
+namespace onnx_detail {
+
+Imported import_model(const onnx::ModelProto& proto, const std::string& path, const OnnxOptions& options) {
+  return Importer(proto, path, options).run();
+}
+
+}  // namespace onnx_detail
+
+Model load_onnx(const std::string& path, const OnnxOptions& options) {
+  onnx::ModelProto proto = onnx_detail::read_model_proto(path);
+  onnx_detail::Imported imported = onnx_detail::import_model(proto, path, options);
+  // Through the spec so an import and `dkm import -o spec.json` followed by loading the spec are one model.
+  Model model = parse_model(to_json_spec(imported.model), path);
+  model.weights = std::move(imported.model.weights);
+  return model;
+}
+
+void write_onnx_with_weights(const std::string& src_onnx, const Weights& replaced, const std::string& out_path,
+                             const OnnxOptions& options) {
+  onnx::ModelProto proto = onnx_detail::read_model_proto(src_onnx);
+  onnx_detail::Imported imported = onnx_detail::import_model(proto, src_onnx, options);
+
+  std::map<std::string, onnx::TensorProto*> targets;
+  for (auto& t : *proto.mutable_graph()->mutable_initializer()) targets[t.name()] = &t;
+  for (auto& n : *proto.mutable_graph()->mutable_node())
+    if (n.op_type() == "Constant" && n.output_size() == 1)
+      for (auto& a : *n.mutable_attribute())
+        if (a.name() == "value" && a.has_t()) targets[n.output(0)] = a.mutable_t();
+
+  std::map<std::string, std::vector<float>> written;  // by ONNX tensor: one tensor may feed several layers
+  for (const auto& [name, tensor] : replaced) {
+    auto origin = imported.origins.find(name);
+    if (origin == imported.origins.end())
+      throw InputError(src_onnx, fmt::format("tensor '{}'", name),
+                       "expected the name of a conv or linear weight or bias as the import of this file gives it");
+    const auto& o = origin->second;
+    const Tensor& imported_tensor = imported.model.weights.at(name);
+    if (tensor.shape != imported_tensor.shape || tensor.values.size() != imported_tensor.values.size())
+      throw InputError(src_onnx, fmt::format("tensor '{}'", name),
+                       fmt::format("expected replacement values of shape [{}], got [{}]",
+                                   fmt::join(imported_tensor.shape, ","), fmt::join(tensor.shape, ",")));
+    if (!o.not_exportable.empty())
+      throw InputError(src_onnx, fmt::format("tensor '{}'", name), "cannot be written back: " + o.not_exportable);
+    std::vector<float> values(tensor.values.size());
+    if (o.transposed) {  // dkm (out, in) back to ONNX (in, out)
+      int64_t out = tensor.shape[0], in = tensor.shape[1];
+      for (int64_t r = 0; r < out; ++r)
+        for (int64_t c = 0; c < in; ++c) values[c * out + r] = tensor.values[r * in + c] / o.scale;
+    } else {
+      for (size_t k = 0; k < values.size(); ++k) values[k] = tensor.values[k] / o.scale;
+    }
+    auto [it, fresh] = written.emplace(o.tensor, values);
+    if (!fresh && it->second != values)
+      throw InputError(src_onnx, fmt::format("tensor '{}'", o.tensor),
+                       fmt::format("is shared by several layers and got different values for '{}'", name));
+    auto target = targets.find(o.tensor);
+    if (target == targets.end())
+      throw InputError(src_onnx, fmt::format("tensor '{}'", o.tensor), "expected an initializer or Constant node");
+    onnx_detail::encode_float_tensor(*target->second, values);
+  }
+  std::string bytes;
+  if (!proto.SerializeToString(&bytes))
+    throw InputError(out_path, "", "could not serialise the ONNX model (over protobuf's 2 GiB limit?)");
+  write_file_atomic(out_path, bytes);
+}
+
+}  // namespace dkm::models

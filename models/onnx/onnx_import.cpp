@@ -1,0 +1,569 @@
+// ONNX import: the graph walk, the model input, constants and the layout-only operators (Transpose,
+// Reshape, Flatten, Squeeze, Unsqueeze, Pad). Operators that become layers are in onnx_layers.cpp.
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+
+#include "models/error.hpp"
+#include "models/onnx/onnx_importer.hpp"
+
+namespace dkm::models::onnx_detail {
+
+namespace {
+
+std::vector<int> identity_perm(size_t rank) {
+  std::vector<int> p(rank);
+  std::iota(p.begin(), p.end(), 0);
+  return p;
+}
+
+int64_t product(const std::vector<int64_t>& dims, size_t from = 0) {
+  int64_t n = 1;
+  for (size_t i = from; i < dims.size(); ++i) n *= dims[i];
+  return n;
+}
+
+// Operators passed through unchanged: no weights, no effect on shapes (docs/onnx.md lists them).
+const std::set<std::string> kPassThrough = {"Identity", "Dropout"};
+
+}  // namespace
+
+Importer::Importer(const onnx::ModelProto& proto, const std::string& path, const OnnxOptions& options)
+    : proto_(proto), graph_(proto.graph()), path_(path), options_(options) {
+  for (const auto& op : proto.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
+  for (const auto& t : graph_.initializer()) tensor_protos_[t.name()] = &t;
+  for (const auto& n : graph_.node())
+    for (const auto& in : n.input()) ++uses_[in];
+  for (const auto& o : graph_.output()) ++uses_[o.name()];
+}
+
+std::string Importer::where() const {
+  if (!node_) return "graph";
+  return fmt::format("node {} '{}' ({})", node_index_, node_->name().empty() ? node_->output(0) : node_->name(),
+                     node_->op_type());
+}
+
+void Importer::fail(const std::string& expected) const { throw InputError(path_, where(), expected); }
+
+bool Importer::has_input(int i) const { return i < node_->input_size() && !node_->input(i).empty(); }
+
+std::string Importer::input_name(int i) const {
+  if (!has_input(i)) fail(fmt::format("expected input {} to be present", i));
+  return node_->input(i);
+}
+
+bool Importer::is_constant(const std::string& name) const {
+  return constants_.count(name) != 0 || tensor_protos_.count(name) != 0;
+}
+
+const Constant& Importer::constant(const std::string& name) {
+  if (auto it = constants_.find(name); it != constants_.end()) return it->second;
+  auto p = tensor_protos_.find(name);
+  if (p == tensor_protos_.end()) fail(fmt::format("expected '{}' to be a constant (initializer or Constant node)", name));
+  return constants_.emplace(name, decode_tensor(*p->second, path_, fmt::format("tensor '{}'", name))).first->second;
+}
+
+const Constant& Importer::const_input(int i) {
+  const std::string name = input_name(i);
+  if (!is_constant(name))
+    fail(fmt::format("expected input {} ('{}') to be a constant (weights must be initializers or Constant nodes)", i,
+                     name));
+  return constant(name);
+}
+
+const Value& Importer::value_input(int i) const {
+  const std::string name = input_name(i);
+  auto it = values_.find(name);
+  if (it == values_.end()) {
+    if (is_constant(name)) fail(fmt::format("expected input {} ('{}') to be computed from the model input, got a constant", i, name));
+    fail(fmt::format("expected input {} ('{}') to be produced by an earlier node (nodes must be in topological order)",
+                     i, name));
+  }
+  return it->second;
+}
+
+void Importer::set_output(Value v, int i) {
+  if (i < node_->output_size() && !node_->output(i).empty()) values_[node_->output(i)] = std::move(v);
+}
+
+void Importer::set_constant_output(Constant c, int i) {
+  if (i < node_->output_size() && !node_->output(i).empty()) constants_[node_->output(i)] = std::move(c);
+}
+
+const onnx::AttributeProto* Importer::attr(const char* name) const {
+  for (const auto& a : node_->attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+
+int64_t Importer::attr_int(const char* name, int64_t fallback) const {
+  const auto* a = attr(name);
+  return a ? a->i() : fallback;
+}
+
+float Importer::attr_float(const char* name, float fallback) const {
+  const auto* a = attr(name);
+  return a ? a->f() : fallback;
+}
+
+std::string Importer::attr_string(const char* name, const std::string& fallback) const {
+  const auto* a = attr(name);
+  return a ? a->s() : fallback;
+}
+
+std::vector<int64_t> Importer::attr_ints(const char* name) const {
+  const auto* a = attr(name);
+  if (!a) return {};
+  return {a->ints().begin(), a->ints().end()};
+}
+
+// Newer opsets moved some attributes (Reshape's shape, Pad's pads, Squeeze's axes) to constant inputs.
+std::vector<int64_t> Importer::ints_from(int input, const char* attribute) {
+  if (has_input(input)) {
+    const Constant& c = const_input(input);
+    std::vector<int64_t> v;
+    for (int64_t k = 0; k < c.numel(); ++k) v.push_back(static_cast<int64_t>(c.at(k)));
+    return v;
+  }
+  return attr_ints(attribute);
+}
+
+Layer& Importer::layer_named(const std::string& name) { return out_.model.layers[layer_index_.at(name)]; }
+
+Layer& Importer::emit(Layer layer, const std::vector<std::string>& inputs, const std::string& suffix) {
+  std::string base = (node_->name().empty() ? node_->output(0) : node_->name()) + suffix;
+  layer.name = base;
+  for (int k = 2; layer_index_.count(layer.name) || layer.name == "input"; ++k) layer.name = fmt::format("{}_{}", base, k);
+  layer.inputs = inputs;
+  for (const auto& in : inputs)
+    layer.input_shapes.push_back(in == "input" ? out_.model.input : layer_named(in).output_shape);
+  infer_layer(layer, false, LayerSite{path_, where()});
+  layer_index_[layer.name] = out_.model.layers.size();
+  out_.model.layers.push_back(std::move(layer));
+  return out_.model.layers.back();
+}
+
+Value Importer::value_of(const Layer& layer) const {
+  const Shape& s = layer.output_shape;
+  int64_t n = out_.model.batch;
+  if (layer.kind == LayerKind::linear || layer.kind == LayerKind::flatten) return {layer.name, {n, s.c}, {0, 1}};
+  return {layer.name, {n, s.c, s.h, s.w}, identity_perm(4)};
+}
+
+void Importer::attach(const std::string& layer, const char* what, Tensor t, WeightOrigin origin) {
+  std::string name = layer + "." + what;
+  out_.origins[name] = std::move(origin);
+  out_.model.weights[name] = std::move(t);
+}
+
+void Importer::skip(const std::string& why) { ++skipped_[why]; }
+
+void Importer::setup_input() {
+  std::vector<const onnx::ValueInfoProto*> inputs;
+  for (const auto& in : graph_.input())
+    if (!tensor_protos_.count(in.name())) inputs.push_back(&in);
+  if (inputs.size() != 1) {
+    std::vector<std::string> names;
+    for (auto* in : inputs) names.push_back(in->name());
+    throw InputError(path_, "graph.input", fmt::format("expected exactly one non-constant input (dkm models have one), "
+                                                       "got {}: [{}]", inputs.size(), fmt::join(names, ", ")));
+  }
+  const auto& in = *inputs[0];
+  std::string site = fmt::format("input '{}'", in.name());
+  std::vector<int64_t> dims;
+  std::vector<std::string> shown;
+  bool symbolic = false;
+  for (const auto& d : in.type().tensor_type().shape().dim()) {
+    bool fixed = d.has_dim_value() && d.dim_value() > 0;
+    symbolic |= !fixed;
+    dims.push_back(fixed ? d.dim_value() : 0);
+    shown.push_back(fixed ? std::to_string(d.dim_value()) : (d.dim_param().empty() ? "?" : d.dim_param()));
+  }
+  const auto& given = options_.input_shape;
+  if (!given.empty()) {
+    if (given.size() != dims.size())
+      throw InputError(path_, site, fmt::format("--input-shape has {} dimensions, the input has {} [{}]", given.size(),
+                                                dims.size(), fmt::join(shown, ",")));
+    for (size_t i = 0; i < dims.size(); ++i)
+      if (dims[i] != 0 && dims[i] != given[i])
+        throw InputError(path_, site, fmt::format("--input-shape {} disagrees with the fixed dimension {} = {} of [{}]",
+                                                  fmt::join(given, ","), i, dims[i], fmt::join(shown, ",")));
+    dims = given;
+  } else if (symbolic) {
+    throw InputError(path_, site, fmt::format("the input shape [{}] has symbolic dimensions; pass --input-shape with "
+                                              "fixed ones in the same layout, e.g. --input-shape 1,3,224,224",
+                                              fmt::join(shown, ",")));
+  }
+  Model& m = out_.model;
+  if (dims.size() == 4) {
+    // NHWC when every consumer is a Transpose to NCHW (TensorFlow exports), else NCHW.
+    bool nhwc = true, any = false;
+    for (const auto& n : graph_.node())
+      for (const auto& x : n.input())
+        if (x == in.name()) {
+          any = true;
+          std::vector<int64_t> perm;
+          for (const auto& a : n.attribute())
+            if (a.name() == "perm") perm.assign(a.ints().begin(), a.ints().end());
+          nhwc &= n.op_type() == "Transpose" && perm == std::vector<int64_t>{0, 3, 1, 2};
+        }
+    nhwc &= any;
+    m.input = nhwc ? Shape{dims[3], dims[1], dims[2]} : Shape{dims[1], dims[2], dims[3]};
+    values_[in.name()] = {"input", dims, nhwc ? std::vector<int>{0, 2, 3, 1} : identity_perm(4)};
+  } else if (dims.size() == 2) {
+    m.input = {dims[1], 1, 1};
+    values_[in.name()] = {"input", dims, {0, 1}};
+  } else {
+    throw InputError(path_, site, fmt::format("expected an image input (N,C,H,W or N,H,W,C) or features (N,F), got "
+                                              "[{}]", fmt::join(shown, ",")));
+  }
+  m.batch = dims[0];
+}
+
+Imported Importer::run() {
+  Model& m = out_.model;
+  m.name = std::filesystem::path(path_).stem().string();
+  setup_input();
+  for (const auto& n : graph_.node()) {
+    node_ = &n;
+    visit(n);
+    ++node_index_;
+  }
+  node_ = nullptr;
+  strip_common_prefix();
+  if (std::none_of(m.layers.begin(), m.layers.end(), [](const Layer& l) { return l.kind != LayerKind::flatten; }))
+    throw InputError(path_, "graph", "expected at least one layer computed from the input");
+  std::string skipped;
+  for (const auto& [what, count] : skipped_) skipped += fmt::format("{}{} x{}", skipped.empty() ? "" : "; ", what, count);
+  m.description = fmt::format("imported from ONNX ({}, graph '{}', opset {}, producer {} {}){}", path_,
+                              graph_.name(), opset_, proto_.producer_name(), proto_.producer_version(),
+                              skipped.empty() ? "" : "; passed through: " + skipped);
+  return std::move(out_);
+}
+
+// Exporters often put every node under one scope ("StatefulPartitionedCall/functional_1/"); the layer
+// names drop the path prefix all of them share, which keeps them unique.
+void Importer::strip_common_prefix() {
+  auto& layers = out_.model.layers;
+  if (layers.size() < 2) return;
+  std::string prefix = layers[0].name.substr(0, layers[0].name.rfind('/') + 1);
+  for (const auto& l : layers)
+    while (!prefix.empty() && (l.name.compare(0, prefix.size(), prefix) != 0 || l.name.size() == prefix.size() ||
+                               l.name.substr(prefix.size()) == "input"))
+      prefix = prefix.size() < 2 ? "" : prefix.substr(0, prefix.rfind('/', prefix.size() - 2) + 1);
+  if (prefix.empty()) return;
+  auto strip = [&](std::string& name) {
+    if (name.compare(0, prefix.size(), prefix) == 0) name.erase(0, prefix.size());
+  };
+  for (auto& l : layers) {
+    strip(l.name);
+    for (auto& in : l.inputs) strip(in);
+  }
+  Weights weights;
+  for (auto& [name, t] : out_.model.weights) weights[name.substr(prefix.size())] = std::move(t);
+  out_.model.weights = std::move(weights);
+  std::map<std::string, WeightOrigin> origins;
+  for (auto& [name, o] : out_.origins) origins[name.substr(prefix.size())] = std::move(o);
+  out_.origins = std::move(origins);
+}
+
+void Importer::visit(const onnx::NodeProto& n) {
+  if (!n.domain().empty() && n.domain() != "ai.onnx")
+    fail(fmt::format("expected an operator of the default ONNX domain, got domain '{}'", n.domain()));
+  if (n.output_size() == 0) fail("expected at least one output");
+  const std::string& op = n.op_type();
+  bool all_constant = n.input_size() > 0;
+  for (int i = 0; i < n.input_size(); ++i) all_constant &= n.input(i).empty() || is_constant(n.input(i));
+  if (op == "Constant") return constant_node();
+  if (all_constant || op == "Shape" || op == "ConstantOfShape") return fold_constant_op();
+  if (kPassThrough.count(op) || op == "Cast") {
+    skip(op);
+    return set_output(value_input(0));
+  }
+  if (op == "Conv") return conv();
+  if (op == "Gemm") return gemm();
+  if (op == "MatMul") return matmul();
+  if (op == "MaxPool") return pool(true, false);
+  if (op == "AveragePool") return pool(false, false);
+  if (op == "GlobalAveragePool") return pool(false, true);
+  if (op == "GlobalMaxPool") return pool(true, true);
+  if (op == "BatchNormalization") return batchnorm();
+  if (op == "Add" || op == "Sum") return add();
+  if (op == "Mul") return mul();
+  if (op == "Concat") return concat();
+  if (op == "Relu") return activation("relu");
+  if (op == "Sigmoid") return activation("sigmoid");
+  if (op == "HardSigmoid") return activation("hardsigmoid");
+  if (op == "HardSwish") return activation("hardswish");
+  if (op == "Tanh") return activation("tanh");
+  if (op == "LeakyRelu") return activation("leaky_relu");
+  if (op == "Elu") return activation("elu");
+  if (op == "Softmax") return activation("softmax");
+  if (op == "Clip") return clip();
+  if (op == "Transpose") return transpose();
+  if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze") return reshape();
+  if (op == "Pad") return pad();
+  if (op == "Resize" || op == "Upsample") return resize();
+  fail(fmt::format("unsupported operator {}; supported: Conv, Gemm, MatMul, MaxPool, AveragePool, GlobalAveragePool, "
+                   "GlobalMaxPool, BatchNormalization, Add, Sum, Mul, Concat, Relu, Clip, Sigmoid, HardSigmoid, "
+                   "HardSwish, Tanh, LeakyRelu, Elu, Softmax, Transpose, Reshape, Flatten, Squeeze, Unsqueeze, Pad, "
+                   "Resize, Upsample, Identity, Dropout, Cast, Constant, ConstantOfShape, Shape (docs/onnx.md)",
+                   op));
+}
+
+void Importer::constant_node() {
+  const auto* v = attr("value");
+  if (v && v->has_t()) {
+    tensor_protos_[node_->output(0)] = &v->t();
+    return;
+  }
+  Constant c;
+  if (const auto* f = attr("value_float")) c.floats = {f->f()};
+  else if (const auto* fs = attr("value_floats")) c.floats.assign(fs->floats().begin(), fs->floats().end()), c.dims = {fs->floats_size()};
+  else if (const auto* i = attr("value_int")) c.ints = {i->i()}, c.is_int = true;
+  else if (const auto* is = attr("value_ints")) c.ints.assign(is->ints().begin(), is->ints().end()), c.dims = {is->ints_size()}, c.is_int = true;
+  else fail("expected a Constant with a tensor, float(s) or int(s) value (sparse and string constants are not supported)");
+  set_constant_output(std::move(c));
+}
+
+// Shape arithmetic on constants, as exporters emit it around Reshape (Shape -> Gather -> Concat).
+void Importer::fold_constant_op() {
+  const std::string& op = node_->op_type();
+  Constant r;
+  if (op == "Shape") {
+    const Value& v = value_input(0);
+    r.is_int = true;
+    r.ints = v.dims;
+    r.dims = {static_cast<int64_t>(v.dims.size())};
+  } else if (op == "ConstantOfShape") {
+    const Constant& shape = const_input(0);
+    for (int64_t k = 0; k < shape.numel(); ++k) r.dims.push_back(static_cast<int64_t>(shape.at(k)));
+    if (product(r.dims) > (int64_t{1} << 28)) fail("expected a ConstantOfShape of at most 2^28 elements");
+    Constant fill;
+    fill.floats = {0.0f};
+    if (const auto* v = attr("value"); v && v->has_t()) fill = decode_tensor(v->t(), path_, where() + ".value");
+    r.is_int = fill.is_int;
+    if (r.is_int) r.ints.assign(product(r.dims), fill.ints.at(0));
+    else r.floats.assign(product(r.dims), fill.floats.at(0));
+  } else if (op == "Cast" || op == "Identity" || op == "Unsqueeze" || op == "Squeeze" || op == "Reshape" ||
+             op == "Flatten") {
+    r = const_input(0);
+    int64_t to = attr_int("to", 0);
+    if (op == "Cast" && r.is_int && (to == onnx::TensorProto::FLOAT || to == onnx::TensorProto::DOUBLE ||
+                                     to == onnx::TensorProto::FLOAT16)) {
+      r.floats.assign(r.ints.begin(), r.ints.end());
+      r.ints.clear();
+      r.is_int = false;
+    } else if (op == "Cast" && !r.is_int && to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::DOUBLE &&
+               to != onnx::TensorProto::FLOAT16) {
+      for (float f : r.floats) r.ints.push_back(static_cast<int64_t>(f));
+      r.floats.clear();
+      r.is_int = true;
+    } else if (op == "Reshape") {
+      std::vector<int64_t> want = ints_from(1, "shape");
+      for (size_t i = 0; i < want.size(); ++i)
+        if (want[i] == 0 && i < r.dims.size()) want[i] = r.dims[i];
+      auto unknown = std::find(want.begin(), want.end(), -1);
+      if (unknown != want.end()) *unknown = 1, *unknown = r.numel() / std::max<int64_t>(product(want), 1);
+      r.dims = want;
+    } else if (op == "Flatten") {
+      size_t axis = static_cast<size_t>(attr_int("axis", 1));
+      r.dims = {product(std::vector<int64_t>(r.dims.begin(), r.dims.begin() + std::min(axis, r.dims.size()))),
+                product(r.dims, axis)};
+    } else if (op == "Unsqueeze" || op == "Squeeze") {
+      std::vector<int64_t> axes = ints_from(1, "axes");
+      std::vector<int64_t> dims;
+      if (op == "Unsqueeze") {
+        dims = r.dims;
+        std::sort(axes.begin(), axes.end());
+        for (int64_t a : axes) {
+          if (a < 0) a += static_cast<int64_t>(dims.size()) + 1;
+          dims.insert(dims.begin() + std::clamp<int64_t>(a, 0, static_cast<int64_t>(dims.size())), 1);
+        }
+      } else {
+        for (size_t i = 0; i < r.dims.size(); ++i) {
+          bool drop = axes.empty() ? r.dims[i] == 1
+                                   : std::count(axes.begin(), axes.end(), static_cast<int64_t>(i)) +
+                                         std::count(axes.begin(), axes.end(), static_cast<int64_t>(i - r.dims.size()));
+          if (!drop) dims.push_back(r.dims[i]);
+        }
+      }
+      r.dims = dims;
+    }
+  } else if (op == "Gather") {
+    const Constant& data = const_input(0);
+    const Constant& idx = const_input(1);
+    if (attr_int("axis", 0) != 0 || data.dims.size() != 1 || !idx.is_int) fail("expected a Gather on a 1-D constant along axis 0");
+    r.is_int = data.is_int;
+    r.dims = idx.dims;
+    for (int64_t k = 0; k < idx.numel(); ++k) {
+      int64_t j = idx.ints[k] < 0 ? idx.ints[k] + data.numel() : idx.ints[k];
+      if (j < 0 || j >= data.numel()) fail(fmt::format("expected Gather indices within 0..{}", data.numel() - 1));
+      if (r.is_int) r.ints.push_back(data.ints[j]); else r.floats.push_back(data.floats[j]);
+    }
+  } else if (op == "Concat") {
+    r.is_int = true;
+    for (int i = 0; i < node_->input_size(); ++i) {
+      const Constant& c = const_input(i);
+      if (c.dims.size() > 1 || !c.is_int) fail("expected a Concat of 1-D integer constants (shape arithmetic)");
+      r.ints.insert(r.ints.end(), c.ints.begin(), c.ints.end());
+    }
+    r.dims = {static_cast<int64_t>(r.ints.size())};
+  } else if (op == "Transpose") {
+    const Constant& c = const_input(0);
+    std::vector<int64_t> perm = attr_ints("perm");
+    if (perm.empty()) for (size_t i = c.dims.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
+    if (perm.size() != c.dims.size()) fail("expected a perm of the tensor's rank");
+    for (auto p : perm) r.dims.push_back(c.dims.at(p));
+    r.is_int = c.is_int;
+    std::vector<int64_t> src_stride(c.dims.size(), 1);
+    for (size_t i = c.dims.size(); i-- > 1;) src_stride[i - 1] = src_stride[i] * c.dims[i];
+    std::vector<int64_t> idx(r.dims.size(), 0);
+    for (int64_t k = 0; k < c.numel(); ++k) {
+      int64_t src = 0;
+      for (size_t a = 0; a < idx.size(); ++a) src += idx[a] * src_stride[perm[a]];
+      if (r.is_int) r.ints.push_back(c.ints[src]); else r.floats.push_back(c.floats[src]);
+      for (size_t a = idx.size(); a-- > 0;) {
+        if (++idx[a] < r.dims[a]) break;
+        idx[a] = 0;
+      }
+    }
+  } else {
+    fail(fmt::format("unsupported operator {} on constant inputs; supported: Shape, Gather, Concat, Cast, Reshape, "
+                     "Flatten, Squeeze, Unsqueeze, Transpose, ConstantOfShape",
+                     op));
+  }
+  set_constant_output(std::move(r));
+}
+
+void Importer::transpose() {
+  const Value& v = value_input(0);
+  if (v.perm.empty() || v.pad != Pads{} || v.zero_channels) {
+    // An opaque layout (after a flatten): permuting it moves data but changes nothing dkm counts.
+    if (v.pad != Pads{} || v.zero_channels) fail("expected no pending Pad before a Transpose");
+    Value r = v;
+    std::vector<int64_t> perm = attr_ints("perm");
+    if (perm.size() != v.dims.size()) fail("expected a perm of the input's rank");
+    for (size_t i = 0; i < perm.size(); ++i) r.dims[i] = v.dims.at(perm[i]);
+    return set_output(r);
+  }
+  std::vector<int64_t> perm = attr_ints("perm");
+  if (perm.empty()) for (size_t i = v.dims.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
+  if (perm.size() != v.dims.size()) fail(fmt::format("expected a perm of rank {}, got {}", v.dims.size(), perm.size()));
+  if (perm[0] != 0) fail("expected a Transpose that keeps the batch axis first");
+  Value r = v;
+  for (size_t i = 0; i < perm.size(); ++i) {
+    if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(v.dims.size())) fail("expected perm entries within the rank");
+    r.dims[i] = v.dims[perm[i]];
+    r.perm[i] = v.perm[perm[i]];
+  }
+  set_output(r);
+}
+
+// A flatten layer over v (or v's producer when it is flat already).
+std::string Importer::flat_layer(const Value& v, const std::string& suffix) {
+  if (v.pad != Pads{} || v.zero_channels) fail("expected no pending Pad before a reshape");
+  const Shape& s = v.layer == "input" ? out_.model.input : layer_named(v.layer).output_shape;
+  if (s.h == 1 && s.w == 1 && (v.perm.empty() || v.perm.size() == 2)) return v.layer;
+  Layer l;
+  l.kind = LayerKind::flatten;
+  return emit(l, {v.layer}, suffix).name;
+}
+
+void Importer::reshape_to(const Value& v, std::vector<int64_t> dims) {
+  if (dims == v.dims) return set_output(v);
+  if (dims.empty() || dims[0] != v.dims[0])
+    fail(fmt::format("expected a reshape that keeps the batch dimension {}, got [{}]", v.dims[0], fmt::join(dims, ",")));
+  if (product(dims) != product(v.dims))
+    fail(fmt::format("expected {} elements after the reshape, got [{}]", product(v.dims), fmt::join(dims, ",")));
+  const Shape& s = v.layer == "input" ? out_.model.input : layer_named(v.layer).output_shape;
+  bool dkm_order = !v.perm.empty() && v.perm == identity_perm(v.perm.size()) && v.pad == Pads{} && !v.zero_channels;
+  // Already in the requested dkm form: (N, F) of a flat producer, or (N, C, H, W) of its output.
+  if (dkm_order && dims.size() == 2 && s.h == 1 && s.w == 1) return set_output({v.layer, dims, {0, 1}});
+  if (dkm_order && dims.size() == 4 && Shape{dims[1], dims[2], dims[3]} == s)
+    return set_output({v.layer, dims, identity_perm(4)});
+  std::string flat = flat_layer(v, "");
+  set_output({flat, dims, dims.size() == 2 ? std::vector<int>{0, 1} : std::vector<int>{}});
+}
+
+void Importer::reshape() {
+  const Value& v = value_input(0);
+  const std::string& op = node_->op_type();
+  std::vector<int64_t> dims;
+  if (op == "Reshape") {
+    std::vector<int64_t> want = ints_from(1, "shape");
+    bool allow_zero = attr_int("allowzero", 0) != 0;
+    int64_t known = 1;
+    int unknown = -1;
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (want[i] == 0 && !allow_zero) {
+        if (i >= v.dims.size()) fail("expected 0 (copy) only where the input has that axis");
+        want[i] = v.dims[i];
+      }
+      if (want[i] == -1) {
+        if (unknown >= 0) fail("expected at most one -1 in the Reshape shape");
+        unknown = static_cast<int>(i);
+      } else if (want[i] <= 0) {
+        fail(fmt::format("expected positive Reshape dimensions, got [{}]", fmt::join(want, ",")));
+      } else {
+        known *= want[i];
+      }
+    }
+    if (unknown >= 0) want[unknown] = product(v.dims) / known;
+    dims = want;
+  } else if (op == "Flatten") {
+    int64_t axis = attr_int("axis", 1);
+    if (axis < 0) axis += static_cast<int64_t>(v.dims.size());
+    if (axis < 0 || axis > static_cast<int64_t>(v.dims.size())) fail("expected a Flatten axis within the rank");
+    dims = {product(std::vector<int64_t>(v.dims.begin(), v.dims.begin() + axis)), product(v.dims, axis)};
+  } else {
+    std::vector<int64_t> axes = ints_from(1, "axes");
+    const int64_t rank = static_cast<int64_t>(v.dims.size()) + (op == "Unsqueeze" ? static_cast<int64_t>(axes.size()) : 0);
+    for (auto& a : axes) a = a < 0 ? a + rank : a;
+    if (op == "Unsqueeze") {
+      std::sort(axes.begin(), axes.end());
+      dims = v.dims;
+      for (int64_t a : axes) dims.insert(dims.begin() + std::clamp<int64_t>(a, 0, static_cast<int64_t>(dims.size())), 1);
+    } else {
+      for (int64_t i = 0; i < static_cast<int64_t>(v.dims.size()); ++i) {
+        bool listed = std::find(axes.begin(), axes.end(), i) != axes.end();
+        if (i == 0 && (listed || axes.empty())) dims.push_back(v.dims[0]);  // never squeeze the batch away
+        else if (!(listed || (axes.empty() && v.dims[i] == 1))) dims.push_back(v.dims[i]);
+      }
+    }
+  }
+  reshape_to(v, dims);
+}
+
+// Zero padding waits in the value until a Conv or pool folds it in (spatial axes) or an Add reads it as a
+// channel-padded skip connection (channel axis).
+void Importer::pad() {
+  const Value& v = value_input(0);
+  if (attr_string("mode", "constant") != "constant") fail("expected a constant-mode Pad (reflect and edge are not supported)");
+  float fill = attr_float("value", 0.0f);
+  if (has_input(2)) {
+    const Constant& c = const_input(2);
+    fill = c.numel() ? static_cast<float>(c.at(0)) : 0.0f;
+  }
+  if (fill != 0.0f) fail(fmt::format("expected zero padding, got value {}", fill));
+  if (has_input(3)) fail("expected a Pad over all axes (the axes input is not supported)");
+  std::vector<int64_t> p = ints_from(1, "pads");
+  if (v.dims.size() != 4 || v.perm != identity_perm(4) || p.size() != 8)
+    fail("expected a Pad of an N,C,H,W activation with 8 pad values");
+  if (std::any_of(p.begin(), p.end(), [](int64_t x) { return x < 0; })) fail("expected non-negative pads (cropping is not supported)");
+  if (p[0] || p[4] || p[1]) fail("expected no padding of the batch axis and none before the channels");
+  Value r = v;
+  r.zero_channels += p[5];
+  r.pad.top += p[2];
+  r.pad.left += p[3];
+  r.pad.bottom += p[6];
+  r.pad.right += p[7];
+  for (int i = 0; i < 4; ++i) r.dims[i] += p[i] + p[i + 4];
+  set_output(r);
+}
+
+}  // namespace dkm::models::onnx_detail

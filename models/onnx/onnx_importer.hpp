@@ -1,0 +1,102 @@
+#pragma once
+// The ONNX graph walker: nodes in file order (ONNX requires topological order), each turned into zero or
+// more dkm layers. Split over onnx_import.cpp (values, constants, shapes) and onnx_layers.cpp (the
+// operators that become layers).
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "models/onnx/onnx_internal.hpp"
+#include "models/shape_inference.hpp"
+
+namespace dkm::models::onnx_detail {
+
+// An activation tensor of the ONNX graph and the dkm layer that produces it.
+struct Value {
+  Value() = default;
+  Value(std::string producer, std::vector<int64_t> onnx_dims, std::vector<int> axes)
+      : layer(std::move(producer)), dims(std::move(onnx_dims)), perm(std::move(axes)) {}
+
+  std::string layer;          // producing dkm layer; "input" for the model input
+  std::vector<int64_t> dims;  // ONNX dims, batch first
+  // ONNX axis i holds dkm axis perm[i], dkm order being (N, C, H, W) or (N, F). Empty: an opaque layout
+  // (after Reshape to a rank dkm has no layout for); the producer is then a flatten layer.
+  std::vector<int> perm;
+  Pads pad;                   // zero spatial padding of a Pad node, folded into the next Conv or pool
+  int64_t zero_channels = 0;  // zero channels appended (Pad on channels, or Concat with ConstantOfShape)
+};
+
+class Importer {
+ public:
+  Importer(const onnx::ModelProto& proto, const std::string& path, const OnnxOptions& options);
+  Imported run();
+
+ private:
+  // onnx_import.cpp
+  void setup_input();
+  void visit(const onnx::NodeProto& node);
+  void strip_common_prefix();
+  [[noreturn]] void fail(const std::string& expected) const;
+  std::string where() const;
+  std::string input_name(int i) const;
+  bool has_input(int i) const;
+  bool is_constant(const std::string& name) const;
+  bool input_is_constant(int i) const { return has_input(i) && is_constant(input_name(i)); }
+  const Constant& constant(const std::string& name);
+  const Constant& const_input(int i);
+  const Value& value_input(int i) const;
+  void set_output(Value v, int i = 0);
+  void set_constant_output(Constant c, int i = 0);
+  const onnx::AttributeProto* attr(const char* name) const;
+  int64_t attr_int(const char* name, int64_t fallback) const;
+  float attr_float(const char* name, float fallback) const;
+  std::string attr_string(const char* name, const std::string& fallback) const;
+  std::vector<int64_t> attr_ints(const char* name) const;
+  std::vector<int64_t> ints_from(int input, const char* attribute);  // opset-dependent location
+  Layer& emit(Layer layer, const std::vector<std::string>& inputs, const std::string& suffix = "");
+  Layer& layer_named(const std::string& name);
+  Value value_of(const Layer& layer) const;  // the natural dkm-order value of a layer's output
+  std::string flat_layer(const Value& v, const std::string& suffix);
+  void reshape_to(const Value& v, std::vector<int64_t> dims);
+  void skip(const std::string& why);
+  void attach(const std::string& layer, const char* what, Tensor t, WeightOrigin origin);
+
+  void constant_node();
+  void fold_constant_op();
+  void transpose();
+  void reshape();
+  void pad();
+
+  // onnx_layers.cpp
+  void conv();
+  void gemm();
+  void matmul();
+  void pool(bool max, bool global);
+  void batchnorm();
+  void add();
+  void mul();
+  void concat();
+  void activation(const std::string& name);
+  void clip();
+  void resize();
+  Pads window_pads(const Value& x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw);
+  bool fold_bias(const Value& x, const Constant& c, const std::string& const_name);
+
+  const onnx::ModelProto& proto_;
+  const onnx::GraphProto& graph_;
+  std::string path_;
+  OnnxOptions options_;
+  int64_t opset_ = 1;
+  Imported out_;
+  std::map<std::string, const onnx::TensorProto*> tensor_protos_;  // initializers and Constant nodes
+  std::map<std::string, Constant> constants_;                      // decoded or folded
+  std::map<std::string, Value> values_;
+  std::map<std::string, int> uses_;                                // consumers of each tensor name
+  std::map<std::string, size_t> layer_index_;
+  std::map<std::string, int> skipped_;                             // operator -> count, for the description
+  const onnx::NodeProto* node_ = nullptr;
+  int node_index_ = 0;
+};
+
+}  // namespace dkm::models::onnx_detail

@@ -1,0 +1,55 @@
+// `dkm import MODEL.onnx -o SPEC.json [--weights-out W.safetensors] [--input-shape 1,3,H,W]`: an ONNX
+// model as a dkm model spec and its conv/linear weights (docs/onnx.md).
+#include <fmt/core.h>
+
+#include "models/atomic_file.hpp"
+#include "models/onnx.hpp"
+#include "models/tensor_io.hpp"
+#include "tools/command.hpp"
+
+namespace dkm::cli {
+
+namespace {
+
+struct ImportOptions {
+  std::string model;
+  std::string spec_out;
+  std::string weights_out;
+  std::string input_shape;
+};
+
+void run_import(const ImportOptions& o) {
+  if (!o.model.ends_with(".onnx")) throw UsageError("import: expected an .onnx file, got " + o.model);
+  models::OnnxOptions options;
+  if (!o.input_shape.empty()) options.input_shape = models::parse_input_shape(o.input_shape);
+  models::Model m = models::load_onnx(o.model, options);
+  // Both outputs are prepared before either is written, so a failure leaves neither.
+  std::string spec = models::to_json_spec(m);
+  if (!o.weights_out.empty()) save_weights(o.weights_out, m.weights);
+  write_file_atomic(o.spec_out, spec);
+  int64_t convs = 0, weights = 0;
+  for (const auto& l : m.layers)
+    if (l.kind == models::LayerKind::conv2d || l.kind == models::LayerKind::linear) {
+      ++convs;
+      weights += l.weight_count;
+    }
+  fmt::print("{}: {} layers ({} conv/linear, {} weights), {} MACs/image -> {}{}\n", o.model, m.layers.size(), convs,
+             weights, m.total_macs(), o.spec_out, o.weights_out.empty() ? "" : " and " + o.weights_out);
+}
+
+void setup_import(CLI::App& app) {
+  auto o = std::make_shared<ImportOptions>();
+  auto* cmd = app.add_subcommand("import", "Convert an ONNX model to a dkm model spec and weights");
+  cmd->add_option("MODEL", o->model, "ONNX file (.onnx)")->required();
+  cmd->add_option("-o,--output", o->spec_out, "model spec to write (.json)")->required();
+  cmd->add_option("--weights-out", o->weights_out, "also write the conv/linear weights (.safetensors or .npz)");
+  cmd->add_option("--input-shape", o->input_shape,
+                  "input shape in the ONNX input's layout (1,3,H,W or 1,H,W,3), needed for symbolic dimensions");
+  cmd->callback([o] { run_import(*o); });
+}
+
+const bool registered = register_command({15, setup_import});
+
+}  // namespace
+
+}  // namespace dkm::cli
