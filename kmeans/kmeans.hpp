@@ -18,6 +18,8 @@ enum class Init {
   optimal_1d,        // d == 1 only: the exact optimum by dynamic programming (no Lloyd needed)
 };
 
+// cuda: the GPU backend (kmeans/cuda_backend.hpp), an error when it is not usable; automatic: the GPU
+// when usable, else the CPU. Both give the same bits. Scalars always take the sorted CPU path.
 enum class Device { cpu, cuda, automatic };
 
 struct KMeansParams {
@@ -30,6 +32,8 @@ struct KMeansParams {
   uint64_t seed = 0;                    // every random choice derives from it
   int threads = 0;                      // 0 = all hardware threads; results do not depend on it
   Device device = Device::cpu;
+  bool prune = true;                    // skip distance scans with Hamerly bounds (same labels, faster)
+  bool sorted_1d = true;                // d == 1: sort once, clusters are ranges (same labels, faster)
 };
 
 struct IterationStats {
@@ -44,11 +48,22 @@ struct KMeansResult {
   std::vector<int32_t> labels;  // N
   double inertia = 0;           // sum of squared distances to the assigned centres
   int iterations = 0;           // Lloyd iterations run
+  bool converged = false;       // stopped by the tolerance or unchanged labels, not by max_iter
   std::vector<IterationStats> stats;
 };
 
 // Throws dkm::UsageError for K < 1, an empty input, NaN/Inf values, or K larger than the number of
-// distinct points.
+// distinct points (refused, not clamped: callers that want clamping use count_distinct first).
+// Lloyd follows scikit-learn: stop when the labels do not change or the summed squared centre shift is
+// <= tol * mean per-feature variance; tol == 0 runs exactly max_iter iterations. The returned labels are
+// the nearest centres (lowest index on ties) of the returned centres.
 KMeansResult kmeans(std::span<const float> points, int64_t dim, const KMeansParams& params);
+
+// Distinct points among the N = points.size() / dim, counting stops at `limit`.
+int64_t count_distinct(std::span<const float> points, int64_t dim, int64_t limit);
+
+// Sum of squared distances of the points to centers[labels] (double accumulation, chunk order).
+double inertia(std::span<const float> points, int64_t dim, std::span<const float> centers,
+               std::span<const int32_t> labels, int threads = 0);
 
 }  // namespace dkm::kmeans

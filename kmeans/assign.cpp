@@ -1,0 +1,264 @@
+#include "kmeans/assign.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kmeans/parallel.hpp"
+
+namespace dkm::kmeans {
+namespace {
+
+constexpr int kLanes = 8;
+using f8 = float __attribute__((vector_size(32)));
+using i8 = int32_t __attribute__((vector_size(32)));
+
+// Nearest and second-nearest centre of 8 points at once. `block` holds the points transposed
+// (dimension-major, 8 lanes each). D > 0 fixes the dimension at compile time so the point stays in
+// registers; D == 0 reads it from `dim`.
+template <int D>
+[[gnu::always_inline]] inline void scan_block(const float* block, int64_t dim, const float* centers, int64_t k,
+                                              f8& best, f8& second, i8& label) {
+  const float inf = std::numeric_limits<float>::infinity();
+  best = f8{} + inf;
+  second = f8{} + inf;
+  label = i8{};
+  if constexpr (D > 0) {
+    f8 x[D];
+    for (int j = 0; j < D; ++j) __builtin_memcpy(&x[j], block + j * kLanes, sizeof(f8));
+    for (int64_t c = 0; c < k; ++c) {
+      const float* cc = centers + c * D;
+      f8 diff = x[0] - cc[0];
+      f8 d = (f8{} + 0.0f) + diff * diff;
+      for (int j = 1; j < D; ++j) {
+        diff = x[j] - cc[j];
+        d += diff * diff;
+      }
+      const i8 lt = d < best;
+      const i8 le2 = d < second;
+      second = lt ? best : (le2 ? d : second);
+      label = lt ? (i8{} + static_cast<int32_t>(c)) : label;
+      best = lt ? d : best;
+    }
+  } else {
+    for (int64_t c = 0; c < k; ++c) {
+      const float* cc = centers + c * dim;
+      f8 d = f8{} + 0.0f;
+      for (int64_t j = 0; j < dim; ++j) {
+        f8 x;
+        __builtin_memcpy(&x, block + j * kLanes, sizeof(f8));
+        const f8 diff = x - cc[j];
+        d += diff * diff;
+      }
+      const i8 lt = d < best;
+      const i8 le2 = d < second;
+      second = lt ? best : (le2 ? d : second);
+      label = lt ? (i8{} + static_cast<int32_t>(c)) : label;
+      best = lt ? d : best;
+    }
+  }
+}
+
+template <int D>
+[[gnu::always_inline]] inline void scan_blocks_t(const float* blocks, int64_t nblocks, int64_t dim,
+                                                 const float* centers, int64_t k, float* best, float* second,
+                                                 int32_t* label) {
+  for (int64_t b = 0; b < nblocks; ++b) {
+    f8 bv, sv;
+    i8 lv;
+    scan_block<D>(blocks + b * dim * kLanes, dim, centers, k, bv, sv, lv);
+    __builtin_memcpy(best + b * kLanes, &bv, sizeof(f8));
+    __builtin_memcpy(second + b * kLanes, &sv, sizeof(f8));
+    __builtin_memcpy(label + b * kLanes, &lv, sizeof(i8));
+  }
+}
+
+// Compiled twice (AVX2 and baseline) and chosen at load time; both give the same bits because the
+// operations are the same IEEE ones in the same order (no FMA contraction, see CMakeLists.txt).
+__attribute__((target_clones("avx2", "default"))) void scan_blocks(const float* blocks, int64_t nblocks,
+                                                                   int64_t dim, const float* centers, int64_t k,
+                                                                   float* best, float* second, int32_t* label) {
+  switch (dim) {
+    case 1: return scan_blocks_t<1>(blocks, nblocks, dim, centers, k, best, second, label);
+    case 2: return scan_blocks_t<2>(blocks, nblocks, dim, centers, k, best, second, label);
+    case 3: return scan_blocks_t<3>(blocks, nblocks, dim, centers, k, best, second, label);
+    case 4: return scan_blocks_t<4>(blocks, nblocks, dim, centers, k, best, second, label);
+    case 5: return scan_blocks_t<5>(blocks, nblocks, dim, centers, k, best, second, label);
+    case 7: return scan_blocks_t<7>(blocks, nblocks, dim, centers, k, best, second, label);
+    case 9: return scan_blocks_t<9>(blocks, nblocks, dim, centers, k, best, second, label);
+    default: return scan_blocks_t<0>(blocks, nblocks, dim, centers, k, best, second, label);
+  }
+}
+
+// Rounds a bound down to float so that it stays a valid lower bound.
+float floor_to_float(double v) {
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) > v) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  return f;
+}
+
+// A skip is taken only with this relative margin, far above float rounding of the distances, so the
+// pruned labels equal a full scan's.
+constexpr double kBoundSlack = 1e-5;
+
+class CpuAssigner final : public Assigner {
+ public:
+  CpuAssigner(std::span<const float> points, int64_t dim, int64_t k, int threads, bool prune)
+      : points_(points), dim_(dim), k_(k), n_(static_cast<int64_t>(points.size()) / dim),
+        threads_(threads), prune_(prune) {
+    if (prune_) lower_.assign(static_cast<size_t>(n_), 0.0f);
+    labels_.assign(static_cast<size_t>(n_), -1);
+    dist2_.assign(static_cast<size_t>(n_), 0.0f);
+  }
+
+  std::vector<Farthest> farthest(int64_t count, std::span<const int64_t> counts) override {
+    std::vector<int64_t> order(static_cast<size_t>(n_));
+    for (int64_t i = 0; i < n_; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return dist2_[a] != dist2_[b] ? dist2_[a] > dist2_[b] : a < b;
+    });
+    std::vector<int64_t> left(counts.begin(), counts.end());
+    std::vector<Farthest> out;
+    for (int64_t i : order) {
+      if (static_cast<int64_t>(out.size()) == count) break;
+      const int32_t l = labels_[i];
+      if (left[l] <= 1) continue;
+      --left[l];
+      out.push_back({i, l});
+    }
+    return out;
+  }
+
+  void labels(std::span<int32_t> out) const override { std::copy(labels_.begin(), labels_.end(), out.begin()); }
+
+  AssignTotals assign(std::span<const float> centers) override {
+    std::span<int32_t> labels(labels_);
+    std::span<float> dist2(dist2_);
+    const int64_t chunks = chunk_count(n_);
+    const size_t kd = static_cast<size_t>(k_ * dim_);
+    const bool bounded = prune_ && !previous_.empty();
+    std::vector<double> half_gap;  // per centre: half the distance to its nearest other centre
+    double max_move = 0, second_move = 0;
+    int64_t max_move_centre = -1;
+    std::vector<double> move;
+    if (bounded) {
+      move.resize(static_cast<size_t>(k_));
+      for (int64_t c = 0; c < k_; ++c) {
+        double s = 0;
+        for (int64_t j = 0; j < dim_; ++j) {
+          const double diff = double(centers[c * dim_ + j]) - double(previous_[c * dim_ + j]);
+          s += diff * diff;
+        }
+        move[c] = std::sqrt(s);
+        if (move[c] > max_move) {
+          second_move = max_move;
+          max_move = move[c];
+          max_move_centre = c;
+        } else if (move[c] > second_move) {
+          second_move = move[c];
+        }
+      }
+      half_gap.assign(static_cast<size_t>(k_), std::numeric_limits<double>::infinity());
+      for (int64_t a = 0; a < k_; ++a)
+        for (int64_t b = a + 1; b < k_; ++b) {
+          double s = 0;
+          for (int64_t j = 0; j < dim_; ++j) {
+            const double diff = double(centers[a * dim_ + j]) - double(centers[b * dim_ + j]);
+            s += diff * diff;
+          }
+          const double h = 0.5 * std::sqrt(s);
+          half_gap[a] = std::min(half_gap[a], h);
+          half_gap[b] = std::min(half_gap[b], h);
+        }
+    }
+
+    partial_sums_.assign(static_cast<size_t>(chunks) * kd, 0.0);
+    partial_counts_.assign(static_cast<size_t>(chunks * k_), 0);
+    std::vector<double> partial_inertia(static_cast<size_t>(chunks), 0.0);
+    std::vector<int64_t> partial_changed(static_cast<size_t>(chunks), 0);
+
+    parallel_chunks(chunks, threads_, [&](int64_t chunk) {
+      const int64_t begin = chunk * kChunkPoints, end = std::min(n_, begin + kChunkPoints);
+      std::vector<int64_t> todo;
+      todo.reserve(static_cast<size_t>(end - begin));
+      for (int64_t i = begin; i < end; ++i) {
+        const int32_t old = labels[i];
+        if (bounded && old >= 0) {
+          const double lower = double(lower_[i]) - (old == max_move_centre ? second_move : max_move);
+          lower_[i] = floor_to_float(lower);
+          const float d2 = squared_distance(&points_[i * dim_], &centers[old * dim_], dim_);
+          dist2[i] = d2;
+          const double upper = std::sqrt(double(d2)) * (1 + kBoundSlack);
+          if (upper < std::max(half_gap[old], lower)) continue;
+        }
+        todo.push_back(i);
+      }
+      // Full scans for the rest, 8 points per block.
+      const int64_t nb = (static_cast<int64_t>(todo.size()) + kLanes - 1) / kLanes;
+      std::vector<float> blocks(static_cast<size_t>(nb * dim_ * kLanes));
+      for (int64_t t = 0; t < nb * kLanes; ++t) {
+        const int64_t i = todo[std::min<size_t>(t, todo.size() - 1)];
+        const int64_t b = t / kLanes, lane = t % kLanes;
+        for (int64_t j = 0; j < dim_; ++j) blocks[(b * dim_ + j) * kLanes + lane] = points_[i * dim_ + j];
+      }
+      std::vector<float> best(static_cast<size_t>(nb * kLanes)), second(best.size());
+      std::vector<int32_t> nearest(best.size());
+      if (nb > 0) scan_blocks(blocks.data(), nb, dim_, centers.data(), k_, best.data(), second.data(), nearest.data());
+      int64_t changed = 0;
+      for (size_t t = 0; t < todo.size(); ++t) {
+        const int64_t i = todo[t];
+        changed += (labels[i] != nearest[t]);
+        labels[i] = nearest[t];
+        dist2[i] = best[t];
+        if (prune_) lower_[i] = floor_to_float(std::sqrt(double(second[t])));
+      }
+      // Partial sums of this chunk in point order.
+      double* sums = &partial_sums_[static_cast<size_t>(chunk) * kd];
+      int64_t* counts = &partial_counts_[static_cast<size_t>(chunk * k_)];
+      double in = 0;
+      for (int64_t i = begin; i < end; ++i) {
+        const int32_t l = labels[i];
+        in += double(dist2[i]);
+        ++counts[l];
+        for (int64_t j = 0; j < dim_; ++j) sums[l * dim_ + j] += double(points_[i * dim_ + j]);
+      }
+      partial_inertia[chunk] = in;
+      partial_changed[chunk] = changed;
+    });
+
+    AssignTotals totals;
+    totals.sums.assign(kd, 0.0);
+    totals.counts.assign(static_cast<size_t>(k_), 0);
+    for (int64_t c = 0; c < chunks; ++c) {
+      const double* s = &partial_sums_[static_cast<size_t>(c) * kd];
+      for (size_t j = 0; j < kd; ++j) totals.sums[j] += s[j];
+      const int64_t* n = &partial_counts_[static_cast<size_t>(c * k_)];
+      for (int64_t j = 0; j < k_; ++j) totals.counts[j] += n[j];
+      totals.inertia += partial_inertia[c];
+      totals.changed += partial_changed[c];
+    }
+    previous_.assign(centers.begin(), centers.end());
+    return totals;
+  }
+
+ private:
+  std::span<const float> points_;
+  int64_t dim_, k_, n_;
+  int threads_;
+  bool prune_;
+  std::vector<int32_t> labels_;
+  std::vector<float> dist2_;     // squared distance of each point to its centre
+  std::vector<float> lower_;     // Hamerly: lower bound on the distance to the second-nearest centre
+  std::vector<float> previous_;  // centres of the previous call
+  std::vector<double> partial_sums_;
+  std::vector<int64_t> partial_counts_;
+};
+
+}  // namespace
+
+std::unique_ptr<Assigner> make_cpu_assigner(std::span<const float> points, int64_t dim, int64_t k, int threads,
+                                            bool prune) {
+  return std::make_unique<CpuAssigner>(points, dim, k, threads, prune);
+}
+
+}  // namespace dkm::kmeans

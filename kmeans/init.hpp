@@ -1,0 +1,23 @@
+#pragma once
+// First centres for Lloyd's algorithm. Every function returns K x d floats and is deterministic for a
+// seed, whatever the thread count.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace dkm::kmeans {
+
+// scikit-learn's greedy k-means++: the first centre uniformly at random; then, for each next centre,
+// 2 + floor(ln K) candidates drawn with probability proportional to D^2 (inverse of the cumulative
+// sum), keeping the candidate that minimises the potential (sum of D^2).
+std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed,
+                                         int threads);
+
+// Deep Compression's linear initialisation: per dimension, K values evenly spaced from the minimum to
+// the maximum (K == 1: the midpoint).
+std::vector<float> init_linear(std::span<const float> points, int64_t dim, int64_t k);
+
+// K distinct points (by index) drawn uniformly without replacement.
+std::vector<float> init_random(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed);
+
+}  // namespace dkm::kmeans
