@@ -1,0 +1,482 @@
+// The fused assignment kernel: one block per CPU chunk of 8192 points. Phase 1 labels every point
+// with its nearest centre (centres in shared memory, four points per thread held in registers while
+// the centres stream past). Phase 2 sorts the chunk's labels stably (CUB block radix sort on the label
+// bits, the point index as value), so each cluster's points sit together in point order, and one thread
+// per cluster sums them in that order: the chunk's partial sums are the CPU's bit for bit, without float
+// atomics. A second kernel adds the chunks' partials in chunk order. Layers of a batch share the launch.
+#include <cub/block/block_radix_sort.cuh>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "kmeans/cuda/check.hpp"
+#include "kmeans/parallel.hpp"
+#include "kmeans/point_math.hpp"
+#include "models/error.hpp"
+
+namespace dkm::kmeans::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kItems = 32;  // points per thread in a chunk
+constexpr int kChunk = kThreads * kItems;
+static_assert(kChunk == kChunkPoints, "a block sums one CPU chunk, so its sums are the CPU's bit for bit");
+constexpr int kPointsPerPass = 4;                        // register blocking over points
+constexpr int64_t kSmemCenterFloats = 8192;              // larger centre sets are read through L1
+constexpr size_t kScratchBytes = size_t(256) << 20;      // per-chunk partial sums of one launch at most
+
+struct LayerDesc {
+  int64_t point_begin;   // first point in the concatenated points
+  int64_t n;             // points
+  int64_t k;             // centres
+  int64_t center_begin;  // offset (floats) of its centres in the concatenated centres
+  int64_t chunk_begin;   // first global chunk
+  int64_t chunk_end;
+  int64_t count_begin;   // offset of its K counts; its K x d sums start at count_begin * d
+};
+
+struct AssignArgs {
+  const float* points;
+  int64_t dim;
+  const LayerDesc* layers;
+  const int32_t* chunk_layer;        // global chunk -> layer
+  const int64_t* chunk_sums_offset;  // global chunk -> offset of its K x d partial sums
+  int64_t first_chunk;               // global chunk of block 0
+  int64_t sums_base;                 // chunk_sums_offset[first_chunk]
+  const float* centers;
+  void* labels;
+  float* dist2;
+  double* partial_sums;
+  double* partial_inertia;       // per block of the launch
+  unsigned long long* counts;    // totals (integers: atomics are exact in any order)
+  unsigned long long* changed;   // totals per layer
+  int has_previous;              // 0 on the first call: every point counts as changed
+  int key_bits;                  // label bits the sort looks at
+  int centers_in_smem;
+};
+
+__device__ int lower_bound_u16(const uint16_t* keys, int n, int64_t value) {
+  int lo = 0, hi = n;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (int64_t(keys[mid]) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+template <int D, typename LabelT>
+__global__ void __launch_bounds__(kThreads) assign_chunk_kernel(AssignArgs a) {
+  using Sort = cub::BlockRadixSort<uint16_t, kThreads, kItems, uint16_t>;
+  __shared__ union {
+    typename Sort::TempStorage sort;
+    struct {
+      uint16_t key[kChunk];
+      uint16_t index[kChunk];
+    } sorted;
+  } smem;
+  __shared__ unsigned int block_changed;
+  extern __shared__ float smem_centers[];
+
+  const int64_t g = a.first_chunk + blockIdx.x;
+  const int32_t layer = a.chunk_layer[g];
+  const LayerDesc L = a.layers[layer];
+  const int64_t dim = D > 0 ? D : a.dim;
+  const int64_t first = (g - L.chunk_begin) * kChunk;  // chunk's first point within the layer
+  const int m = static_cast<int>(L.n - first < kChunk ? L.n - first : kChunk);
+  const int64_t gp = L.point_begin + first;
+  const float* x0 = a.points + gp * dim;
+  LabelT* labels = static_cast<LabelT*>(a.labels) + gp;
+  float* dist2 = a.dist2 + gp;
+  const int64_t k = L.k;
+
+  const float* centers = a.centers + L.center_begin;
+  if (a.centers_in_smem) {
+    for (int64_t i = threadIdx.x; i < k * dim; i += kThreads) smem_centers[i] = centers[i];
+    centers = smem_centers;
+  }
+  if (threadIdx.x == 0) block_changed = 0;
+  __syncthreads();
+
+  // Phase 1: nearest centre of every point.
+  unsigned int changed = 0;
+  auto store = [&](int i, int32_t label, float d2) {
+    const LabelT l = static_cast<LabelT>(label);
+    changed += a.has_previous ? (labels[i] != l) : 1u;
+    labels[i] = l;
+    dist2[i] = d2;
+  };
+  if constexpr (D > 0) {
+    for (int pass = 0; pass < kItems / kPointsPerPass; ++pass) {
+      float x[kPointsPerPass][D], best[kPointsPerPass];
+      int32_t label[kPointsPerPass];
+      int index[kPointsPerPass];
+#pragma unroll
+      for (int p = 0; p < kPointsPerPass; ++p) {
+        index[p] = threadIdx.x + kThreads * (pass * kPointsPerPass + p);
+        const int src = min(index[p], m - 1);  // in bounds; results past m are dropped
+#pragma unroll
+        for (int j = 0; j < D; ++j) x[p][j] = x0[int64_t(src) * D + j];
+        best[p] = __int_as_float(0x7f800000);
+        label[p] = 0;
+      }
+      for (int32_t c = 0; c < k; ++c) {
+        const float* cc = centers + int64_t(c) * D;
+#pragma unroll
+        for (int p = 0; p < kPointsPerPass; ++p)
+          keep_nearest(point_squared_distance_fixed<D>(x[p], cc), c, best[p], label[p]);
+      }
+#pragma unroll
+      for (int p = 0; p < kPointsPerPass; ++p)
+        if (index[p] < m) store(index[p], label[p], best[p]);
+    }
+  } else {
+    for (int q = 0; q < kItems; ++q) {
+      const int i = threadIdx.x + kThreads * q;
+      if (i >= m) break;
+      const Nearest r = nearest_center(x0 + int64_t(i) * dim, centers, k, dim);
+      store(i, r.center, r.d2);
+    }
+  }
+  atomicAdd(&block_changed, changed);
+  __syncthreads();  // the labels written above are visible to the whole block from here
+
+  // Phase 2: stable sort by label (blocked arrangement: rank = point index), then per-cluster sums.
+  uint16_t keys[kItems], values[kItems];
+#pragma unroll
+  for (int q = 0; q < kItems; ++q) {
+    const int i = threadIdx.x * kItems + q;
+    keys[q] = i < m ? static_cast<uint16_t>(labels[i]) : uint16_t(0xFFFF);  // padding sorts last
+    values[q] = static_cast<uint16_t>(i);
+  }
+  Sort(smem.sort).Sort(keys, values, 0, a.key_bits);
+  __syncthreads();  // the sort's storage becomes the sorted arrays
+#pragma unroll
+  for (int q = 0; q < kItems; ++q) {
+    smem.sorted.key[threadIdx.x * kItems + q] = keys[q];
+    smem.sorted.index[threadIdx.x * kItems + q] = values[q];
+  }
+  __syncthreads();
+
+  double* sums = a.partial_sums + (a.chunk_sums_offset[g] - a.sums_base);
+  for (int64_t c = threadIdx.x; c < k; c += kThreads) {
+    const int lo = lower_bound_u16(smem.sorted.key, m, c), hi = lower_bound_u16(smem.sorted.key, m, c + 1);
+    if (hi > lo) atomicAdd(&a.counts[L.count_begin + c], static_cast<unsigned long long>(hi - lo));
+    for (int64_t j = 0; j < dim; ++j) {
+      double s = 0;
+      for (int p = lo; p < hi; ++p) s = add_f64(s, static_cast<double>(x0[int64_t(smem.sorted.index[p]) * dim + j]));
+      sums[c * dim + j] = s;
+    }
+  }
+  if (threadIdx.x == 0) {
+    double s = 0;
+#pragma unroll 8
+    for (int i = 0; i < m; ++i) s = add_f64(s, static_cast<double>(dist2[i]));
+    a.partial_inertia[blockIdx.x] = s;
+    atomicAdd(&a.changed[layer], static_cast<unsigned long long>(block_changed));
+  }
+}
+
+struct ReduceArgs {
+  const LayerDesc* layers;
+  int64_t layer_count;
+  int64_t dim;
+  const int64_t* chunk_sums_offset;
+  int64_t first_chunk, end_chunk, sums_base;
+  const double* partial_sums;
+  const double* partial_inertia;
+  double* sums;     // running totals: layer l's sums start at count_begin * dim
+  double* inertia;  // running totals per layer
+  int64_t total_sums;
+};
+
+// One thread per output adds the launch's chunks in chunk order onto the running total.
+__global__ void reduce_chunks_kernel(ReduceArgs a) {
+  const int64_t o = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (o >= a.total_sums + a.layer_count) return;
+  int64_t l = 0;
+  if (o < a.total_sums) {
+    int64_t hi = a.layer_count;
+    while (hi - l > 1) {
+      const int64_t mid = (l + hi) / 2;
+      if (a.layers[mid].count_begin * a.dim <= o) l = mid;
+      else hi = mid;
+    }
+  } else {
+    l = o - a.total_sums;
+  }
+  const LayerDesc L = a.layers[l];
+  const int64_t g0 = a.first_chunk > L.chunk_begin ? a.first_chunk : L.chunk_begin;
+  const int64_t g1 = a.end_chunk < L.chunk_end ? a.end_chunk : L.chunk_end;
+  if (o < a.total_sums) {
+    const int64_t e = o - L.count_begin * a.dim;
+    double s = a.sums[o];
+    for (int64_t g = g0; g < g1; ++g) s = add_f64(s, a.partial_sums[a.chunk_sums_offset[g] - a.sums_base + e]);
+    a.sums[o] = s;
+  } else {
+    double s = a.inertia[l];
+    for (int64_t g = g0; g < g1; ++g) s = add_f64(s, a.partial_inertia[g - a.first_chunk]);
+    a.inertia[l] = s;
+  }
+}
+
+template <int D, typename LabelT>
+void launch_assign(const AssignArgs& args, int64_t blocks, size_t smem_bytes) {
+  check(cudaFuncSetAttribute(assign_chunk_kernel<D, LabelT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             static_cast<int>(smem_bytes)),
+        "setting the assignment kernel's shared memory");
+  assign_chunk_kernel<D, LabelT><<<static_cast<unsigned>(blocks), kThreads, smem_bytes>>>(args);
+  check_launch("the assignment kernel");
+}
+
+template <typename LabelT>
+void launch_assign_dim(const AssignArgs& args, int64_t blocks, size_t smem_bytes) {
+  switch (args.dim) {
+    case 1: return launch_assign<1, LabelT>(args, blocks, smem_bytes);
+    case 2: return launch_assign<2, LabelT>(args, blocks, smem_bytes);
+    case 3: return launch_assign<3, LabelT>(args, blocks, smem_bytes);
+    case 4: return launch_assign<4, LabelT>(args, blocks, smem_bytes);
+    default: return launch_assign<0, LabelT>(args, blocks, smem_bytes);
+  }
+}
+
+// The same rule as the CPU backend: larger distance first, lower index on ties, never a cluster's last point.
+std::vector<Farthest> farthest_on_host(const std::vector<float>& dist2, const std::vector<int32_t>& labels,
+                                       int64_t count, std::span<const int64_t> counts) {
+  std::vector<int64_t> order(dist2.size());
+  std::iota(order.begin(), order.end(), int64_t(0));
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return dist2[a] != dist2[b] ? dist2[a] > dist2[b] : a < b;
+  });
+  std::vector<int64_t> left(counts.begin(), counts.end());
+  std::vector<Farthest> out;
+  for (int64_t i : order) {
+    if (static_cast<int64_t>(out.size()) == count) break;
+    const int32_t l = labels[i];
+    if (left[l] <= 1) continue;
+    --left[l];
+    out.push_back({i, l});
+  }
+  return out;
+}
+
+class BatchAssigner final : public CudaBatchAssigner {
+ public:
+  BatchAssigner(std::span<const CudaLayer> layers, int64_t dim) : dim_(dim) {
+    require_usable();
+    if (layers.empty()) throw UsageError("--device cuda: no layers to cluster");
+    int64_t points = 0, centers = 0, counts = 0, chunks = 0, sums_offset = 0;
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const CudaLayer& in = layers[l];
+      std::string why;
+      if (!cuda_supports(dim, in.k, &why)) throw UsageError("--device cuda: " + why);
+      if (in.points.empty() || in.points.size() % static_cast<size_t>(dim) != 0)
+        throw UsageError(cat("--device cuda: layer ", l, " has ", in.points.size(), " values, not a positive multiple of d = ", dim));
+      LayerDesc d{};
+      d.point_begin = points;
+      d.n = static_cast<int64_t>(in.points.size()) / dim;
+      d.k = in.k;
+      d.center_begin = centers;
+      d.chunk_begin = chunks;
+      d.chunk_end = chunks + chunk_count(d.n, kChunk);
+      d.count_begin = counts;
+      for (int64_t g = d.chunk_begin; g < d.chunk_end; ++g) {
+        chunk_layer_.push_back(static_cast<int32_t>(l));
+        chunk_sums_offset_.push_back(sums_offset);
+        sums_offset += d.k * dim;
+      }
+      points += d.n;
+      centers += d.k * dim;
+      counts += d.k;
+      chunks = d.chunk_end;
+      max_k_ = std::max(max_k_, d.k);
+      layers_.push_back(d);
+    }
+    chunk_sums_offset_.push_back(sums_offset);
+    total_points_ = points;
+    total_centers_ = centers;
+    total_counts_ = counts;
+    // Launch ranges whose partial sums fit the scratch budget (at least one chunk each).
+    const int64_t budget = static_cast<int64_t>(kScratchBytes / sizeof(double));
+    int64_t max_range_sums = 0, max_range_chunks = 0;
+    for (int64_t g0 = 0; g0 < chunks;) {
+      int64_t g1 = g0 + 1;
+      while (g1 < chunks && chunk_sums_offset_[g1 + 1] - chunk_sums_offset_[g0] <= budget) ++g1;
+      ranges_.emplace_back(g0, g1);
+      max_range_sums = std::max(max_range_sums, chunk_sums_offset_[g1] - chunk_sums_offset_[g0]);
+      max_range_chunks = std::max(max_range_chunks, g1 - g0);
+      g0 = g1;
+    }
+    label_bytes_ = max_k_ <= 256 ? 1 : 2;
+    key_bits_ = std::max(1, static_cast<int>(std::bit_width(static_cast<uint64_t>(max_k_ - 1))));
+    centers_in_smem_ = max_k_ * dim <= kSmemCenterFloats;
+
+    points_ = DeviceBuffer<float>(static_cast<size_t>(points * dim), "the points");
+    for (size_t l = 0; l < layers.size(); ++l)
+      points_.upload(layers[l].points.data(), layers[l].points.size(), "copying the points to the GPU",
+                     static_cast<size_t>(layers_[l].point_begin * dim));
+    labels_ = DeviceBuffer<uint8_t>(static_cast<size_t>(points) * label_bytes_, "the labels");
+    labels_.zero("clearing the labels");
+    dist2_ = DeviceBuffer<float>(static_cast<size_t>(points), "the distances");
+    centers_ = DeviceBuffer<float>(static_cast<size_t>(centers), "the centres");
+    layer_desc_ = DeviceBuffer<LayerDesc>(layers_.size(), "the layer table");
+    layer_desc_.upload(layers_.data(), layers_.size(), "copying the layer table");
+    chunk_layer_dev_ = DeviceBuffer<int32_t>(chunk_layer_.size(), "the chunk table");
+    chunk_layer_dev_.upload(chunk_layer_.data(), chunk_layer_.size(), "copying the chunk table");
+    chunk_sums_offset_dev_ = DeviceBuffer<int64_t>(chunk_sums_offset_.size(), "the chunk offsets");
+    chunk_sums_offset_dev_.upload(chunk_sums_offset_.data(), chunk_sums_offset_.size(), "copying the chunk offsets");
+    partial_sums_ = DeviceBuffer<double>(static_cast<size_t>(max_range_sums), "the per-chunk sums");
+    partial_inertia_ = DeviceBuffer<double>(static_cast<size_t>(max_range_chunks), "the per-chunk inertia");
+    sums_ = DeviceBuffer<double>(static_cast<size_t>(counts * dim), "the cluster sums");
+    inertia_ = DeviceBuffer<double>(layers_.size(), "the inertia");
+    counts_ = DeviceBuffer<unsigned long long>(static_cast<size_t>(counts), "the cluster counts");
+    changed_ = DeviceBuffer<unsigned long long>(layers_.size(), "the changed counts");
+  }
+
+  size_t layers() const override { return layers_.size(); }
+
+  std::vector<AssignTotals> assign(std::span<const std::span<const float>> centers) override {
+    if (centers.size() != layers_.size())
+      throw UsageError(cat("--device cuda: ", centers.size(), " centre sets for ", layers_.size(), " layers"));
+    host_centers_.resize(static_cast<size_t>(total_centers_));
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      const size_t want = static_cast<size_t>(layers_[l].k * dim_);
+      if (centers[l].size() != want)
+        throw UsageError(cat("--device cuda: layer ", l, " has ", centers[l].size(), " centre values, expected K x d = ", want));
+      std::copy(centers[l].begin(), centers[l].end(), host_centers_.begin() + layers_[l].center_begin);
+    }
+    centers_.upload(host_centers_.data(), host_centers_.size(), "copying the centres to the GPU");
+    sums_.zero("clearing the sums");
+    inertia_.zero("clearing the inertia");
+    counts_.zero("clearing the counts");
+    changed_.zero("clearing the changed counts");
+
+    const size_t smem = centers_in_smem_ ? static_cast<size_t>(max_k_ * dim_) * sizeof(float) : 0;
+    for (const auto& [g0, g1] : ranges_) {
+      AssignArgs a{points_.get(), dim_, layer_desc_.get(), chunk_layer_dev_.get(), chunk_sums_offset_dev_.get(),
+                   g0, chunk_sums_offset_[g0], centers_.get(), labels_.get(), dist2_.get(), partial_sums_.get(),
+                   partial_inertia_.get(), counts_.get(), changed_.get(), has_previous_ ? 1 : 0, key_bits_,
+                   centers_in_smem_ ? 1 : 0};
+      if (label_bytes_ == 1) launch_assign_dim<uint8_t>(a, g1 - g0, smem);
+      else launch_assign_dim<uint16_t>(a, g1 - g0, smem);
+
+      ReduceArgs r{layer_desc_.get(), static_cast<int64_t>(layers_.size()), dim_, chunk_sums_offset_dev_.get(),
+                   g0, g1, chunk_sums_offset_[g0], partial_sums_.get(), partial_inertia_.get(), sums_.get(),
+                   inertia_.get(), total_counts_ * dim_};
+      const int64_t outputs = total_counts_ * dim_ + static_cast<int64_t>(layers_.size());
+      reduce_chunks_kernel<<<static_cast<unsigned>((outputs + 255) / 256), 256>>>(r);
+      check_launch("the chunk reduction kernel");
+    }
+    check(cudaDeviceSynchronize(), "running the assignment kernels");
+    has_previous_ = true;
+
+    std::vector<double> sums(static_cast<size_t>(total_counts_ * dim_)), inertia(layers_.size());
+    std::vector<unsigned long long> counts(static_cast<size_t>(total_counts_)), changed(layers_.size());
+    sums_.download(sums.data(), sums.size(), "copying the sums back");
+    inertia_.download(inertia.data(), inertia.size(), "copying the inertia back");
+    counts_.download(counts.data(), counts.size(), "copying the counts back");
+    changed_.download(changed.data(), changed.size(), "copying the changed counts back");
+    std::vector<AssignTotals> out(layers_.size());
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      const LayerDesc& d = layers_[l];
+      out[l].sums.assign(sums.begin() + d.count_begin * dim_, sums.begin() + (d.count_begin + d.k) * dim_);
+      out[l].counts.assign(counts.begin() + d.count_begin, counts.begin() + d.count_begin + d.k);
+      out[l].inertia = inertia[l];
+      out[l].changed = static_cast<int64_t>(changed[l]);
+    }
+    return out;
+  }
+
+  std::vector<Farthest> farthest(size_t layer, int64_t count, std::span<const int64_t> counts) override {
+    const LayerDesc& d = at(layer);
+    if (static_cast<int64_t>(counts.size()) != d.k)
+      throw UsageError(cat("--device cuda: ", counts.size(), " cluster sizes for K = ", d.k));
+    // Only asked for when a cluster is empty, so one copy of this layer's N distances is fine.
+    std::vector<float> dist2(static_cast<size_t>(d.n));
+    dist2_.download(dist2.data(), dist2.size(), "copying the distances back", static_cast<size_t>(d.point_begin));
+    std::vector<int32_t> labels(static_cast<size_t>(d.n));
+    this->labels(layer, std::span<int32_t>(labels.data(), labels.size()));
+    return farthest_on_host(dist2, labels, count, counts);
+  }
+
+  void labels(size_t layer, std::span<int32_t> out) const override {
+    const LayerDesc& d = at(layer);
+    if (static_cast<int64_t>(out.size()) != d.n)
+      throw UsageError(cat("--device cuda: ", out.size(), " label slots for ", d.n, " points"));
+    std::vector<uint8_t> raw(static_cast<size_t>(d.n) * label_bytes_);
+    labels_.download(raw.data(), raw.size(), "copying the labels back",
+                     static_cast<size_t>(d.point_begin) * label_bytes_);
+    for (int64_t i = 0; i < d.n; ++i) {
+      if (label_bytes_ == 1) {
+        out[i] = raw[i];
+      } else {
+        uint16_t v;
+        std::memcpy(&v, &raw[static_cast<size_t>(i) * 2], 2);
+        out[i] = v;
+      }
+    }
+  }
+
+ private:
+  const LayerDesc& at(size_t layer) const {
+    if (layer >= layers_.size())
+      throw UsageError(cat("--device cuda: layer ", layer, " of a batch of ", layers_.size()));
+    return layers_[layer];
+  }
+
+  int64_t dim_;
+  int64_t max_k_ = 0, total_points_ = 0, total_centers_ = 0, total_counts_ = 0;
+  size_t label_bytes_ = 1;
+  int key_bits_ = 1;
+  bool centers_in_smem_ = true;
+  bool has_previous_ = false;
+  std::vector<LayerDesc> layers_;
+  std::vector<int32_t> chunk_layer_;
+  std::vector<int64_t> chunk_sums_offset_;  // one past the last chunk too
+  std::vector<std::pair<int64_t, int64_t>> ranges_;
+  std::vector<float> host_centers_;
+  DeviceBuffer<float> points_, dist2_, centers_;
+  DeviceBuffer<uint8_t> labels_;
+  DeviceBuffer<LayerDesc> layer_desc_;
+  DeviceBuffer<int32_t> chunk_layer_dev_;
+  DeviceBuffer<int64_t> chunk_sums_offset_dev_;
+  DeviceBuffer<double> partial_sums_, partial_inertia_, sums_, inertia_;
+  DeviceBuffer<unsigned long long> counts_, changed_;
+};
+
+class SingleAssigner final : public Assigner {
+ public:
+  SingleAssigner(std::span<const float> points, int64_t dim, int64_t k)
+      : batch_(std::array<CudaLayer, 1>{CudaLayer{points, k}}, dim) {}
+
+  AssignTotals assign(std::span<const float> centers) override {
+    const std::span<const float> one[1] = {centers};
+    return std::move(batch_.assign(one)[0]);
+  }
+  std::vector<Farthest> farthest(int64_t count, std::span<const int64_t> counts) override {
+    return batch_.farthest(0, count, counts);
+  }
+  void labels(std::span<int32_t> out) const override { batch_.labels(0, out); }
+
+ private:
+  BatchAssigner batch_;
+};
+
+}  // namespace
+}  // namespace dkm::kmeans::cuda
+
+namespace dkm::kmeans {
+
+std::unique_ptr<Assigner> make_cuda_assigner(std::span<const float> points, int64_t dim, int64_t k) {
+  return std::make_unique<cuda::SingleAssigner>(points, dim, k);
+}
+
+std::unique_ptr<CudaBatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer> layers, int64_t dim) {
+  return std::make_unique<cuda::BatchAssigner>(layers, dim);
+}
+
+}  // namespace dkm::kmeans

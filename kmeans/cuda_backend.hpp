@@ -1,0 +1,64 @@
+#pragma once
+// The CUDA backend of the assignment seam (kmeans/assign.hpp). The same labels as the CPU backend for
+// the same centres (bit-identical distances, lowest index on ties), and the same per-cluster sums bit
+// for bit: each block of 8192 points (the CPU's chunk) sums its clusters in point order, and the chunks
+// are reduced in chunk order, so Lloyd's iterations follow the CPU's exactly and repeat bit for bit.
+//
+// Built when CMake finds a CUDA compiler (sm_80 and sm_90). Without it, or without a driver or a device,
+// cuda_usable() says why and make_cuda_assigner() throws dkm::UsageError. Failures while running (out
+// of GPU memory, a kernel fault) throw CudaError with a one-line message.
+//
+// Scalars (d == 1) with the sorted path stay on the CPU (make_sorted_1d_assigner): after the one sort
+// an assignment costs O(K log N) host operations, less than one kernel launch.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kmeans/assign.hpp"
+
+namespace dkm::kmeans {
+
+class CudaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// True when the backend is compiled in and a usable device (compute capability 8.0 or newer) is
+// present; otherwise false with the reason in *why (when why is not null).
+bool cuda_usable(std::string* why = nullptr);
+
+// Shapes the kernels take: 1 <= K <= 65536 (labels stored as uint8 up to 256, else uint16), d >= 1.
+bool cuda_supports(int64_t dim, int64_t k, std::string* why = nullptr);
+
+// The backend for one set of points (N x dim, row-major); the points are copied to the device once.
+// Throws dkm::UsageError when !cuda_usable() or the shape is not supported, CudaError on device failures.
+std::unique_ptr<Assigner> make_cuda_assigner(std::span<const float> points, int64_t dim, int64_t k);
+
+// Many small layers in one launch per assignment: each layer has its own points and K, all share dim.
+struct CudaLayer {
+  std::span<const float> points;  // N x dim
+  int64_t k = 0;
+};
+
+class CudaBatchAssigner {
+ public:
+  virtual ~CudaBatchAssigner() = default;
+  virtual size_t layers() const = 0;
+  // centers[l] holds layer l's K x dim centres; returns each layer's totals, as Assigner::assign does.
+  virtual std::vector<AssignTotals> assign(std::span<const std::span<const float>> centers) = 0;
+  virtual std::vector<Farthest> farthest(size_t layer, int64_t count, std::span<const int64_t> counts) = 0;
+  virtual void labels(size_t layer, std::span<int32_t> out) const = 0;
+};
+
+std::unique_ptr<CudaBatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer> layers, int64_t dim);
+
+// Greedy k-means++ on the device, the same centres as init_kmeans_plus_plus (kmeans/init.hpp) for the
+// same seed: the per-chunk potentials and the candidate search follow the CPU's order, and only the
+// candidates' potentials (a few doubles per step) come back to the host, never the N distances.
+std::vector<float> cuda_init_kmeans_plus_plus(std::span<const float> points, int64_t dim, int64_t k,
+                                              uint64_t seed);
+
+}  // namespace dkm::kmeans

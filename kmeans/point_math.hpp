@@ -1,0 +1,120 @@
+#pragma once
+// The per-point arithmetic of k-means, written once for the host and the GPU. The CPU kernels and the
+// CUDA kernels both call these functions, so the CPU tests cover the code the GPU runs and both give
+// the same bits: the operations are the same IEEE ones in the same order, never contracted into FMA
+// (the device branch uses the explicitly rounded intrinsics, which nvcc never fuses).
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define DKM_HD __host__ __device__
+#else
+#define DKM_HD
+#endif
+
+namespace dkm::kmeans {
+
+DKM_HD inline float add_f32(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
+DKM_HD inline float sub_f32(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+
+DKM_HD inline float mul_f32(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+DKM_HD inline double add_f64(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
+DKM_HD inline double sub_f64(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+
+DKM_HD inline double mul_f64(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+// Squared Euclidean distance in float: s = 0, then s += (x_j - c_j)^2 for j = 0..dim-1.
+DKM_HD inline float point_squared_distance(const float* x, const float* c, int64_t dim) {
+  float s = 0;
+  for (int64_t j = 0; j < dim; ++j) {
+    const float diff = sub_f32(x[j], c[j]);
+    s = add_f32(s, mul_f32(diff, diff));
+  }
+  return s;
+}
+
+// The same with the dimension fixed at compile time (the point stays in registers); same bits.
+template <int D>
+DKM_HD inline float point_squared_distance_fixed(const float (&x)[D], const float* c) {
+  float s = 0;
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+  for (int j = 0; j < D; ++j) {
+    const float diff = sub_f32(x[j], c[j]);
+    s = add_f32(s, mul_f32(diff, diff));
+  }
+  return s;
+}
+
+// Squared distance in double (k-means++ seeding): s = 0, then s += (double(x_j) - double(c_j))^2.
+DKM_HD inline double point_squared_distance_f64(const float* x, const float* c, int64_t dim) {
+  double s = 0;
+  for (int64_t j = 0; j < dim; ++j) {
+    const double diff = sub_f64(static_cast<double>(x[j]), static_cast<double>(c[j]));
+    s = add_f64(s, mul_f64(diff, diff));
+  }
+  return s;
+}
+
+// One step of the argmin over centres visited in increasing index order: a strictly smaller distance
+// wins, so an exact tie keeps the lower index.
+DKM_HD inline void keep_nearest(float d2, int32_t center, float& best_d2, int32_t& best_center) {
+  if (d2 < best_d2) {
+    best_d2 = d2;
+    best_center = center;
+  }
+}
+
+struct Nearest {
+  int32_t center;  // lowest index among the nearest centres
+  float d2;        // its squared distance
+};
+
+// Nearest of K centres (K x dim, row-major) to x. With every distance infinite the answer is centre 0.
+DKM_HD inline Nearest nearest_center(const float* x, const float* centers, int64_t k, int64_t dim) {
+  Nearest r{0, __builtin_huge_valf()};
+  for (int64_t c = 0; c < k; ++c)
+    keep_nearest(point_squared_distance(x, centers + c * dim, dim), static_cast<int32_t>(c), r.d2, r.center);
+  return r;
+}
+
+}  // namespace dkm::kmeans

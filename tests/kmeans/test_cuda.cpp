@@ -1,0 +1,258 @@
+// The CUDA backend: the shared per-point arithmetic (runs everywhere), the error when CUDA cannot run,
+// and, where a GPU is present, equivalence with the CPU backend. GPU cases print why they are skipped.
+#include <doctest/doctest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kmeans/assign.hpp"
+#include "kmeans/cuda_backend.hpp"
+#include "kmeans/init.hpp"
+#include "kmeans/point_math.hpp"
+#include "kmeans/rng.hpp"
+#include "models/error.hpp"
+
+using namespace dkm::kmeans;
+
+namespace {
+
+std::vector<float> random_points(int64_t n, int64_t dim, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(static_cast<size_t>(n * dim));
+  for (auto& x : v) x = static_cast<float>(rng.normal());
+  return v;
+}
+
+// Centres: K points of the data, so exact ties between a point and a centre occur too.
+std::vector<float> pick_centers(const std::vector<float>& points, int64_t dim, int64_t k, uint64_t seed) {
+  return init_random(points, dim, k, seed);
+}
+
+bool same_bits(double a, double b) { return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b); }
+
+bool gpu_present() {
+  std::string why;
+  if (cuda_usable(&why)) return true;
+  MESSAGE("CUDA test skipped: " << why);
+  return false;
+}
+
+// Labels equal, except where the two centres are exactly as near (then either is nearest).
+void check_labels(const std::vector<float>& points, int64_t dim, const std::vector<float>& centers,
+                  const std::vector<int32_t>& cpu, const std::vector<int32_t>& gpu) {
+  int64_t differ = 0;
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    if (cpu[i] == gpu[i]) continue;
+    const float* x = &points[i * dim];
+    CHECK(squared_distance(x, &centers[cpu[i] * dim], dim) == squared_distance(x, &centers[gpu[i] * dim], dim));
+    ++differ;
+  }
+  CHECK(differ == 0);  // both take the lowest index on ties, so even ties agree
+}
+
+}  // namespace
+
+TEST_CASE("cuda: the shared point arithmetic equals the CPU kernel's bit for bit") {
+  const float x[3] = {1, 2, 3}, zero[3] = {0, 0, 0};
+  CHECK(point_squared_distance(x, zero, 3) == 14.0f);
+  CHECK(point_squared_distance_fixed<3>(x, zero) == 14.0f);
+  CHECK(point_squared_distance_f64(x, zero, 3) == 14.0);
+  const float half[1] = {0.5f};
+  CHECK(point_squared_distance(x, half, 1) == 0.25f);
+
+  for (int64_t dim : {1, 2, 3, 5, 9, 17}) {
+    const auto p = random_points(64, dim, 11 + dim);
+    for (int64_t a = 0; a < 64; ++a)
+      for (int64_t b = 0; b < 64; b += 7) {
+        const float mine = point_squared_distance(&p[a * dim], &p[b * dim], dim);
+        const float theirs = squared_distance(&p[a * dim], &p[b * dim], dim);
+        CHECK(std::bit_cast<uint32_t>(mine) == std::bit_cast<uint32_t>(theirs));
+      }
+  }
+  const auto p = random_points(40, 3, 5);
+  for (int64_t a = 0; a < 40; ++a) {
+    float xa[3];
+    std::memcpy(xa, &p[a * 3], sizeof xa);
+    CHECK(std::bit_cast<uint32_t>(point_squared_distance_fixed<3>(xa, &p[(39 - a) * 3])) ==
+          std::bit_cast<uint32_t>(point_squared_distance(xa, &p[(39 - a) * 3], 3)));
+  }
+}
+
+TEST_CASE("cuda: nearest centre takes the lowest index on exact ties and matches the CPU backend") {
+  // Centres 1 and 3 are the same point; x sits on it.
+  const float centers[8] = {5, 5, 1, 1, -1, -1, 1, 1};
+  const float x[2] = {1, 1};
+  const Nearest r = nearest_center(x, centers, 4, 2);
+  CHECK(r.center == 1);
+  CHECK(r.d2 == 0.0f);
+  // Equidistant from centres 0 (at 0) and 1 (at 2): centre 0.
+  const float line[2] = {0, 2}, mid[1] = {1};
+  CHECK(nearest_center(mid, line, 2, 1).center == 0);
+
+  for (int64_t dim : {1, 3, 6}) {
+    const int64_t n = 3000, k = 37;
+    const auto points = random_points(n, dim, 100 + dim);
+    const auto c = pick_centers(points, dim, k, 7);
+    auto cpu = make_cpu_assigner(points, dim, k, 2, false);
+    const AssignTotals totals = cpu->assign(c);
+    std::vector<int32_t> labels(n);
+    cpu->labels(labels);
+    double inertia = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const Nearest near = nearest_center(&points[i * dim], c.data(), k, dim);
+      CHECK(near.center == labels[i]);
+      inertia += near.d2;
+    }
+    CHECK(inertia == doctest::Approx(totals.inertia).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("cuda: without a usable GPU the backend says why and refuses") {
+  std::string why;
+  if (cuda_usable(&why)) {
+    MESSAGE("CUDA is usable here (" << why << "); the refusal path is not exercised");
+    return;
+  }
+  CHECK(!why.empty());
+  const std::vector<float> points = {0, 1, 2, 3};
+  CHECK_THROWS_AS(make_cuda_assigner(points, 1, 2), dkm::UsageError);
+  CHECK_THROWS_AS(cuda_init_kmeans_plus_plus(points, 1, 2, 0), dkm::UsageError);
+  try {
+    make_cuda_assigner(points, 1, 2);
+  } catch (const dkm::UsageError& e) {
+    CHECK(std::string(e.what()).find(why) != std::string::npos);
+  }
+}
+
+TEST_CASE("cuda: labels, sums and inertia equal the CPU backend's over Lloyd iterations") {
+  if (!gpu_present()) return;
+  struct Shape {
+    int64_t n, dim, k;
+  };
+  // Partial last chunks, every templated dimension and the generic one, uint8 and uint16 labels,
+  // centres in shared memory and (K x d > 8192) read from global memory.
+  for (const Shape s : {Shape{20000, 1, 1}, Shape{20000, 1, 16}, Shape{17000, 2, 256}, Shape{30000, 3, 256},
+                        Shape{9000, 4, 300}, Shape{12000, 5, 7}, Shape{8192, 9, 40}, Shape{10000, 1, 4096},
+                        Shape{5000, 40, 300}}) {
+    CAPTURE(s.n);
+    CAPTURE(s.dim);
+    CAPTURE(s.k);
+    const auto points = random_points(s.n, s.dim, uint64_t(s.n + s.dim + s.k));
+    auto centers = pick_centers(points, s.dim, s.k, 3);
+    auto cpu = make_cpu_assigner(points, s.dim, s.k, 3, false);
+    auto gpu = make_cuda_assigner(points, s.dim, s.k);
+    for (int iter = 0; iter < 4; ++iter) {
+      CAPTURE(iter);
+      const AssignTotals a = cpu->assign(centers), b = gpu->assign(centers);
+      std::vector<int32_t> la(s.n), lb(s.n);
+      cpu->labels(la);
+      gpu->labels(lb);
+      check_labels(points, s.dim, centers, la, lb);
+      CHECK(a.counts == b.counts);
+      CHECK(a.changed == b.changed);
+      CHECK(b.inertia == doctest::Approx(a.inertia).epsilon(1e-6));
+      CHECK(same_bits(a.inertia, b.inertia));
+      REQUIRE(a.sums.size() == b.sums.size());
+      int64_t sums_differ = 0;
+      for (size_t j = 0; j < a.sums.size(); ++j) sums_differ += !same_bits(a.sums[j], b.sums[j]);
+      CHECK(sums_differ == 0);
+      // Next centres: the means (empty clusters keep their centre).
+      for (int64_t c = 0; c < s.k; ++c)
+        if (a.counts[c] > 0)
+          for (int64_t j = 0; j < s.dim; ++j)
+            centers[c * s.dim + j] = static_cast<float>(a.sums[c * s.dim + j] / double(a.counts[c]));
+    }
+  }
+}
+
+TEST_CASE("cuda: repeated runs are bit-identical") {
+  if (!gpu_present()) return;
+  const int64_t n = 50000, dim = 3, k = 256;
+  const auto points = random_points(n, dim, 42);
+  const auto centers = pick_centers(points, dim, k, 9);
+  auto first = make_cuda_assigner(points, dim, k), second = make_cuda_assigner(points, dim, k);
+  const AssignTotals a = first->assign(centers), b = second->assign(centers);
+  CHECK(same_bits(a.inertia, b.inertia));
+  CHECK(a.counts == b.counts);
+  bool sums_equal = a.sums.size() == b.sums.size();
+  for (size_t j = 0; sums_equal && j < a.sums.size(); ++j) sums_equal = same_bits(a.sums[j], b.sums[j]);
+  CHECK(sums_equal);
+  std::vector<int32_t> la(n), lb(n);
+  first->labels(la);
+  second->labels(lb);
+  CHECK(la == lb);
+  // The same assigner again: nothing changes, and the totals repeat.
+  const AssignTotals c = first->assign(centers);
+  CHECK(c.changed == 0);
+  CHECK(same_bits(c.inertia, a.inertia));
+}
+
+TEST_CASE("cuda: a batch of layers gives each layer's single-layer result") {
+  if (!gpu_present()) return;
+  const int64_t dim = 1;
+  const std::vector<int64_t> sizes = {100, 9000, 1, 20000, 8192}, ks = {4, 16, 1, 256, 2};
+  std::vector<std::vector<float>> points, centers;
+  std::vector<CudaLayer> layers;
+  for (size_t l = 0; l < sizes.size(); ++l) {
+    points.push_back(random_points(sizes[l], dim, 500 + l));
+    centers.push_back(pick_centers(points[l], dim, ks[l], l));
+  }
+  for (size_t l = 0; l < sizes.size(); ++l) layers.push_back({points[l], ks[l]});
+  auto batch = make_cuda_batch_assigner(layers, dim);
+  REQUIRE(batch->layers() == sizes.size());
+  std::vector<std::span<const float>> spans(centers.begin(), centers.end());
+  const auto totals = batch->assign(spans);
+  for (size_t l = 0; l < sizes.size(); ++l) {
+    CAPTURE(l);
+    auto cpu = make_cpu_assigner(points[l], dim, ks[l], 1, false);
+    const AssignTotals want = cpu->assign(centers[l]);
+    CHECK(totals[l].counts == want.counts);
+    CHECK(same_bits(totals[l].inertia, want.inertia));
+    bool sums_equal = true;
+    for (size_t j = 0; j < want.sums.size(); ++j) sums_equal = sums_equal && same_bits(totals[l].sums[j], want.sums[j]);
+    CHECK(sums_equal);
+    std::vector<int32_t> lw(sizes[l]), lg(sizes[l]);
+    cpu->labels(lw);
+    batch->labels(l, lg);
+    CHECK(lw == lg);
+    CHECK(batch->farthest(l, 3, want.counts).size() == cpu->farthest(3, want.counts).size());
+  }
+}
+
+TEST_CASE("cuda: farthest points and k-means++ seeding equal the CPU's") {
+  if (!gpu_present()) return;
+  const int64_t n = 25000, dim = 2, k = 64;
+  const auto points = random_points(n, dim, 77);
+  const auto seeded = cuda_init_kmeans_plus_plus(points, dim, k, 1234);
+  const auto want = init_kmeans_plus_plus(points, dim, k, 1234, 2);
+  CHECK(seeded == want);
+
+  auto cpu = make_cpu_assigner(points, dim, k, 2, false);
+  auto gpu = make_cuda_assigner(points, dim, k);
+  const AssignTotals a = cpu->assign(want);
+  gpu->assign(want);
+  const auto fc = cpu->farthest(10, a.counts), fg = gpu->farthest(10, a.counts);
+  REQUIRE(fc.size() == fg.size());
+  for (size_t i = 0; i < fc.size(); ++i) {
+    CHECK(fc[i].point == fg[i].point);
+    CHECK(fc[i].label == fg[i].label);
+  }
+}
+
+TEST_CASE("cuda: bad shapes and sizes are refused with a message") {
+  std::string why;
+  CHECK_FALSE(cuda_supports(1, 0, &why));
+  CHECK_FALSE(cuda_supports(1, 65537, &why));
+  CHECK_FALSE(cuda_supports(0, 4, &why));
+  if (!gpu_present()) return;
+  CHECK(cuda_supports(3, 65536, &why));
+  const auto points = random_points(100, 2, 1);
+  CHECK_THROWS_AS(make_cuda_assigner(points, 2, 70000), dkm::UsageError);
+  CHECK_THROWS_AS(make_cuda_assigner(std::span<const float>(points).first(5), 2, 4), dkm::UsageError);
+  auto gpu = make_cuda_assigner(points, 2, 4);
+  const std::vector<float> three_centres(6, 0.0f);
+  CHECK_THROWS_AS(gpu->assign(three_centres), dkm::UsageError);
+}
