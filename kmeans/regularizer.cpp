@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/core.h>
 
@@ -49,13 +50,15 @@ RegularizerBasis spectral_basis(std::span<const float> vectors, int64_t dim, int
   RowMatrix x(n, dim);
   for (int64_t i = 0; i < n * dim; ++i) x.data()[i] = vectors[i];
   Eigen::BDCSVD<Eigen::MatrixXd> svd(x, Eigen::ComputeThinU);
+  // The weights are float32: singular values below float rounding of the data are noise, not rank.
+  svd.setThreshold(static_cast<double>(std::max(n, dim)) * std::numeric_limits<float>::epsilon());
 
   RegularizerBasis b;
   b.variant = RegularizerVariant::spectral;
   b.vectors = n;
   b.dim = dim;
   b.k = k;
-  b.rank = svd.rank();  // singular values above max(N, d) * epsilon * largest
+  b.rank = svd.rank();  // singular values above max(N, d) * float epsilon * the largest
   const auto& s = svd.singularValues();
   b.singular_values.assign(s.data(), s.data() + s.size());
   b.basis_columns = std::min(k, b.rank);

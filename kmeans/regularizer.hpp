@@ -37,7 +37,8 @@ struct RegularizerBasis {
   int64_t vectors = 0;          // N
   int64_t dim = 0;              // d
   int64_t k = 0;                // clusters asked for
-  int64_t rank = 0;             // numerical rank of W at the refresh (spectral; 0 for hard)
+  int64_t rank = 0;             // spectral: rank of W at the refresh, singular values counted above
+                                // max(N, d) * float epsilon * the largest (float32 data); 0 for hard
   std::vector<double> basis;    // spectral: F as N x r row-major, r = min(K, rank); further columns
                                 // would only span W's null space and change nothing
   int64_t basis_columns = 0;    // r
