@@ -47,6 +47,10 @@ struct LayerCompression {
   bool compressed() const { return shared() || density < 1.0; }
 };
 
+// Length and number of the vectors a weight of `problem` is cut into at `granularity` (per layer).
+int64_t vector_dim(const ConvProblem& problem, kmeans::Granularity granularity);
+int64_t vector_count(const ConvProblem& problem, kmeans::Granularity granularity);
+
 // ceil(log2 k): the fixed-length index width for k centres (0 for k <= 1).
 int index_bits_for(int64_t k);
 

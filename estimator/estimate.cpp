@@ -1,0 +1,156 @@
+#include "estimator/estimate.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/core.h>
+
+#include "models/error.hpp"
+
+namespace dkm::estimator {
+
+namespace {
+
+void add_layer(Totals& t, const PaperMetric& paper, const Hierarchy& h) {
+  t.macs = checked_add(t.macs, paper.macs, "total MACs");
+  t.executed_macs = checked_add(t.executed_macs, h.macs, "total executed MACs");
+  t.paper_energy += paper.total_energy();
+  t.paper_comp_energy += paper.comp_energy;
+  t.paper_rep_energy += paper.rep_energy;
+  t.comp_full_adders += paper.comp_full_adders;
+  t.r_w_bits += paper.r_w_bits;
+  t.r_x_bits += paper.r_x_bits;
+  t.hierarchy_energy += h.total_energy();
+  t.hierarchy_mac_energy += h.mac_energy;
+  for (size_t d = 0; d < 4; ++d)
+    for (size_t l = 0; l < 4; ++l) t.hierarchy_by[d][l] += h.energy[d][l];
+}
+
+void validate(const LayerCompression& c, const ConvProblem& p, const std::string& layer) {
+  const std::string where = fmt::format("layer '{}'", layer);
+  if (!(c.density > 0.0 && c.density <= 1.0))
+    throw InputError("compression settings", where, fmt::format("a weight density in (0, 1], got {}", c.density));
+  if (!c.shared()) return;
+  const int64_t vectors = vector_count(p, c.granularity);
+  if (c.k < 1 || c.k > vectors)
+    throw InputError("compression settings", where, fmt::format("K in [1, {}] (the vectors), got {}", vectors, c.k));
+  if (c.index_bits < 0 || c.index_bits > 32)
+    throw InputError("compression settings", where, fmt::format("index bits in [0, 32], got {}", c.index_bits));
+}
+
+}  // namespace
+
+Estimate estimate(const models::Model& model, const HwProfile& hw, const EstimateOptions& options) {
+  Estimate out;
+  out.model = model.name;
+  out.profile = hw.name;
+  out.unit = hw.unit;
+  out.batch = options.batch > 0 ? options.batch : model.batch;
+  if (options.batch < 0) throw UsageError(fmt::format("--batch must be >= 1 (got {})", options.batch));
+  if (options.conv_bits && (*options.conv_bits < 1 || *options.conv_bits > 32))
+    throw UsageError(fmt::format("conv bit width must be in [1, 32] (got {})", *options.conv_bits));
+
+  for (const auto& [name, c] : options.compression) {
+    const models::Layer* l = model.find(name);
+    if (!l || !l->has_weights())
+      throw InputError("compression settings", fmt::format("layer '{}'", name),
+                       fmt::format("a conv or linear layer of model '{}'", model.name));
+  }
+
+  bool any_compressed = false;
+  Totals dense_totals;
+  const LayerCompression dense;
+  for (const models::Layer& layer : model.layers) {
+    if (!layer.has_weights()) continue;
+    LayerEstimate le;
+    le.name = layer.name;
+    le.kind = layer.kind;
+    le.problem = conv_problem(model, layer, out.batch);
+    if (options.conv_bits && layer.kind == models::LayerKind::conv2d)
+      le.problem.weight_bits = le.problem.act_bits = *options.conv_bits;
+    auto it = options.compression.find(layer.name);
+    const LayerCompression& c = it == options.compression.end() ? dense : it->second;
+    validate(c, le.problem, layer.name);
+
+    const Hierarchy dense_h = hierarchy_energy(le.problem, dense, hw);
+    const LoadCounts loads{static_cast<double>(dense_h.weight_feed_reads) / static_cast<double>(le.problem.weights()),
+                           static_cast<double>(dense_h.input_feed_reads) / static_cast<double>(le.problem.inputs())};
+    le.paper = paper_metric(le.problem, c, loads, hw);
+    le.hierarchy = c.compressed() ? hierarchy_energy(le.problem, c, hw) : dense_h;
+    le.compression = {c.density,
+                      c.k,
+                      c.granularity,
+                      c.shared() ? vector_count(le.problem, c.granularity) : 0,
+                      c.shared() ? vector_dim(le.problem, c.granularity) : 0,
+                      c.shared() ? c.index_bits : 0,
+                      c.shared() && !c.labels.empty()};
+    add_layer(out.totals, le.paper, le.hierarchy);
+    if (c.compressed()) {
+      any_compressed = true;
+      add_layer(dense_totals, paper_metric(le.problem, dense, loads, hw), dense_h);
+    } else {
+      add_layer(dense_totals, le.paper, dense_h);
+    }
+    out.layers.push_back(std::move(le));
+  }
+  if (any_compressed) out.uncompressed = dense_totals;
+  return out;
+}
+
+double r_squared(std::span<const double> x, std::span<const double> y) {
+  if (x.size() != y.size() || x.size() < 2) throw UsageError("R^2 needs two series of equal length >= 2");
+  const double n = static_cast<double>(x.size());
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    mx += x[i];
+    my += y[i];
+  }
+  mx /= n;
+  my /= n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+    syy += (y[i] - my) * (y[i] - my);
+  }
+  if (sxx == 0 || syy == 0) return 1.0;  // a constant series is fitted exactly by a flat line
+  return sxy * sxy / (sxx * syy);
+}
+
+Sweep sweep(const models::Model& model, const HwProfile& hw, std::span<const double> rates, const EstimateOptions& base) {
+  if (rates.empty()) throw UsageError("--rates needs at least one cluster rate");
+  Sweep s;
+  s.model = model.name;
+  s.profile = hw.name;
+  s.unit = hw.unit;
+  std::vector<double> paper, hier;
+  for (double rate : rates) {
+    if (!(rate > 0.0 && rate <= 1.0)) throw UsageError(fmt::format("cluster rate must be in (0, 1] (got {})", rate));
+    EstimateOptions opt = base;
+    opt.compression.clear();
+    const int64_t batch = opt.batch > 0 ? opt.batch : model.batch;
+    for (const models::Layer& layer : model.layers) {
+      if (layer.kind != models::LayerKind::conv2d) continue;
+      const ConvProblem p = conv_problem(model, layer, batch);
+      const int64_t n = vector_count(p, kmeans::Granularity::row);
+      LayerCompression c;
+      c.granularity = kmeans::Granularity::row;
+      c.k = std::clamp<int64_t>(std::llround(rate * static_cast<double>(n)), 1, n);
+      c.index_bits = index_bits_for(c.k);
+      opt.compression[layer.name] = c;
+    }
+    Estimate e = estimate(model, hw, opt);
+    SweepPoint pt;
+    pt.rate = rate;
+    pt.all_layers = e.totals;
+    for (const LayerEstimate& le : e.layers)
+      if (le.kind == models::LayerKind::conv2d) add_layer(pt.totals, le.paper, le.hierarchy);
+    paper.push_back(pt.totals.paper_energy);
+    hier.push_back(pt.totals.hierarchy_energy);
+    s.points.push_back(pt);
+  }
+  s.r2 = rates.size() >= 2 ? r_squared(paper, hier) : 1.0;
+  return s;
+}
+
+}  // namespace dkm::estimator

@@ -1,0 +1,240 @@
+// `dkm estimate MODEL [--hw PROFILE] [--plan PLAN | --compressed FILE] [--batch N] [--conv-bits B]
+//  [--csv F] [--json F]`: per-layer inference energy by the paper's metric and the row-stationary
+// hierarchy model, with the per-level and per-data-type breakdown (docs/hwprofile.md).
+#include <memory>
+#include <optional>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "estimator/compression_settings.hpp"
+#include "estimator/estimate.hpp"
+#include "kmeans/container.hpp"
+#include "kmeans/plan.hpp"
+#include "models/atomic_file.hpp"
+#include "models/error.hpp"
+#include "models/model.hpp"
+#include "reports/table.hpp"
+#include "tools/command.hpp"
+
+namespace dkm::cli {
+
+namespace {
+
+using estimator::DataType;
+using estimator::Level;
+using nlohmann::ordered_json;
+
+struct EstimateCliOptions {
+  std::string model;
+  std::string hw = std::string(estimator::kDefaultProfile);
+  std::string plan, compressed;
+  int64_t batch = 0;
+  int conv_bits = 0;
+  std::string csv_path, json_path;
+};
+
+std::string unit_key(estimator::EnergyUnit u) { return u == estimator::EnergyUnit::pj ? "pj" : "mac_normalised"; }
+
+// Every per-layer number, units in the keys.
+reports::Table layer_table(const estimator::Estimate& e) {
+  const std::string u = unit_key(e.unit), ut = std::string(estimator::to_string(e.unit));
+  reports::Table t;
+  t.columns = {{"layer", "layer"},
+               {"type", "type"},
+               {"macs", "MACs"},
+               {"k", "K"},
+               {"index_bits", "idx bits"},
+               {"density", "density"},
+               {"labels", "labels"},
+               {"n_w", "N_w"},
+               {"n_x", "N_x"},
+               {"comp_full_adders", "C_comp [FA]"},
+               {"r_w_bits", "R_w [bits]"},
+               {"r_x_bits", "R_x [bits]"},
+               {"paper_energy_" + u, "paper [" + ut + "]"},
+               {"paper_per_mac_" + u, "paper/MAC"},
+               {"hierarchy_energy_" + u, "hierarchy [" + ut + "]"},
+               {"hierarchy_per_mac_" + u, "hier/MAC"},
+               {"mac_energy_" + u, "MAC"}};
+  for (Level l : estimator::kLevels)
+    t.columns.push_back({std::string(to_string(l)) + "_energy_" + u, std::string(to_string(l))});
+  for (DataType d : estimator::kDataTypes)
+    t.columns.push_back({std::string(to_string(d)) + "_energy_" + u, std::string(to_string(d))});
+  for (DataType d : estimator::kDataTypes)
+    for (Level l : estimator::kLevels)
+      t.columns.push_back({std::string(to_string(d)) + "_" + std::string(to_string(l)) + "_accesses",
+                           std::string(to_string(d)) + "@" + std::string(to_string(l))});
+  for (const auto& le : e.layers) {
+    const auto& h = le.hierarchy;
+    const auto& c = le.compression;
+    std::vector<reports::Cell> row{le.name,
+                                   std::string(models::to_string(le.kind)),
+                                   le.paper.macs,
+                                   c.k > 0 ? reports::Cell(c.k) : reports::Cell(),
+                                   c.k > 0 ? reports::Cell(int64_t{c.index_bits}) : reports::Cell(),
+                                   c.density,
+                                   c.k > 0 ? reports::Cell(std::string(c.labels_used ? "real" : "uniform")) : reports::Cell(),
+                                   le.paper.n_w,
+                                   le.paper.n_x,
+                                   le.paper.comp_full_adders,
+                                   le.paper.r_w_bits,
+                                   le.paper.r_x_bits,
+                                   le.paper.total_energy(),
+                                   le.paper.per_mac(),
+                                   h.total_energy(),
+                                   h.total_energy() / static_cast<double>(le.paper.macs),
+                                   h.mac_energy};
+    for (Level l : estimator::kLevels) row.push_back(h.level_energy(l));
+    for (DataType d : estimator::kDataTypes) row.push_back(h.type_energy(d));
+    for (DataType d : estimator::kDataTypes)
+      for (Level l : estimator::kLevels) row.push_back(h.at(d, l));
+    t.rows.push_back(std::move(row));
+  }
+  const auto& tot = e.totals;
+  std::vector<reports::Cell> total{std::string("total"), {}, tot.macs, {}, {}, {}, {}, {}, {},
+                                   tot.comp_full_adders, tot.r_w_bits, tot.r_x_bits, tot.paper_energy,
+                                   tot.paper_per_mac(), tot.hierarchy_energy, tot.hierarchy_per_mac(),
+                                   tot.hierarchy_mac_energy};
+  for (Level l : estimator::kLevels) {
+    double s = 0;
+    for (DataType d : estimator::kDataTypes) s += tot.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
+    total.push_back(s);
+  }
+  for (DataType d : estimator::kDataTypes) {
+    double s = 0;
+    for (Level l : estimator::kLevels) s += tot.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
+    total.push_back(s);
+  }
+  while (total.size() < t.columns.size()) total.push_back({});
+  t.total = std::move(total);
+  return t;
+}
+
+// The terminal shows per-MAC figures and the energy breakdown; CSV and JSON carry every column.
+reports::Table text_columns(const reports::Table& full) {
+  reports::Table t;
+  std::vector<size_t> keep;
+  for (size_t i = 0; i < full.columns.size(); ++i) {
+    const std::string& k = full.columns[i].key;
+    if (k == "labels" || k == "n_w" || k == "n_x" || k == "comp_full_adders" || k == "r_w_bits" || k == "r_x_bits" ||
+        k.starts_with("paper_energy") || k.starts_with("hierarchy_energy") || k.ends_with("_accesses"))
+      continue;
+    keep.push_back(i);
+  }
+  for (size_t i : keep) t.columns.push_back(full.columns[i]);
+  auto pick = [&](const std::vector<reports::Cell>& row) {
+    std::vector<reports::Cell> out;
+    for (size_t i : keep) out.push_back(row[i]);
+    return out;
+  };
+  for (const auto& r : full.rows) t.rows.push_back(pick(r));
+  if (!full.total.empty()) t.total = pick(full.total);
+  return t;
+}
+
+ordered_json totals_json(const estimator::Totals& t, estimator::EnergyUnit unit) {
+  const std::string u = unit_key(unit);
+  ordered_json by_level = ordered_json::object(), by_type = ordered_json::object();
+  for (Level l : estimator::kLevels) {
+    double s = 0;
+    for (DataType d : estimator::kDataTypes) s += t.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
+    by_level[std::string(to_string(l)) + "_" + u] = s;
+  }
+  for (DataType d : estimator::kDataTypes) {
+    double s = 0;
+    for (Level l : estimator::kLevels) s += t.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
+    by_type[std::string(to_string(d)) + "_" + u] = s;
+  }
+  return {{"macs", t.macs},
+          {"executed_macs", t.executed_macs},
+          {"paper_metric_per_mac", t.paper_per_mac()},
+          {"paper_metric_energy", t.paper_energy},
+          {"paper_metric_unit", std::string(to_string(unit))},
+          {"comp_full_adders", t.comp_full_adders},
+          {"r_w_bits", t.r_w_bits},
+          {"r_x_bits", t.r_x_bits},
+          {"hierarchy_energy", t.hierarchy_energy},
+          {"hierarchy_energy_unit", std::string(to_string(unit))},
+          {"hierarchy_per_mac", t.hierarchy_per_mac()},
+          {"hierarchy_mac_energy_" + u, t.hierarchy_mac_energy},
+          {"hierarchy_by_level", by_level},
+          {"hierarchy_by_data_type", by_type}};
+}
+
+void run_estimate(const EstimateCliOptions& o) {
+  if (!o.plan.empty() && !o.compressed.empty()) throw UsageError("--plan and --compressed exclude each other");
+  const models::Model model = models::load_model(o.model);
+  const estimator::HwProfile hw = estimator::load_profile(o.hw);
+  estimator::EstimateOptions opt;
+  opt.batch = o.batch;
+  if (o.conv_bits) opt.conv_bits = o.conv_bits;
+  std::optional<kmeans::CompressedModel> compressed;  // owns the labels the options point at
+  if (!o.plan.empty()) {
+    const kmeans::Plan plan = kmeans::load_plan(o.plan);
+    opt.compression = estimator::compression_from_plan(kmeans::resolve_plan(plan, model));
+  } else if (!o.compressed.empty()) {
+    compressed = kmeans::read_compressed(o.compressed);
+    opt.compression = estimator::compression_from_model(*compressed, model);
+  }
+  const estimator::Estimate e = estimator::estimate(model, hw, opt);
+  const reports::Table table = layer_table(e);
+
+  ordered_json out = {{"model", e.model},
+                      {"profile", e.profile},
+                      {"profile_file", hw.file},
+                      {"energy_unit", std::string(to_string(e.unit))},
+                      {"batch", e.batch},
+                      {"compression", !o.plan.empty() ? "plan " + o.plan
+                                      : compressed    ? "compressed " + o.compressed
+                                                      : std::string("none")},
+                      {"layers", reports::to_json_rows(table)},
+                      {"totals", totals_json(e.totals, e.unit)}};
+  if (e.uncompressed) {
+    out["uncompressed_totals"] = totals_json(*e.uncompressed, e.unit);
+    out["ratios"] = {{"paper_metric_uncompressed_over_compressed", e.uncompressed->paper_energy / e.totals.paper_energy},
+                     {"hierarchy_uncompressed_over_compressed",
+                      e.uncompressed->hierarchy_energy / e.totals.hierarchy_energy}};
+  }
+  // Outputs are built completely before any file is written.
+  const std::string csv = o.csv_path.empty() ? std::string() : reports::to_csv(table);
+  const std::string json_text = out.dump(2) + "\n";
+  if (!o.csv_path.empty()) write_file_atomic(o.csv_path, csv);
+  if (!o.json_path.empty()) write_file_atomic(o.json_path, json_text);
+
+  const std::string unit(to_string(e.unit));
+  fmt::print("model {}, batch {}; hardware profile {} ({}); energies in {}\n", e.model, e.batch, hw.name, hw.file, unit);
+  if (!o.plan.empty()) fmt::print("compression: plan {} (uniform labels assumed)\n", o.plan);
+  if (compressed) fmt::print("compression: {} (real cluster labels)\n", o.compressed);
+  fmt::print("\n{}\n", reports::to_text(text_columns(table)));
+  fmt::print("paper metric: {} {} per MAC ({} {} total)\n", reports::format_cell(e.totals.paper_per_mac(), 4), unit,
+             reports::format_cell(e.totals.paper_energy, 4), unit);
+  fmt::print("hierarchy:    {} {} per MAC ({} {} total; {} MACs)\n", reports::format_cell(e.totals.hierarchy_per_mac(), 4),
+             unit, reports::format_cell(e.totals.hierarchy_energy, 4), unit, reports::format_cell(e.totals.macs, 0));
+  if (e.uncompressed)
+    fmt::print("uncompressed / compressed energy: paper metric {:.3f}x, hierarchy {:.3f}x\n",
+               e.uncompressed->paper_energy / e.totals.paper_energy,
+               e.uncompressed->hierarchy_energy / e.totals.hierarchy_energy);
+}
+
+void setup_estimate(CLI::App& app) {
+  auto o = std::make_shared<EstimateCliOptions>();
+  auto* cmd = app.add_subcommand("estimate", "Inference energy per layer: the paper's metric and a row-stationary hierarchy model");
+  cmd->add_option("MODEL", o->model, "model spec (.json), ONNX file or zoo name")->required();
+  cmd->add_option("--hw", o->hw, "hardware profile: a shipped name or a JSON file (default eyeriss-65nm)");
+  auto* plan = cmd->add_option("--plan", o->plan, "compression plan (file or shipped name): uniform labels assumed");
+  auto* comp = cmd->add_option("--compressed", o->compressed, "compressed model container: its real cluster labels");
+  plan->excludes(comp);
+  cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--conv-bits", o->conv_bits, "weight and activation bits of conv layers (FC layers keep theirs)")
+      ->check(CLI::Range(1, 32));
+  cmd->add_option("--csv", o->csv_path, "write the per-layer table as CSV");
+  cmd->add_option("--json", o->json_path, "write the result as JSON");
+  cmd->callback([o] { run_estimate(*o); });
+}
+
+const bool registered = register_command({60, setup_estimate});
+
+}  // namespace
+
+}  // namespace dkm::cli
