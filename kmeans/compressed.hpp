@@ -36,6 +36,9 @@ struct CompressedLayer {
   std::vector<float> bias;            // kept at 32 bits, unchanged
   double mse = 0;                     // mean squared weight error after sharing
   int iterations = 0;
+  // Run bookkeeping, not stored in the container.
+  double time_ms = 0;                 // wall time of this layer's k-means
+  std::string warning;                // non-empty when K was clamped
 
   int64_t vectors() const { return static_cast<int64_t>(labels.size()); }
 };

@@ -1,0 +1,143 @@
+// Plans: parsing, every error with its JSON path, resolution against the WRN-16-4 zoo model.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "kmeans/plan.hpp"
+#include "models/error.hpp"
+#include "models/model.hpp"
+
+using namespace dkm::kmeans;
+
+namespace {
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_plan(text, "p.json");
+  } catch (const dkm::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+std::string resolve_error(const std::string& text, const dkm::models::Model& m) {
+  try {
+    resolve_plan(parse_plan(text, "p.json"), m);
+  } catch (const dkm::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("glob matching") {
+  CHECK(glob_match("conv1", "conv1"));
+  CHECK_FALSE(glob_match("conv1", "conv10"));
+  CHECK(glob_match("stage*.conv1", "stage1.block1.conv1"));
+  CHECK(glob_match("*shortcut", "stage3.block1.shortcut"));
+  CHECK(glob_match("stage?.block2.*", "stage2.block2.conv2"));
+  CHECK_FALSE(glob_match("stage?.block2.*", "stage2.block1.conv2"));
+  CHECK(glob_match("*", "anything"));
+  CHECK(glob_match("a*b*c", "aXbYbZc"));
+  CHECK_FALSE(glob_match("a*b*c", "aXbYbZ"));
+}
+
+TEST_CASE("the shipped WRN-16-4 CR 47 plan resolves to the reference code's settings") {
+  const auto model = dkm::models::load_model("wrn-16-4");
+  const auto settings = resolve_plan(load_plan("wrn-16-4-cr47"), model);
+  REQUIRE(settings.size() == 16);
+  const std::vector<int64_t> n{144,   3072,   12288, 1024,  12288,  12288, 24576,  49152,
+                               8192,  49152,  49152, 98304, 196608, 32768, 196608, 196608};
+  const std::vector<int64_t> k{144, 90, 80, 50, 30, 30, 100, 50, 10, 50, 50, 7, 6, 12, 7, 7};
+  const std::vector<double> p{0, .3, .4, .5, .4, .4, .5, .5, .5, .5, .5, .6, .9, .5, .75, .9};
+  for (size_t i = 0; i < 16; ++i) {
+    CAPTURE(settings[i].layer);
+    CHECK(settings[i].vectors == n[i]);
+    CHECK(settings[i].k == k[i]);
+    CHECK(settings[i].sparsity == p[i]);
+    CHECK(settings[i].seed == 1000 + i);
+    CHECK(settings[i].conv_index == static_cast<int64_t>(i));
+    CHECK(settings[i].granularity == Granularity::row);
+    CHECK(settings[i].init == Init::kmeans_plus_plus);
+    CHECK(settings[i].dim == (i == 3 || i == 8 || i == 13 ? 1 : 3));
+    CHECK(settings[i].sparsity_variant == (p[i] > 0 ? SparsityVariant::near_mean : SparsityVariant::none));
+  }
+  CHECK(settings[0].layer == "conv1");
+  CHECK(settings[13].layer == "stage3.block1.shortcut");
+  // CR 45 and 50 differ from 47 only where paper.md says.
+  const auto s45 = resolve_plan(load_plan("wrn-16-4-cr45"), model);
+  const auto s50 = resolve_plan(load_plan("wrn-16-4-cr50"), model);
+  CHECK(s45[11].k == 30);
+  CHECK(s45[12].k == 7);
+  CHECK(s45[11].sparsity == 0.62);
+  CHECK(s50[11].k == 7);
+  CHECK(s50[11].sparsity == 0.87);
+}
+
+TEST_CASE("defaults, rules in order, cluster rate, seeds, clamping") {
+  const auto model = dkm::models::load_model("wrn-16-4");
+  const auto s = resolve_plan(parse_plan(R"({
+    "format": "dkm-plan/1",
+    "defaults": {"cluster_rate": 0.01, "granularity": "kernel", "seed": 7},
+    "layers": [
+      {"match": "stage*", "k": 20, "sparsity": 0.5},
+      {"match": "stage3.*", "granularity": "scalar", "init": "optimal-1d", "k": 9},
+      {"match": "*shortcut", "compress": false},
+      {"match": "conv1", "k": 500, "seed": 3}
+    ]})", "p.json"), model);
+  CHECK(s[0].k == 48);  // 500 clamped to the 48 kernels of conv1
+  CHECK(s[0].warning.find("clamped") != std::string::npos);
+  CHECK(s[0].seed == 3);
+  CHECK(s[1].k == 20);
+  CHECK(s[1].granularity == Granularity::kernel);
+  CHECK(s[1].vectors == 64 * 16);
+  CHECK(s[1].sparsity_variant == SparsityVariant::zero_norm);  // default variant when p > 0
+  CHECK(s[1].seed == 7);
+  CHECK_FALSE(s[3].compress);
+  CHECK(s[11].granularity == Granularity::scalar);
+  CHECK(s[11].init == Init::optimal_1d);
+  CHECK(s[11].k == 9);
+  CHECK(s[11].vectors == 256 * 128 * 9);
+  // Cluster rate without rules: round(0.01 N).
+  const auto r = resolve_plan(parse_plan(R"({"format": "dkm-plan/1", "defaults": {"cluster_rate": 0.01}})", "p"), model);
+  CHECK(r[1].k == 31);  // 0.01 x 3072 = 30.72
+  CHECK(r[0].k == 1);   // 1.44 -> 1
+  CHECK(r[5].seed == 1005);
+}
+
+TEST_CASE("plan errors name the file, the JSON path and what was expected") {
+  CHECK(error_of("{") .find("p.json: byte") != std::string::npos);
+  CHECK(error_of("[]").find("a JSON object") != std::string::npos);
+  CHECK(error_of(R"({"layers": []})").find("p.json: format: \"dkm-plan/1\" (missing)") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/2"})").find("format: \"dkm-plan/1\", got \"dkm-plan/2\"") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "bogus": 1})").find("p.json: bogus: a known key") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"kk": 1}})").find("defaults.kk: a known key") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "layers": [{"match": "a"}, {"match": "b", "k": "8"}]})")
+            .find("layers[1].k: an integer, got string") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"k": 0}})").find("defaults.k: an integer >= 1, got 0") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"sparsity": 1}})").find("defaults.sparsity: a number in [0, 1)") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"cluster_rate": 0}})").find("defaults.cluster_rate") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"granularity": "pixel"}})").find("defaults.granularity: one of row") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"init": "kmeans"}})").find("defaults.init: one of k-means++") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"sparsity_variant": "zero"}})").find("sparsity_variant") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"seed": -1}})").find("defaults.seed: a non-negative integer") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"compress": 1}})").find("defaults.compress: true or false") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"k": 4, "cluster_rate": 0.1}})").find("either k or cluster_rate") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "layers": [{"k": 4}]})").find("layers[0].match: a layer name or glob (missing)") != std::string::npos);
+  CHECK(error_of(R"({"format": "dkm-plan/1", "layers": {}})").find("layers: an array of rules") != std::string::npos);
+
+  const auto model = dkm::models::load_model("wrn-16-4");
+  CHECK(resolve_error(R"({"format": "dkm-plan/1", "defaults": {"k": 4}, "layers": [{"match": "conv1"}, {"match": "stage9.*"}]})", model)
+            .find("p.json: layers[1].match: a name or glob matching a conv layer of model 'wrn-16-4'; 'stage9.*' matches none") != std::string::npos);
+  CHECK(resolve_error(R"({"format": "dkm-plan/1", "defaults": {"k": 4}, "layers": [{"match": "fc"}]})", model).find("layers[0].match") != std::string::npos);
+  CHECK(resolve_error(R"({"format": "dkm-plan/1"})", model).find("p.json: defaults: k or cluster_rate for conv layer 'conv1'") != std::string::npos);
+  CHECK(resolve_error(R"({"format": "dkm-plan/1", "defaults": {"k": 4}, "layers": [{"match": "conv1", "init": "optimal-1d"}]})", model)
+            .find("layers[0]: init optimal-1d only for vectors of length 1") != std::string::npos);
+  try {
+    load_plan("no-such-plan");
+    FAIL("no error");
+  } catch (const dkm::InputError& e) {
+    CHECK(std::string(e.what()).find("wrn-16-4-cr47") != std::string::npos);
+  }
+}
