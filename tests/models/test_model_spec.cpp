@@ -4,6 +4,7 @@
 #include <string>
 
 #include "models/model.hpp"
+#include "tests/support.hpp"
 
 using namespace dkm::models;
 
@@ -249,4 +250,21 @@ TEST_CASE("round trip: to_json_spec reads back to an equal model") {
   }
   CHECK(a.find("c")->pads == Pads{1, 4, 1, 4});  // H: 2 in total; W: dilated kernel 9 -> 8
   CHECK(written.find("\"same\"") == std::string::npos);  // pads are written resolved
+}
+
+TEST_CASE("docs/model-spec.md: the complete example parses to the numbers the text gives") {
+  std::string doc = dkm::test::slurp(dkm::test::source_path("docs/model-spec.md"));
+  size_t begin = doc.find("```json\n");
+  REQUIRE(begin != std::string::npos);
+  begin += 8;
+  size_t end = doc.find("```", begin);
+  Model m = parse_model(doc.substr(begin, end - begin), "docs/model-spec.md");
+  CHECK(m.name == "tiny-resnet");
+  const Layer& c = *m.find("block.conv1");
+  CHECK(c.output_shape == Shape{32, 16, 16});
+  CHECK(c.params() == 4608);
+  CHECK(c.macs == 1179648);
+  CHECK(m.find("block.add")->output_shape == Shape{32, 16, 16});
+  CHECK(m.layer_weight_bits(*m.find("fc")) == 16);
+  CHECK(m.layer_weight_bits(c) == 8);
 }
