@@ -126,6 +126,8 @@ size_t display_width(const std::string& s) {
 
 }  // namespace
 
+std::string format_cell(const Cell& cell, int precision) { return text_cell(cell, precision); }
+
 std::string to_text(const Table& table) {
   check_shape(table);
   const size_t ncol = table.columns.size();

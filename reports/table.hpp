@@ -36,6 +36,9 @@ std::string to_csv(const Table& table);
 // [{key: value, ...}, ...] without the total row; doubles at full precision, empty or non-finite = null.
 nlohmann::json to_json_rows(const Table& table);
 
+// One cell as to_text() shows it (for other renderers, e.g. the HTML report's table).
+std::string format_cell(const Cell& cell, int precision);
+
 // The total row as {key: value, ...} with the first column's value "total", or null without one.
 nlohmann::json to_json_total(const Table& table);
 
