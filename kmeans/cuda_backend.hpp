@@ -27,7 +27,7 @@ class CudaError : public std::runtime_error {
 };
 
 // True when the backend is compiled in and a usable device (compute capability 8.0 or newer) is
-// present; otherwise false with the reason in *why (when why is not null).
+// present, with the device's name in *why; otherwise false with the reason in *why (when not null).
 bool cuda_usable(std::string* why = nullptr);
 
 // Shapes the kernels take: 1 <= K <= 65536 (labels stored as uint8 up to 256, else uint16), d >= 1.

@@ -215,6 +215,7 @@ __global__ void reduce_chunks_kernel(ReduceArgs a) {
   if (o < a.total_sums) {
     const int64_t e = o - L.count_begin * a.dim;
     double s = a.sums[o];
+#pragma unroll 16  // the loads are independent; only the adds are chained (in chunk order)
     for (int64_t g = g0; g < g1; ++g) s = add_f64(s, a.partial_sums[a.chunk_sums_offset[g] - a.sums_base + e]);
     a.sums[o] = s;
   } else {
