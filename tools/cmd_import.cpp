@@ -1,5 +1,7 @@
 // `dkm import MODEL.onnx -o SPEC.json [--weights-out W.safetensors] [--input-shape 1,3,H,W]`: an ONNX
-// model as a dkm model spec and its conv/linear weights (docs/onnx.md).
+// model as a dkm model spec and its conv/linear weights; and the way back, `dkm export MODEL.onnx
+// --weights W -o OUT.onnx`: the original graph with those weights (e.g. from `dkm decompress`) written
+// into it, for any ONNX runtime (docs/onnx.md).
 #include <fmt/core.h>
 
 #include "models/atomic_file.hpp"
@@ -37,6 +39,32 @@ void run_import(const ImportOptions& o) {
              weights, m.total_macs(), o.spec_out, o.weights_out.empty() ? "" : " and " + o.weights_out);
 }
 
+struct ExportOptions {
+  std::string model;
+  std::string weights;
+  std::string output;
+  std::string input_shape;
+};
+
+void run_export(const ExportOptions& o) {
+  if (!o.model.ends_with(".onnx")) throw UsageError("export: expected the source .onnx file, got " + o.model);
+  models::OnnxOptions options;
+  if (!o.input_shape.empty()) options.input_shape = models::parse_input_shape(o.input_shape);
+  const Weights weights = load_weights(o.weights);
+  models::write_onnx_with_weights(o.model, weights, o.output, options);
+  fmt::print("{}: {} tensors from {} written into a copy -> {}\n", o.model, weights.size(), o.weights, o.output);
+}
+
+void setup_export(CLI::App& app) {
+  auto o = std::make_shared<ExportOptions>();
+  auto* cmd = app.add_subcommand("export", "Write an ONNX model back with replaced (e.g. decompressed) weights");
+  cmd->add_option("MODEL", o->model, "the source ONNX file (.onnx)")->required();
+  cmd->add_option("--weights", o->weights, "weights named as `dkm import` names them (.safetensors, .npz)")->required();
+  cmd->add_option("-o,--output", o->output, "ONNX file to write")->required();
+  cmd->add_option("--input-shape", o->input_shape, "as for `dkm import`");
+  cmd->callback([o] { run_export(*o); });
+}
+
 void setup_import(CLI::App& app) {
   auto o = std::make_shared<ImportOptions>();
   auto* cmd = app.add_subcommand("import", "Convert an ONNX model to a dkm model spec and weights");
@@ -49,6 +77,7 @@ void setup_import(CLI::App& app) {
 }
 
 const bool registered = register_command({15, setup_import});
+const bool registered_export = register_command({16, setup_export});
 
 }  // namespace
 

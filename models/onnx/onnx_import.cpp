@@ -531,8 +531,8 @@ void Importer::reshape() {
     } else {
       for (int64_t i = 0; i < static_cast<int64_t>(v.dims.size()); ++i) {
         bool listed = std::find(axes.begin(), axes.end(), i) != axes.end();
-        if (i == 0 && (listed || axes.empty())) dims.push_back(v.dims[0]);  // never squeeze the batch away
-        else if (!(listed || (axes.empty() && v.dims[i] == 1))) dims.push_back(v.dims[i]);
+        if (!(axes.empty() ? v.dims[i] == 1 : listed)) dims.push_back(v.dims[i]);
+        else if (i == 0) fail("expected a Squeeze that keeps the batch axis (give its axes)");
       }
     }
   }

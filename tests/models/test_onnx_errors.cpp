@@ -1,0 +1,159 @@
+// ONNX import: Pad folding, TensorFlow-style channel padding, and every way a file can be bad.
+#include <doctest/doctest.h>
+
+#include "models/onnx.hpp"
+#include "tests/support.hpp"
+
+#ifdef DKM_HAVE_ONNX
+#include <fstream>
+
+#include "tests/models/test_onnx_graph.hpp"
+
+using namespace dkm::models;
+using dkm::test::OnnxGraph;
+using dkm::test::ramp;
+
+namespace {
+
+Model load(const OnnxGraph& g) {
+  dkm::test::TempDir dir;
+  g.save(dir / "m.onnx");
+  return load_onnx(dir / "m.onnx", {});
+}
+
+// The message for a file holding `bytes`, with the temporary directory replaced by "DIR".
+std::string error_of_bytes(const std::string& bytes) {
+  dkm::test::TempDir dir;
+  std::ofstream(dir / "m.onnx", std::ios::binary) << bytes;
+  try {
+    load_onnx(dir / "m.onnx", {});
+  } catch (const dkm::InputError& e) {
+    CHECK(e.file() == dir / "m.onnx");
+    std::string s = e.what();
+    return s.substr(dir.path.string().size() + 1);
+  }
+  return "no error";
+}
+
+std::string error_of(const OnnxGraph& g) { return error_of_bytes(g.bytes()); }
+
+OnnxGraph one_conv() {
+  OnnxGraph g;
+  g.input("x", {1, 2, 6, 6});
+  g.init("w", {3, 2, 3, 3}, ramp(54));
+  g.node("Conv", {"x", "w"}, {"y"}, "conv");
+  g.output("y");
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("onnx: a zero Pad folds into the next convolution, in both opset styles") {
+  for (int64_t opset : {9, 13}) {
+    OnnxGraph g(opset);
+    g.input("x", {1, 2, 6, 6});
+    g.init("w", {3, 2, 3, 3}, ramp(54));
+    std::vector<int64_t> pads = {0, 0, 1, 0, 0, 0, 2, 1};  // top 1, left 0, bottom 2, right 1
+    if (opset >= 11) g.init_ints("pads", pads);
+    auto& p = g.node("Pad", opset >= 11 ? std::vector<std::string>{"x", "pads"} : std::vector<std::string>{"x"}, {"p"});
+    if (opset < 11) OnnxGraph::ints(p, "pads", pads);
+    auto& c = g.node("Conv", {"p", "w"}, {"y"}, "conv");
+    OnnxGraph::ints(c, "pads", {1, 1, 1, 1});
+    g.output("y");
+    Model m = load(g);
+    CHECK(m.layers.size() == 1);
+    CHECK(m.layers[0].pads == Pads{2, 1, 3, 2});
+    CHECK(m.layers[0].output_shape == Shape{3, 6 + 5 - 2, 6 + 3 - 2});
+  }
+}
+
+TEST_CASE("onnx: a skip connection zero-padded on channels (ConstantOfShape + Concat) drops the skip edge") {
+  OnnxGraph g;
+  g.input("x", {1, 2, 4, 4});
+  g.init("w", {3, 2, 1, 1}, ramp(6));
+  g.init_ints("zshape", {1, 1, 4, 4});
+  g.node("ConstantOfShape", {"zshape"}, {"zeros"});
+  auto& cat = g.node("Concat", {"x", "zeros"}, {"padded"});
+  OnnxGraph::integer(cat, "axis", 1);
+  g.node("Conv", {"x", "w"}, {"c"}, "conv");
+  g.node("Add", {"c", "padded"}, {"sum"}, "add");
+  g.node("Relu", {"sum"}, {"y"}, "relu");
+  g.output("y");
+  Model m = load(g);
+  REQUIRE(m.layers.size() == 2);
+  CHECK(m.layers[1].inputs == std::vector<std::string>{"conv"});
+  CHECK(m.layers[1].output_shape == Shape{3, 4, 4});
+  CHECK(m.description.find("Add skip edge from a zero channel pad (dropped) x1") != std::string::npos);
+}
+
+TEST_CASE("onnx: unsupported operators and non-constant weights are named") {
+  OnnxGraph g = one_conv();
+  g.node("Einsum", {"y"}, {"z"}, "mystery");
+  CHECK(error_of(g).rfind("m.onnx: node 1 'mystery' (Einsum): unsupported operator Einsum; supported: Conv,", 0) == 0);
+
+  OnnxGraph two_inputs;
+  two_inputs.input("x", {1, 2, 6, 6});
+  two_inputs.input("w", {3, 2, 3, 3});
+  two_inputs.node("Conv", {"x", "w"}, {"y"}, "conv");
+  CHECK(error_of(two_inputs) ==
+        "m.onnx: graph.input: expected exactly one non-constant input (dkm models have one), got 2: [x, w]");
+
+  OnnxGraph mul = one_conv();
+  mul.init("k", {1}, {0.5f});
+  mul.node("Mul", {"y", "k"}, {"z"}, "scale");
+  CHECK(error_of(mul) == "m.onnx: node 1 'scale' (Mul): expected a Mul by the constant 1; fold other scales into "
+                         "the weights before export");
+
+  OnnxGraph clip = one_conv();
+  auto& c = clip.node("Clip", {"y"}, {"z"}, "clip");
+  OnnxGraph::real(c, "min", -1.0f);
+  CHECK(error_of(clip) == "m.onnx: node 1 'clip' (Clip): expected Clip(0, 6) (relu6) or Clip(0, inf) (relu), got "
+                          "Clip(-inf, inf)");
+
+  OnnxGraph order;
+  order.input("x", {1, 2, 6, 6});
+  order.init("w", {3, 2, 3, 3}, ramp(54));
+  order.node("Relu", {"later"}, {"y"}, "early");
+  order.node("Conv", {"x", "w"}, {"later"}, "conv");
+  CHECK(error_of(order) == "m.onnx: node 0 'early' (Relu): expected input 0 ('later') to be produced by an earlier "
+                           "node (nodes must be in topological order)");
+
+  OnnxGraph bad_group = one_conv();
+  OnnxGraph::integer(*bad_group.graph->mutable_node(0), "group", 2);
+  CHECK(error_of(bad_group) == "m.onnx: node 0 'conv' (Conv): expected weight input channels x group = input "
+                               "channels, got 2 x 2 != 2");
+}
+
+TEST_CASE("onnx: truncated, garbage, empty and inconsistent files") {
+  std::string good = one_conv().bytes();
+  std::string cut = error_of_bytes(good.substr(0, good.size() - 20));
+  CHECK(cut.rfind("m.onnx: byte ", 0) == 0);
+  CHECK(cut.find("the file is truncated or not an ONNX model") != std::string::npos);
+  CHECK(error_of_bytes("\xff\xff\xff\xff garbage").find("the file is truncated or not an ONNX model") !=
+        std::string::npos);
+  CHECK(error_of_bytes("") == "m.onnx: graph: expected an ONNX model with a graph of at least one node (0 bytes "
+                              "parsed as a ModelProto without one: not an ONNX model?)");
+
+  OnnxGraph short_raw = one_conv();
+  short_raw.graph->mutable_initializer(0)->mutable_raw_data()->resize(100);
+  CHECK(error_of(short_raw) == "m.onnx: tensor 'w': expected 216 bytes of raw_data (54 elements of 4 bytes), got 100");
+
+  OnnxGraph external = one_conv();
+  external.graph->mutable_initializer(0)->set_data_location(onnx::TensorProto::EXTERNAL);
+  CHECK(error_of(external) == "m.onnx: tensor 'w': expected tensor data inside the file, got external data (not "
+                              "supported)");
+
+  OnnxGraph wrong_kernel = one_conv();
+  OnnxGraph::ints(*wrong_kernel.graph->mutable_node(0), "kernel_shape", {5, 5});
+  CHECK(error_of(wrong_kernel) == "m.onnx: node 0 'conv' (Conv): expected kernel_shape [3, 3] as the weight says, "
+                                  "got [5,5]");
+
+  OnnxGraph too_big = one_conv();
+  OnnxGraph::ints(*too_big.graph->mutable_node(0), "strides", {1, 1});
+  too_big.graph->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(2)->set_dim_value(2);
+  CHECK(error_of(too_big).find("m.onnx: node 0 'conv' (Conv).kernel: expected a kernel height no larger than the "
+                               "padded input height") == 0);
+
+  CHECK_THROWS_WITH_AS(load_onnx("/nonexistent/m.onnx", {}), doctest::Contains("/nonexistent/m.onnx"), dkm::InputError);
+}
+#endif
