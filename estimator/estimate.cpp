@@ -123,7 +123,7 @@ Sweep sweep(const models::Model& model, const HwProfile& hw, std::span<const dou
   s.model = model.name;
   s.profile = hw.name;
   s.unit = hw.unit;
-  std::vector<double> paper, hier;
+  std::vector<double> paper, hier, paper_no_reuse;
   for (double rate : rates) {
     if (!(rate > 0.0 && rate <= 1.0)) throw UsageError(fmt::format("cluster rate must be in (0, 1] (got {})", rate));
     EstimateOptions opt = base;
@@ -143,13 +143,19 @@ Sweep sweep(const models::Model& model, const HwProfile& hw, std::span<const dou
     SweepPoint pt;
     pt.rate = rate;
     pt.all_layers = e.totals;
-    for (const LayerEstimate& le : e.layers)
-      if (le.kind == models::LayerKind::conv2d) add_layer(pt.totals, le.paper, le.hierarchy);
+    for (const LayerEstimate& le : e.layers) {
+      if (le.kind != models::LayerKind::conv2d) continue;
+      add_layer(pt.totals, le.paper, le.hierarchy);
+      const PaperMetric dense = paper_metric(le.problem, {}, {le.paper.n_w, le.paper.n_x}, hw);
+      pt.paper_energy_without_reuse += dense.comp_energy + le.paper.rep_energy;
+    }
+    paper_no_reuse.push_back(pt.paper_energy_without_reuse);
     paper.push_back(pt.totals.paper_energy);
     hier.push_back(pt.totals.hierarchy_energy);
     s.points.push_back(pt);
   }
   s.r2 = rates.size() >= 2 ? r_squared(paper, hier) : 1.0;
+  s.r2_without_reuse = rates.size() >= 2 ? r_squared(paper_no_reuse, hier) : 1.0;
   return s;
 }
 

@@ -78,6 +78,9 @@ struct SweepPoint {
   double rate = 0;
   Totals totals;       // conv layers only (the paper's comparison)
   Totals all_layers;   // conv and linear
+  // The conv layers' paper metric with the computation of the uncompressed layers: only the
+  // representational costs see the sharing (no credit for reused products).
+  double paper_energy_without_reuse = 0;
 };
 
 struct Sweep {
@@ -85,6 +88,7 @@ struct Sweep {
   EnergyUnit unit = EnergyUnit::mac_normalised;
   std::vector<SweepPoint> points;
   double r2 = 0;  // coefficient of determination of a linear fit of hierarchy on paper energy (conv)
+  double r2_without_reuse = 0;  // the same against paper_energy_without_reuse
 };
 
 Sweep sweep(const models::Model& model, const HwProfile& profile, std::span<const double> rates,
