@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Configures and builds dkm in ./build (Release). Extra arguments go to cmake's configure step.
+# Configures and builds dkm in ./build (Release, Ninja, ccache when present). Extra arguments go to
+# cmake's configure step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" "$@" >/dev/null
 cmake --build build -j"$(nproc)"
