@@ -1,5 +1,6 @@
 #include "kmeans/plan.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -229,20 +230,25 @@ Plan load_plan(const std::string& path_or_name) {
 }
 
 std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& model) {
-  std::vector<LayerSetting> out;
-  std::vector<bool> rule_used(plan.rules.size(), false);
+  // A rule that matches nothing first: it usually means a plan written for another model.
   std::vector<std::string> conv_names;
+  for (const auto& layer : model.layers)
+    if (layer.kind == models::LayerKind::conv2d) conv_names.push_back(layer.name);
+  for (const auto& rule : plan.rules)
+    if (std::none_of(conv_names.begin(), conv_names.end(), [&](const std::string& n) { return glob_match(rule.match, n); }))
+      throw InputError(plan.source, rule.where + ".match",
+                       fmt::format("a name or glob matching a conv layer of model '{}'; '{}' matches none (conv layers: {})",
+                                   model.name, rule.match, fmt::join(conv_names, ", ")));
+  std::vector<LayerSetting> out;
   int64_t conv_index = 0;
   for (const auto& layer : model.layers) {
     if (layer.kind != models::LayerKind::conv2d) continue;
-    conv_names.push_back(layer.name);
     PlanSettings s;
     overlay(s, plan.defaults);
     std::string where = "defaults";
     for (size_t i = 0; i < plan.rules.size(); ++i)
       if (glob_match(plan.rules[i].match, layer.name)) {
         overlay(s, plan.rules[i].settings);
-        rule_used[i] = true;
         where = plan.rules[i].where;
       }
     LayerSetting ls;
@@ -284,11 +290,6 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
     out.push_back(std::move(ls));
     ++conv_index;
   }
-  for (size_t i = 0; i < plan.rules.size(); ++i)
-    if (!rule_used[i])
-      throw InputError(plan.source, plan.rules[i].where + ".match",
-                       fmt::format("a name or glob matching a conv layer of model '{}'; '{}' matches none (conv layers: {})",
-                                   model.name, plan.rules[i].match, fmt::join(conv_names, ", ")));
   return out;
 }
 
