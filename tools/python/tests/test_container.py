@@ -1,5 +1,3 @@
-import os
-
 import numpy as np
 import pytest
 
@@ -96,17 +94,17 @@ def test_cli_reads_a_container_written_from_python(tmp_path, dkm_binary):
     _, layer = dkm.share_weight("conv2", lenet_conv2(), 4)
     path = str(tmp_path / "lenet5.dkmc")
     dkm.write_compressed(path, {"model": "lenet5", "layers": [layer]})
-    ran = False
+    ran = []
     if has_command(dkm_binary, "estimate"):
-        r = run_dkm(dkm_binary, "estimate", "lenet5", "--compressed", path)
+        r = run_dkm(dkm_binary, "estimate", "lenet5", "--compressed", path, "--json", str(tmp_path / "e.json"))
         assert r.returncode == 0, r.stderr
         assert "conv2" in r.stdout
-        ran = True
-    if has_command(dkm_binary, "report"):
-        out = tmp_path / "report"
-        r = run_dkm(dkm_binary, "report", "lenet5", "--compressed", path, "--out", str(out))
+        ran.append("estimate")
+    if has_command(dkm_binary, "report") and "--compressed" in run_dkm(dkm_binary, "report", "--help").stdout:
+        out = tmp_path / "report.html"
+        r = run_dkm(dkm_binary, "report", "lenet5", "--compressed", path, "-o", str(out), "--no-sweep")
         assert r.returncode == 0, r.stderr
-        ran = True
+        assert out.stat().st_size > 0
+        ran.append("report")
     if not ran:
-        pytest.skip("this dkm has neither `estimate` nor `report` yet")
-    assert os.path.exists(path)
+        pytest.skip("this dkm reads no compressed container yet (no `estimate --compressed`)")
