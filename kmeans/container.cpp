@@ -24,6 +24,16 @@ namespace {
 
 using nlohmann::json;
 
+// Dimensions joined by `sep` (fmt::join on int64 trips a GCC 12 -Wstringop-overflow false positive).
+std::string join_dims(const std::vector<int64_t>& dims, std::string_view sep) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i > 0) s.append(sep);
+    s.append(std::to_string(dims[i]));
+  }
+  return s;
+}
+
 constexpr std::string_view kFormat = "dkm-compressed/1";
 
 constexpr std::pair<Granularity, std::string_view> kGranularities[] = {
@@ -177,12 +187,12 @@ class LayerReader {
   template <typename E, size_t N>
   E choice(const std::string& key, const std::pair<E, std::string_view> (&table)[N]) const {
     std::string value = string(key);
-    std::vector<std::string_view> names;
+    std::string names;
     for (const auto& [v, name] : table) {
       if (name == value) return v;
-      names.push_back(name);
+      names.append(names.empty() ? "" : ", ").append(name);
     }
-    fail(key, fmt::format("one of {}, found '{}'", fmt::join(names, ", "), value));
+    fail(key, fmt::format("one of {}, found '{}'", names, value));
   }
   // Takes the tensor out of the file (so leftovers can be reported) after checking dtype and shape.
   Array take(const std::string& name, DType dtype, const std::vector<int64_t>& shape) {
@@ -192,8 +202,8 @@ class LayerReader {
     file_.tensors.erase(it);
     if (a.dtype != dtype || a.shape != shape)
       throw InputError(path_, fmt::format("tensor '{}'", name),
-                       fmt::format("{} of shape [{}], found {} of shape [{}]", to_string(dtype), fmt::join(shape, ", "),
-                                   to_string(a.dtype), fmt::join(a.shape, ", ")));
+                       fmt::format("{} of shape [{}], found {} of shape [{}]", to_string(dtype), join_dims(shape, ", "),
+                                   to_string(a.dtype), join_dims(a.shape, ", ")));
     return a;
   }
 

@@ -16,6 +16,16 @@
 namespace dkm {
 namespace {
 
+// Dimensions joined by `sep` (fmt::join on int64 trips a GCC 12 -Wstringop-overflow false positive).
+std::string join_dims(const std::vector<int64_t>& dims, std::string_view sep) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i > 0) s.append(sep);
+    s.append(std::to_string(dims[i]));
+  }
+  return s;
+}
+
 constexpr std::string_view kMagic = "\x93NUMPY";
 constexpr std::string_view kSupported = "one of <f2 <f4 <f8 |i1 |u1 <i2 <u2 <i4 <u4 <i8";
 
@@ -30,7 +40,11 @@ constexpr DescrEntry kDescrs[] = {{"f2", DType::f16}, {"f4", DType::f32}, {"f8",
 
 std::string descr_of(DType dtype) {
   for (const auto& e : kDescrs)
-    if (e.dtype == dtype) return std::string(dtype_size(dtype) == 1 ? "|" : "<") + std::string(e.code);
+    if (e.dtype == dtype) {
+      std::string descr(1, dtype_size(dtype) == 1 ? '|' : '<');  // numpy's byte-order mark
+      descr += e.code;
+      return descr;
+    }
   return "?";
 }
 
@@ -205,14 +219,14 @@ Array parse_npy(std::string_view bytes, const std::string& source) {
     if (elements > limit / static_cast<uint64_t>(d)) {
       throw InputError(source, fmt::format("byte {}", data_offset),
                        fmt::format("shape ({}) of {} needs more than the {} data bytes in the file",
-                                   fmt::join(*shape, ", "), to_string(*dtype), available));
+                                   join_dims(*shape, ", "), to_string(*dtype), available));
     }
     elements *= static_cast<uint64_t>(d);
   }
   uint64_t expected = zero ? 0 : elements * static_cast<uint64_t>(dtype_size(*dtype));
   if (expected != available)
     throw InputError(source, fmt::format("byte {}", data_offset),
-                     fmt::format("{} data bytes for shape ({}) of {}, found {}", expected, fmt::join(*shape, ", "),
+                     fmt::format("{} data bytes for shape ({}) of {}, found {}", expected, join_dims(*shape, ", "),
                                  to_string(*dtype), available));
   Array a;
   a.dtype = *dtype;
@@ -224,8 +238,8 @@ Array parse_npy(std::string_view bytes, const std::string& source) {
 std::string encode_npy(const Array& array) {
   std::string shape;
   if (array.shape.size() == 1) shape = fmt::format("({},)", array.shape[0]);
-  else shape = fmt::format("({})", fmt::join(array.shape, ", "));
-  std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr_of(array.dtype), shape);
+  else shape = fmt::format("({})", join_dims(array.shape, ", "));
+  std::string dict = "{'descr': '" + descr_of(array.dtype) + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // Version 1.0 keeps a 2-byte header length; numpy pads the whole preamble to a multiple of 64 bytes.
   bool v1 = dict.size() + 1 + 10 + 63 <= 65535;
   size_t preamble = v1 ? 10 : 12;

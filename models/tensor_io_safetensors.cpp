@@ -17,6 +17,16 @@ namespace {
 
 using nlohmann::json;
 
+// Dimensions joined by `sep` (fmt::join on int64 trips a GCC 12 -Wstringop-overflow false positive).
+std::string join_dims(const std::vector<int64_t>& dims, std::string_view sep) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i > 0) s.append(sep);
+    s.append(std::to_string(dims[i]));
+  }
+  return s;
+}
+
 struct StEntry {
   std::string_view code;
   DType dtype;
@@ -107,14 +117,14 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
     for (int64_t d : shape) {
       if (d == 0) continue;
       if (need > buffer / static_cast<uint64_t>(d))
-        fail(fmt::format("shape [{}] of {} needs more than the {}-byte data buffer", fmt::join(shape, ", "),
+        fail(fmt::format("shape [{}] of {} needs more than the {}-byte data buffer", join_dims(shape, ", "),
                          found->code, buffer));
       need *= static_cast<uint64_t>(d);
     }
     if (zero) need = 0;
     if (need != end - begin)
       fail(fmt::format("{} bytes for shape [{}] of {}, found data_offsets [{}, {}] ({} bytes)", need,
-                       fmt::join(shape, ", "), found->code, begin, end, end - begin));
+                       join_dims(shape, ", "), found->code, begin, end, end - begin));
     Array a;
     a.dtype = found->dtype;
     a.shape = std::move(shape);

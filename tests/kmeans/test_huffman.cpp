@@ -90,7 +90,7 @@ TEST_CASE("huffman: random labels round-trip within one bit per symbol of the en
   }
 }
 
-TEST_CASE("huffman: Fibonacci counts would need 39-bit codes; lengths are held to 32") {
+TEST_CASE("huffman: Fibonacci counts that would need 39-bit codes are held to 32 bits") {
   std::vector<int64_t> histogram = {1, 1};
   while (histogram.size() < 40) histogram.push_back(histogram[histogram.size() - 1] + histogram[histogram.size() - 2]);
   std::vector<uint8_t> lengths = huffman_code_lengths(histogram);
