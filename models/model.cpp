@@ -114,6 +114,18 @@ int64_t Model::total_params() const {
   return n;
 }
 
+int64_t Model::conv_fc_params() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.weight_count + l.bias_count;
+  return n;
+}
+
+int64_t Model::bn_params() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.bn_params;
+  return n;
+}
+
 int64_t Model::total_macs() const {
   int64_t n = 0;
   for (const auto& l : layers) n += l.macs;

@@ -80,8 +80,10 @@ struct Model {
   Weights weights;            // attached weights, if any ("<layer>.weight", "<layer>.bias")
 
   const Layer* find(std::string_view layer_name) const;
-  int64_t total_params() const;   // conv + linear weights and biases + batch-norm
-  int64_t total_macs() const;     // per image
+  int64_t total_params() const;    // conv + linear weights and biases + batch-norm
+  int64_t conv_fc_params() const;  // conv + linear weights and biases
+  int64_t bn_params() const;       // batch-norm scales and shifts
+  int64_t total_macs() const;      // per image
   int layer_weight_bits(const Layer& l) const { return l.weight_bits.value_or(weight_bits); }
   int layer_act_bits(const Layer& l) const { return l.act_bits.value_or(act_bits); }
 };

@@ -19,10 +19,9 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// A layer as read, before the graph is resolved: its index in "layers" locates errors.
+// A layer as read, before the graph is resolved; kept in file order so that its index locates errors.
 struct SpecLayer {
   Layer layer;
-  size_t index = 0;
   bool same_padding = false;
   bool explicit_stride = false;
 };
@@ -223,7 +222,6 @@ class Reader {
     std::string path = fmt::format("layers[{}]", index);
     if (!j.is_object()) fail(path, fmt::format("expected a layer object, got {} ({})", type_name(j), shown(j)));
     SpecLayer s;
-    s.index = index;
     Layer& l = s.layer;
     if (!j.contains("name")) fail(path, "expected the key \"name\"");
     l.name = string(j["name"], path + ".name", "a layer name (a non-empty string)");
@@ -292,8 +290,6 @@ class Reader {
       }
     }
     require(j, path, t->required);
-    if (l.kind == LayerKind::activation && l.activation.empty())
-      fail(path, fmt::format("expected the key \"activation\" ({})", activation_list()));
     bool pool = l.kind == LayerKind::maxpool || l.kind == LayerKind::avgpool;
     if (pool && !l.global && !j.contains("kernel")) fail(path, "expected the key \"kernel\" (or \"global\": true)");
     if (pool && l.global)
@@ -357,7 +353,7 @@ std::vector<size_t> topological_order(const std::vector<SpecLayer>& layers,
     cycle += " -> " + layers[*it].layer.name;
     if (*it == at) break;
   }
-  reader.fail(fmt::format("layers[{}].inputs", layers[at].index),
+  reader.fail(fmt::format("layers[{}].inputs", at),
               "expected layers forming an acyclic graph, got the cycle " + cycle);
 }
 
@@ -430,7 +426,7 @@ Model parse_model(std::string_view json_text, const std::string& source) {
   int64_t total_params = 0, total_macs = 0;
   for (size_t i : topological_order(layers, producers, reader)) {
     SpecLayer& s = layers[i];
-    LayerSite site{source, fmt::format("layers[{}]", s.index)};
+    LayerSite site{source, fmt::format("layers[{}]", i)};
     for (size_t p : sources[i]) s.layer.input_shapes.push_back(p == kModelInput ? m.input : shapes[p]);
     infer_layer(s.layer, s.same_padding, site);
     shapes[i] = s.layer.output_shape;

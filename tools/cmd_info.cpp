@@ -33,11 +33,7 @@ reports::Table layer_table(const models::Model& m) {
 
 void run_info(const InfoOptions& o) {
   models::Model m = models::load_model(o.model);
-  int64_t conv_fc = 0, bn = 0;
-  for (const auto& l : m.layers) {
-    conv_fc += l.weight_count + l.bias_count;
-    bn += l.bn_params;
-  }
+  int64_t conv_fc = m.conv_fc_params(), bn = m.bn_params();
   reports::Table table = layer_table(m);
   if (!o.csv_path.empty()) write_file_atomic(o.csv_path, reports::to_csv(table));
   if (o.json) {

@@ -23,13 +23,8 @@ reports::Table zoo_table() {
                {"conv_fc_params", "conv+fc params"}, {"bn_params", "bn params"},   {"macs", "MACs/image"}};
   for (const auto& entry : models::zoo()) {
     models::Model m = models::parse_model(entry.spec_text, "zoo:" + entry.name);
-    int64_t conv_fc = 0, bn = 0;
-    for (const auto& l : m.layers) {
-      conv_fc += l.weight_count + l.bias_count;
-      bn += l.bn_params;
-    }
     t.rows.push_back({entry.name, fmt::format("{}x{}x{}", m.input.c, m.input.h, m.input.w),
-                      static_cast<int64_t>(m.layers.size()), conv_fc, bn, m.total_macs()});
+                      static_cast<int64_t>(m.layers.size()), m.conv_fc_params(), m.bn_params(), m.total_macs()});
   }
   return t;
 }
