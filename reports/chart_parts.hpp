@@ -8,7 +8,7 @@
 
 namespace dkm::reports::parts {
 
-constexpr double kWidth = 760;       // viewBox width of every chart; CSS scales it to the page
+constexpr double kWidth = 960;       // viewBox width of every chart; CSS scales it to the page
 constexpr double kFontPx = 12;       // tick and label font size
 constexpr double kLegendRowPx = 22;  // height of one legend row
 

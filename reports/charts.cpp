@@ -161,7 +161,7 @@ std::string chart_css() {
 --dkm-bg:#0f141a;--dkm-fg:#e6edf3;--dkm-muted:#9ba5b0;--dkm-grid:#252c35;--dkm-axis:#6b7480;
 --dkm-s0:#79a7e0;--dkm-s1:#ffa34d;--dkm-s2:#ff7f80;--dkm-s3:#8fd6d0;--dkm-s4:#7fcf72;--dkm-s5:#f2d45c;
 --dkm-s6:#d7a6cc;--dkm-s7:#c8a58d;--dkm-pos:#ff6f61;--dkm-neg:#4fa3ff}}
-.dkm-chart{display:block;width:100%;max-width:760px;height:auto;overflow:visible;
+.dkm-chart{display:block;width:100%;max-width:960px;height:auto;overflow:visible;
 font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","DejaVu Sans",sans-serif;font-size:12px}
 .dkm-chart text{fill:var(--dkm-fg)}
 .dkm-chart .tick,.dkm-chart .label,.dkm-chart .value,.dkm-chart .caption-sub{fill:var(--dkm-muted)}

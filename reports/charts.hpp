@@ -61,6 +61,9 @@ struct Heatmap {
   std::string row_title, col_title;  // what the rows and columns are, e.g. "output channel (3 rows each)"
   std::vector<HeatmapPanel> panels;
   int64_t tile_rows = 1, tile_cols = 1;
+  // Colour scale limit: values beyond +-scale_max saturate. 0 = the largest magnitude (a heavy tail
+  // then washes everything else out, so callers may pass a high percentile instead).
+  double scale_max = 0;
 };
 
 // Throws std::invalid_argument when the series do not match the categories or a stacked value is

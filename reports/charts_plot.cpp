@@ -110,6 +110,8 @@ std::string heatmap(const Heatmap& m) {
     max_rows = std::max(max_rows, panel.rows);
     total_cols += panel.cols;
   }
+  const bool clipped = m.scale_max > 0 && m.scale_max < max_abs;
+  if (m.scale_max > 0) max_abs = m.scale_max;
   if (max_abs == 0) max_abs = 1;
   const int64_t tr = std::max<int64_t>(m.tile_rows, 1), tc = std::max<int64_t>(m.tile_cols, 1);
   const double gap = 3, panel_gap = 36;
@@ -120,7 +122,7 @@ std::string heatmap(const Heatmap& m) {
   for (const auto& panel : m.panels) gaps_w += static_cast<double>((panel.cols + tc - 1) / tc - 1) * gap;
   const double cell =
       std::clamp(std::floor((W - left - right - gaps_w) / static_cast<double>(std::max<int64_t>(total_cols, 1))),
-                 2.0, 14.0);
+                 2.0, 16.0);
   const double row_gaps = static_cast<double>(std::max<int64_t>((max_rows + tr - 1) / tr - 1, 0)) * gap;
   const double top = 30, panel_h = static_cast<double>(max_rows) * cell + row_gaps;
   const double legend_y = top + panel_h + 34;
@@ -181,12 +183,12 @@ std::string heatmap(const Heatmap& m) {
   out += fmt::format("<rect class=\"tile\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"14\"/>\n", px(lx), px(legend_y),
                      px(steps * lw));
   const double label_y = legend_y + 28;
-  out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(lx), px(label_y),
-                     short_number(-max_abs, 3));
+  out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}{}</text>\n", px(lx), px(label_y),
+                     clipped ? "≤" : "", short_number(-max_abs, 3));
   out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">0</text>\n",
                      px(lx + steps * lw / 2), px(label_y));
-  out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
-                     px(lx + steps * lw), px(label_y), short_number(max_abs, 3));
+  out += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}{}</text>\n",
+                     px(lx + steps * lw), px(label_y), clipped ? "≥" : "", short_number(max_abs, 3));
   out += "</g>\n";
   return out + "</svg>\n";
 }

@@ -18,7 +18,7 @@ constexpr const char* kPageCss = R"CSS(
 *{box-sizing:border-box}
 body{margin:0;background:var(--dkm-bg);color:var(--dkm-fg);
 font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","DejaVu Sans",sans-serif}
-header,main,footer{max-width:1040px;margin:0 auto;padding:0 24px}
+header,main,footer{max-width:1120px;margin:0 auto;padding:0 24px}
 header{padding-top:28px;padding-bottom:8px;border-bottom:1px solid var(--dkm-grid)}
 h1{font-size:26px;margin:0 0 4px;font-weight:650;letter-spacing:-.01em}
 h2{font-size:19px;margin:40px 0 6px;font-weight:650}
@@ -28,19 +28,20 @@ p{margin:6px 0}
 .meta{margin:0 0 8px}
 nav{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:14px;margin:8px 0 4px}
 a{color:var(--dkm-s0)}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:12px;margin:16px 0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(190px,1fr));gap:12px;margin:16px 0}
 .card{border:1px solid var(--dkm-grid);border-radius:10px;padding:12px 14px;background:var(--dkm-card)}
 .card h3{margin:0 0 6px;font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:var(--dkm-muted)}
 .card .big{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums}
-.card dl{display:grid;grid-template-columns:auto auto;gap:2px 12px;margin:6px 0 0;font-size:13px}
-.card dt{color:var(--dkm-muted)}.card dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
+.card dl{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:2px 10px;margin:6px 0 0;font-size:13px}
+.card .unit{margin:6px 0 0;font-size:12px;color:var(--dkm-muted)}
+.card dt{color:var(--dkm-muted)}.card dd{margin:0;text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .notes{border-left:3px solid var(--dkm-s1);padding:4px 12px;margin:12px 0;font-size:14px}
 figure{margin:14px 0 26px}
-figcaption{font-size:13px;margin-top:4px;max-width:760px}
+figcaption{font-size:13px;margin-top:4px;max-width:960px}
 .table-wrap{overflow-x:auto;border:1px solid var(--dkm-grid);border-radius:10px}
-table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;width:100%;font-size:12.5px;font-variant-numeric:tabular-nums}
 caption{caption-side:bottom;text-align:left;padding:6px 10px;font-size:12px}
-th,td{padding:5px 10px;border-bottom:1px solid var(--dkm-grid);white-space:nowrap;text-align:left}
+th,td{padding:5px 8px;border-bottom:1px solid var(--dkm-grid);white-space:nowrap;text-align:left}
 .num{text-align:right}
 thead th{position:sticky;top:0;background:var(--dkm-card);font-weight:600}
 thead th button{all:unset;cursor:pointer;display:block;width:100%}
@@ -97,8 +98,6 @@ std::string ratio_text(double num, double den) {
   return short_number(num / den, 3) + "×";
 }
 
-std::string energy_text(double v, const std::string& unit) { return short_number(v, 4) + " " + unit; }
-
 void check_input(const ReportInput& in) {
   for (const auto& l : in.layers) {
     if (l.energy_by_level.size() != in.levels.size())
@@ -121,35 +120,33 @@ std::string summary(const ReportInput& in, const ReportTotals& t) {
   const std::string& u = in.energy_unit;
   std::string out = "<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">\n";
   out += fmt::format(
-      "<div class=\"card\"><h3>Model</h3><div class=\"big\">{}</div><dl><dt>conv + linear layers</dt><dd>{}</dd>"
+      "<div class=\"card\"><h3>Model</h3><div class=\"big\">{}</div><dl><dt>layers</dt><dd>{}</dd>"
       "<dt>weights</dt><dd>{}</dd><dt>MACs (batch {})</dt><dd>{}</dd></dl></div>\n",
       esc(in.model), in.layers.size(), short_number(static_cast<double>(t.weights)), in.batch,
       short_number(static_cast<double>(t.macs)));
   out += fmt::format(
       "<div class=\"card\"><h3>Compression ratio</h3><div class=\"big\">{}</div><dl>"
-      "<dt>fixed-length indices</dt><dd>{}</dd><dt>entropy bound</dt><dd>{}</dd><dt>Huffman coded</dt><dd>{}</dd>"
+      "<dt>fixed-length</dt><dd>{}</dd><dt>entropy bound</dt><dd>{}</dd><dt>Huffman coded</dt><dd>{}</dd>"
       "</dl></div>\n",
       ratio_text(t.original_bits, t.huffman_bits), ratio_text(t.original_bits, t.fixed_bits),
       ratio_text(t.original_bits, t.entropy_bits), ratio_text(t.original_bits, t.huffman_bits));
   out += fmt::format(
-      "<div class=\"card\"><h3>Size</h3><div class=\"big\">{}</div><dl><dt>original (32-bit)</dt><dd>{}</dd>"
+      "<div class=\"card\"><h3>Size</h3><div class=\"big\">{}</div><dl><dt>32-bit original</dt><dd>{}</dd>"
       "<dt>fixed-length</dt><dd>{}</dd><dt>Huffman coded</dt><dd>{}</dd></dl></div>\n",
       bits_text(t.huffman_bits), bits_text(t.original_bits), bits_text(t.fixed_bits), bits_text(t.huffman_bits));
-  out += fmt::format(
-      "<div class=\"card\"><h3>Energy · hierarchy model</h3><div class=\"big\">{}</div><dl>"
-      "<dt>uncompressed</dt><dd>{}</dd><dt>saving</dt><dd>{}</dd><dt>per MAC</dt><dd>{}</dd></dl></div>\n",
-      ratio_text(t.hierarchy_energy_uncompressed, t.hierarchy_energy), energy_text(t.hierarchy_energy_uncompressed, u),
-      energy_text(t.hierarchy_energy_uncompressed - t.hierarchy_energy, u),
-      t.macs > 0 ? energy_text(t.hierarchy_energy / static_cast<double>(t.macs), u) : "–");
-  out += fmt::format(
-      "<div class=\"card\"><h3>Energy · paper metric</h3><div class=\"big\">{}</div><dl>"
-      "<dt>uncompressed</dt><dd>{}</dd><dt>compressed</dt><dd>{}</dd><dt>per MAC</dt><dd>{}</dd></dl></div>\n",
-      ratio_text(t.paper_energy_uncompressed, t.paper_energy), energy_text(t.paper_energy_uncompressed, u),
-      energy_text(t.paper_energy, u), t.macs > 0 ? energy_text(t.paper_energy / static_cast<double>(t.macs), u) : "–");
-  out += "</div>\n<p class=\"lead\">Energy ratios are uncompressed ÷ compressed (higher is better). "
+  auto energy_card = [&](const char* name, double before, double after) {
+    return fmt::format(
+        "<div class=\"card\"><h3>Energy · {}</h3><div class=\"big\">{}</div><dl>"
+        "<dt>uncompressed</dt><dd>{}</dd><dt>compressed</dt><dd>{}</dd><dt>per MAC</dt><dd>{}</dd></dl>"
+        "<p class=\"unit\">in {}</p></div>\n",
+        name, ratio_text(before, after), short_number(before, 4), short_number(after, 4),
+        t.macs > 0 ? short_number(after / static_cast<double>(t.macs), 4) : "–", esc(u));
+  };
+  out += energy_card("hierarchy model", t.hierarchy_energy_uncompressed, t.hierarchy_energy);
+  out += energy_card("paper metric", t.paper_energy_uncompressed, t.paper_energy);
+  out += "</div>\n<p class=\"lead\">Big numbers are gains: uncompressed ÷ compressed (higher is better). "
          "Compression ratios count all conv and linear weights and biases at 32 bits against codebooks "
          "(32-bit), indices and biases; batch-norm parameters are not counted.</p>\n";
-  out += fmt::format("<p class=\"lead\">Hierarchy energy compressed: {}.</p>\n", energy_text(t.hierarchy_energy, u));
   if (!in.notes.empty()) {
     out += "<div class=\"notes\">\n";
     for (const auto& n : in.notes) out += "<p>" + esc(n) + "</p>\n";
@@ -302,8 +299,16 @@ std::string filters_section(const ReportInput& in) {
   m.tile_cols = f.shape[3];
   m.panels = {filter_panel("original", f.original, f.shape, filters, channels),
               filter_panel(fmt::format("after k-means (K = {})", f.k), f.compressed, f.shape, filters, channels)};
+  // Heavy-tailed weights would wash the map out: the colour saturates at the 99th percentile of |w|.
+  std::vector<double> mags;
+  for (double v : m.panels[0].values) mags.push_back(std::fabs(v));
+  if (!mags.empty()) {
+    const size_t at = std::min(mags.size() - 1, static_cast<size_t>(0.99 * static_cast<double>(mags.size())));
+    std::nth_element(mags.begin(), mags.begin() + static_cast<std::ptrdiff_t>(at), mags.end());
+    m.scale_max = mags[at];
+  }
   out += figure(heatmap(m), fmt::format("Layer {} ({}x{}x{}x{}); each tile is one kernel, red positive, blue "
-                                        "negative, opacity by magnitude on one shared scale.",
+                                        "negative, opacity by magnitude on one shared scale that saturates at the 99th percentile of |weight|.",
                                         f.layer, f.shape[0], f.shape[1], f.shape[2], f.shape[3]));
   return out + "</section>\n";
 }
