@@ -36,6 +36,18 @@ struct EstimateCliOptions {
 
 std::string unit_key(estimator::EnergyUnit u) { return u == estimator::EnergyUnit::pj ? "pj" : "mac_normalised"; }
 
+double level_sum(const estimator::Totals& t, Level l) {
+  double s = 0;
+  for (DataType d : estimator::kDataTypes) s += t.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
+  return s;
+}
+
+double type_sum(const estimator::Totals& t, DataType d) {
+  double s = 0;
+  for (Level l : estimator::kLevels) s += t.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
+  return s;
+}
+
 // Every per-layer number, units in the keys.
 reports::Table layer_table(const estimator::Estimate& e) {
   const std::string u = unit_key(e.unit), ut = std::string(estimator::to_string(e.unit));
@@ -96,16 +108,8 @@ reports::Table layer_table(const estimator::Estimate& e) {
                                    tot.comp_full_adders, tot.r_w_bits, tot.r_x_bits, tot.paper_energy,
                                    tot.paper_per_mac(), tot.hierarchy_energy, tot.hierarchy_per_mac(),
                                    tot.hierarchy_mac_energy};
-  for (Level l : estimator::kLevels) {
-    double s = 0;
-    for (DataType d : estimator::kDataTypes) s += tot.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
-    total.push_back(s);
-  }
-  for (DataType d : estimator::kDataTypes) {
-    double s = 0;
-    for (Level l : estimator::kLevels) s += tot.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
-    total.push_back(s);
-  }
+  for (Level l : estimator::kLevels) total.push_back(level_sum(tot, l));
+  for (DataType d : estimator::kDataTypes) total.push_back(type_sum(tot, d));
   while (total.size() < t.columns.size()) total.push_back({});
   t.total = std::move(total);
   return t;
@@ -136,16 +140,8 @@ reports::Table text_columns(const reports::Table& full) {
 ordered_json totals_json(const estimator::Totals& t, estimator::EnergyUnit unit) {
   const std::string u = unit_key(unit);
   ordered_json by_level = ordered_json::object(), by_type = ordered_json::object();
-  for (Level l : estimator::kLevels) {
-    double s = 0;
-    for (DataType d : estimator::kDataTypes) s += t.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
-    by_level[std::string(to_string(l)) + "_" + u] = s;
-  }
-  for (DataType d : estimator::kDataTypes) {
-    double s = 0;
-    for (Level l : estimator::kLevels) s += t.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
-    by_type[std::string(to_string(d)) + "_" + u] = s;
-  }
+  for (Level l : estimator::kLevels) by_level[std::string(to_string(l)) + "_" + u] = level_sum(t, l);
+  for (DataType d : estimator::kDataTypes) by_type[std::string(to_string(d)) + "_" + u] = type_sum(t, d);
   return {{"macs", t.macs},
           {"executed_macs", t.executed_macs},
           {"paper_metric_per_mac", t.paper_per_mac()},
