@@ -124,7 +124,6 @@ py::dict totals_dict(const estimator::Totals& t) {
   return d;
 }
 
-#ifdef DKM_PY_PLANS
 py::dict setting_dict(const kmeans::LayerSetting& s) {
   py::dict d;
   d["layer"] = s.layer;
@@ -144,7 +143,6 @@ py::dict setting_dict(const kmeans::LayerSetting& s) {
   d["warning"] = s.warning;
   return d;
 }
-#endif
 
 }  // namespace
 
@@ -198,7 +196,6 @@ void bind_models(py::module_& m) {
     return names;
   });
 
-#ifdef DKM_PY_PLANS
   py::class_<kmeans::Plan>(m, "Plan")
       .def_readonly("source", &kmeans::Plan::source)
       .def_readonly("model", &kmeans::Plan::model);
@@ -212,7 +209,6 @@ void bind_models(py::module_& m) {
         return out;
       },
       py::arg("plan"), py::arg("model"), "Concrete per-conv-layer settings (dicts), without running k-means.");
-#endif
 }
 
 void bind_estimator(py::module_& m) {

@@ -10,6 +10,7 @@ import types as _types
 from dkm._dkm import (  # noqa: F401
     InputError,
     Model,
+    Plan,
     UsageError,
     count_distinct,
     decompress,
@@ -19,16 +20,15 @@ from dkm._dkm import (  # noqa: F401
     inertia,
     kmeans,
     load_model,
+    load_plan,
+    parse_plan,
     read_compressed,
     regularizer,
+    resolve_plan,
     spectral_basis,
     write_compressed,
     zoo_names,
 )
-try:  # plans are bound when the build had kmeans/plan.cpp
-    from dkm._dkm import Plan, load_plan, parse_plan, resolve_plan  # noqa: F401
-except ImportError:
-    pass
 from dkm.sharing import (  # noqa: F401
     compression_ratio,
     share_weight,

@@ -78,9 +78,7 @@ def test_models_and_estimate_of_a_compressed_lenet(tmp_path):
         dkm.estimate(model, "no-such-profile")
 
 
-def test_plans_when_built():
-    if not hasattr(dkm, "load_plan"):
-        pytest.skip("this build has no plans (kmeans/plan.cpp absent)")
+def test_plans():
     plan = dkm.parse_plan('{"format": "dkm-plan/1", "defaults": {"k": 4}}')
     settings = dkm.resolve_plan(plan, dkm.load_model("lenet5"))
     assert [s["layer"] for s in settings] == ["conv1", "conv2"]
