@@ -69,8 +69,10 @@ __device__ int lower_bound_u16(const uint16_t* keys, int n, int64_t value) {
   return lo;
 }
 
+// Two blocks per SM (at most 128 registers): one block's serial tail (sort, ordered sums) overlaps the
+// other's distance loop.
 template <int D, typename LabelT>
-__global__ void __launch_bounds__(kThreads) assign_chunk_kernel(AssignArgs a) {
+__global__ void __launch_bounds__(kThreads, 2) assign_chunk_kernel(AssignArgs a) {
   using Sort = cub::BlockRadixSort<uint16_t, kThreads, kItems, uint16_t>;
   __shared__ union {
     typename Sort::TempStorage sort;
