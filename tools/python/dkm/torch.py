@@ -5,7 +5,7 @@
         loss = criterion(model(x), y) + reg.penalty()   # refreshes F every `refresh_every` calls
         ...
     compressed = reg.share()                             # weights := centres, returns the container dict
-    reg.write_container("lenet5.dkmz", compressed)       # read by `dkm estimate --compressed`, `dkm report`
+    reg.write_container("lenet5.dkmc", compressed, "lenet5")  # read by `dkm estimate --compressed`
 
 The value and gradient of the regulariser come from dkm's C++ code (dkm.regularizer) on a zero-copy numpy
 view of each weight; F is refreshed with dkm's k-means (hard) or a truncated SVD (spectral).
