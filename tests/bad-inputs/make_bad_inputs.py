@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Writes the malformed inputs of tests/bad-inputs/ (the catalogue itself, with the exact expected errors,
+is catalogue.json; `--record DKM` prints what the current binary says, to review before updating it).
+Needs only the standard library and a dkm binary for the one valid container the container cases start from."""
+import json, os, struct, subprocess, sys, zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(name, data):
+    with open(os.path.join(HERE, name), "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+
+
+def npy(descr="<f4", shape=(2, 2), data=None, fortran=False, version=(1, 0), header=None):
+    if header is None:
+        header = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (
+            descr, "True" if fortran else "False", "(%s,)" % shape[0] if len(shape) == 1 else str(tuple(shape)))
+    header += " " * ((64 - (len(header) + 11) % 64) % 64) + "\n"
+    length = struct.pack("<H", len(header)) if version[0] == 1 else struct.pack("<I", len(header))
+    if data is None:
+        n = 1
+        for d in shape:
+            n *= d
+        data = b"\0" * (4 * n)
+    return b"\x93NUMPY" + bytes(version) + length + header.encode() + data
+
+
+def zip_store(members, lie_uncompressed=None, deflate=False):
+    """A minimal zip (what numpy.savez writes); `lie_uncompressed` overrides the sizes in both headers."""
+    out, central = b"", b""
+    for name, data in members:
+        method, body = (8, zlib.compress(data)[2:-4]) if deflate else (0, data)
+        usize = lie_uncompressed if lie_uncompressed is not None else len(data)
+        crc = zlib.crc32(data)
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, len(body), usize, len(name), 0)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc, len(body), usize,
+                               len(name), 0, 0, 0, 0, 0, len(out)) + name.encode()
+        out += local + name.encode() + body
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0)
+    return out + central + end
+
+
+def safetensors(header, data=b"", length=None):
+    h = json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack("<Q", len(h) if length is None else length) + h + data
+
+
+def with_json(path, edit):
+    d = json.load(open(os.path.join(HERE, path)))
+    edit(d)
+    return json.dumps(d, indent=1)
+
+
+def main():
+    tiny = json.load(open(os.path.join(HERE, "tiny-model.json")))
+
+    # --- model specs (dkm info) ---
+    put("model-empty.json", "")
+    put("model-not-json.json", '{"format": "dkm-model/1", "name": ')
+    put("model-trailing.json", json.dumps(tiny) + " }")
+    put("model-top-array.json", "[1, 2, 3]")
+    put("model-wrong-format.json", with_json("tiny-model.json", lambda d: d.update(format="dkm-model/9")))
+    put("model-duplicate-key.json", '{"format": "dkm-model/1", "name": "a", "name": "b", "input": [1, 4, 4], "layers": []}')
+    put("model-unknown-type.json", with_json("tiny-model.json", lambda d: d["layers"][0].update(type="conv3d")))
+    put("model-huge-channels.json", with_json("tiny-model.json", lambda d: d["layers"][0].update(out_channels=2**62)))
+    put("model-huge-input.json", with_json("tiny-model.json", lambda d: d.update(input=[1000000, 1000000, 1000000])))
+    put("model-too-big-integer.json", with_json("tiny-model.json", lambda d: d.update(batch=10**30)))
+    put("model-negative-kernel.json", with_json("tiny-model.json", lambda d: d["layers"][0].update(kernel=-3)))
+    put("model-kernel-too-big.json", with_json("tiny-model.json", lambda d: d["layers"][0].update(kernel=9)))
+    put("model-unknown-input.json", with_json("tiny-model.json", lambda d: d["layers"][0].update(inputs="nowhere")))
+    put("model-duplicate-layer.json", with_json("tiny-model.json", lambda d: d["layers"].append(dict(d["layers"][0]))))
+    put("model-bits-33.json", with_json("tiny-model.json", lambda d: d.update(weight_bits=33)))
+
+    # --- hardware profiles (dkm estimate --hw) ---
+    put("profile-not-json.json", "{\"format\": \"dkm-hwprofile/1\"")
+    put("profile-wrong-format.json", '{"format": "dkm-hwprofile/0"}')
+    put("profile-no-energy.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["mac"].pop("value")))
+    put("profile-negative-energy.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["mac"].update(value=-1)))
+    put("profile-huge-array.json", with_json("../../hwprofiles/eyeriss-65nm.json",
+                                             lambda d: d["pe_array"].update(rows=2**62, cols=2**62)))
+    put("profile-unit-mismatch.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["mac"].update(unit="pJ")))
+
+    # --- plans (dkm estimate --plan) ---
+    put("plan-not-json.json", "{\"format\": ")
+    put("plan-wrong-format.json", with_json("tiny-plan.json", lambda d: d.update(format="dkm-plan/2")))
+    put("plan-k-zero.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(k=0)))
+    put("plan-sparsity-above-one.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(sparsity=1.5)))
+    put("plan-unknown-granularity.json", with_json("tiny-plan.json", lambda d: d["defaults"].update(granularity="channel")))
+    put("plan-unmatched-rule.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(match="conv9")))
+    put("plan-huge-k.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(k=2**62)))
+
+    # --- .npy (dkm kmeans) ---
+    put("npy-empty.npy", b"")
+    put("npy-bad-magic.npy", b"\x93NUMPX\x01\x00" + npy()[8:])
+    put("npy-version-9.npy", npy(version=(9, 0)))
+    put("npy-header-past-end.npy", npy()[:8] + b"\xff\xff" + npy()[10:40])
+    put("npy-big-endian.npy", npy(descr=">f4"))
+    put("npy-object.npy", npy(descr="|O"))
+    put("npy-fortran.npy", npy(fortran=True))
+    put("npy-huge-shape.npy", npy(shape=(1000000, 1000000), data=b"\0" * 16))
+    put("npy-overflow-shape.npy", npy(shape=(2**40, 2**40, 2**40), data=b"\0" * 16))
+    put("npy-truncated-data.npy", npy(shape=(4, 2), data=b"\0" * 20))
+    put("npy-structured.npy", npy(header="{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", data=b"\0" * 8))
+    put("npy-nan.npy", npy(shape=(2, 1), data=struct.pack("<2f", 1.0, float("nan"))))
+
+    w = struct.pack("<18f", *[0.01 * i for i in range(18)])
+    good_weight = npy(shape=(2, 1, 3, 3), data=w)
+    # --- .npz (dkm compress --weights) ---
+    put("npz-not-zip.npz", b"PK\x03\x04 this is not a zip")
+    put("npz-huge-member.npz", zip_store([("conv1.weight.npy", good_weight)], lie_uncompressed=2**32 - 2, deflate=True))
+    put("npz-size-mismatch.npz", zip_store([("conv1.weight.npy", good_weight)], lie_uncompressed=len(good_weight) + 1))
+    put("npz-not-npy-member.npz", zip_store([("conv1.weight.txt", b"hello")]))
+    put("npz-bad-member.npz", zip_store([("conv1.weight.npy", good_weight[:-8])]))
+    z = bytearray(zip_store([("conv1.weight.npy", good_weight)], deflate=True))
+    z[60] ^= 0xFF  # inside the deflate stream (30-byte header + 16-byte name)
+    put("npz-corrupt-deflate.npz", bytes(z))
+    put("npz-wrong-shape.npz", zip_store([("conv1.weight.npy", npy(shape=(3, 3)))]))
+
+    # --- safetensors (dkm compress --weights) ---
+    put("st-short.safetensors", b"\x10\0\0")
+    put("st-huge-header.safetensors", struct.pack("<Q", 2**62) + b"{}")
+    put("st-bad-json.safetensors", struct.pack("<Q", 5) + b"{\"a\":")
+    put("st-offsets-past-end.safetensors",
+        safetensors({"conv1.weight": {"dtype": "F32", "shape": [2, 1, 3, 3], "data_offsets": [0, 72]}}, w[:40]))
+    put("st-huge-shape.safetensors",
+        safetensors({"conv1.weight": {"dtype": "F32", "shape": [2**62, 2**62], "data_offsets": [0, 72]}}, w))
+    put("st-shape-size-mismatch.safetensors",
+        safetensors({"conv1.weight": {"dtype": "F32", "shape": [2, 1, 3, 4], "data_offsets": [0, 72]}}, w))
+    put("st-unknown-dtype.safetensors",
+        safetensors({"conv1.weight": {"dtype": "F128", "shape": [2, 1, 3, 3], "data_offsets": [0, 72]}}, w))
+    put("st-overlap.safetensors",
+        safetensors({"a": {"dtype": "F32", "shape": [18], "data_offsets": [0, 72]},
+                     "b": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}}, w))
+    put("st-missing-weight.safetensors",
+        safetensors({"other.weight": {"dtype": "F32", "shape": [2, 1, 3, 3], "data_offsets": [0, 72]}}, w))
+
+    # --- compressed container (dkm decompress) ---
+    good = open(os.path.join(HERE, "tiny-compressed.safetensors"), "rb").read()
+    n = struct.unpack("<Q", good[:8])[0]
+    header, data = json.loads(good[8:8 + n]), good[8 + n:]
+    layers = json.loads(header["__metadata__"]["layers"])
+
+    def container(name, edit_layer=None, edit_header=None, edit_data=None):
+        h = json.loads(json.dumps(header))
+        ls = json.loads(json.dumps(layers))
+        if edit_layer:
+            edit_layer(ls[0])
+        h["__metadata__"]["layers"] = json.dumps(ls, separators=(",", ":"))
+        if edit_header:
+            edit_header(h)
+        d = bytearray(data)
+        if edit_data:
+            edit_data(h, d)
+        put(name, safetensors(h, bytes(d)))
+
+    def tensor_bytes(h, d, tensor, fn):
+        a, b = h[tensor]["data_offsets"]
+        d[a:b] = fn(bytes(d[a:b]))
+
+    container("ct-no-format.safetensors", edit_header=lambda h: h["__metadata__"].pop("format"))
+    container("ct-wrong-format.safetensors", edit_header=lambda h: h["__metadata__"].update(format="dkm-compressed/0"))
+    container("ct-layers-not-json.safetensors", edit_header=lambda h: h["__metadata__"].update(layers="[{"))
+    container("ct-huge-k.safetensors", edit_layer=lambda l: l.update(k=2**31 - 1, label_bits=31))
+    container("ct-huge-shape.safetensors", edit_layer=lambda l: l.update(weight_shape=[2**40, 2**40, 1, 1]))
+    container("ct-vectors-mismatch.safetensors", edit_layer=lambda l: l.update(vectors=l["vectors"] + 1))
+    container("ct-label-bits.safetensors", edit_layer=lambda l: l.update(label_bits=7))
+    container("ct-missing-codebook.safetensors", edit_header=lambda h: h.pop("conv1.codebook"))
+    container("ct-nan-codebook.safetensors",
+              edit_data=lambda h, d: tensor_bytes(h, d, "conv1.codebook", lambda b: struct.pack("<f", float("nan")) + b[4:]))
+    container("ct-huffman-mismatch.safetensors",
+              edit_data=lambda h, d: tensor_bytes(h, d, "conv1.huffman", lambda b: bytes([b[0] ^ 0x80]) + b[1:]))
+    container("ct-huffman-lengths.safetensors",
+              edit_data=lambda h, d: tensor_bytes(h, d, "conv1.huffman_lengths", lambda b: bytes([40]) + b[1:]))
+    container("ct-huffman-short.safetensors", edit_layer=lambda l: l.update(huffman_bits=l["vectors"] - 1))
+    container("ct-extra-tensor.safetensors",
+              edit_data=lambda h, d: (h.update(stray={"dtype": "U8", "shape": [4], "data_offsets": [len(d), len(d) + 4]}),
+                                      d.extend(b"\0" * 4)))
+
+    # --- ONNX (dkm info) ---
+    put("onnx-garbage.onnx", b"\x08\x07\x12\xff\xff\xff\xff\x0f not a protobuf")
+    put("onnx-empty.onnx", b"")
+
+
+def record(dkm):
+    cat = json.load(open(os.path.join(HERE, "catalogue.json")))
+    import tempfile
+    for case in cat["cases"]:
+        with tempfile.TemporaryDirectory() as out:
+            args = [a.replace("{dir}", HERE).replace("{out}", out) for a in case["args"]]
+            p = subprocess.run([dkm] + args, capture_output=True, text=True)
+            print(json.dumps({"name": case["name"], "exit": p.returncode,
+                              "stderr": p.stderr.replace(HERE, "{dir}").replace(out, "{out}")}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--record":
+        record(sys.argv[2])
+    else:
+        main()
