@@ -173,6 +173,8 @@ def main():
     container("ct-huffman-lengths.safetensors",
               edit_data=lambda h, d: tensor_bytes(h, d, "conv1.huffman_lengths", lambda b: bytes([40]) + b[1:]))
     container("ct-huffman-short.safetensors", edit_layer=lambda l: l.update(huffman_bits=l["vectors"] - 1))
+    container("ct-huge-vectors.safetensors",
+              edit_layer=lambda l: l.update(weight_shape=[2**20, 2**20, 3, 3], vectors=2**40, huffman_bits=2**40))
     container("ct-extra-tensor.safetensors",
               edit_data=lambda h, d: (h.update(stray={"dtype": "U8", "shape": [4], "data_offsets": [len(d), len(d) + 4]}),
                                       d.extend(b"\0" * 4)))
@@ -180,6 +182,15 @@ def main():
     # --- ONNX (dkm info) ---
     put("onnx-garbage.onnx", b"\x08\x07\x12\xff\xff\xff\xff\x0f not a protobuf")
     put("onnx-empty.onnx", b"")
+    sys.path.insert(0, os.path.join(HERE, "..", "fuzz"))
+    from make_seeds import field, tensor, value_info
+    conv = field(1, "x") + field(1, "w") + field(2, "y") + field(3, "conv1") + field(4, "Conv")
+    huge_weight = field(1, conv) + field(2, "g") + field(5, tensor("w", [2**62, 1, 3, 3], [0.5] * 18)) + \
+        field(11, value_info("x", [1, 1, 6, 6])) + field(12, value_info("y", [1, 2, 4, 4]))
+    put("onnx-huge-weight.onnx", field(1, 8) + field(7, huge_weight) + field(8, field(1, "") + field(2, 13)))
+    huge_input = field(1, conv) + field(2, "g") + field(5, tensor("w", [2, 1, 3, 3], [0.5] * 18)) + \
+        field(11, value_info("x", [1, 1, 2**40, 2**40])) + field(12, value_info("y", [1, 2, 4, 4]))
+    put("onnx-huge-input.onnx", field(1, 8) + field(7, huge_input) + field(8, field(1, "") + field(2, 13)))
 
 
 def record(dkm):

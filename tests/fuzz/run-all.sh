@@ -27,10 +27,12 @@ printf '%-12s %12s %10s %8s %8s  %s\n' target executions exec/s cov ft result
 for t in "${targets[@]}"; do
   if wait "${pids[$t]}"; then result=clean; else result="FAILED (see $build/fuzz/$t.log)"; failed=1; fi
   log=$build/fuzz/$t.log
-  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo '?')
-  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo '?')
-  printf '%-12s %12s %10s %8s %8s  %s\n' "$t" "$runs" "$rate" "$cov" "$ft" "$result"
+  stat_of() { awk -v k="stat::$1:" '$1 == k { print $2 }' "$log"; }
+  runs=$(stat_of number_of_executed_units)
+  rate=$(stat_of average_exec_per_sec)
+  # The last status line ("#N ... cov: C ft: F ...") has the final coverage.
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  printf '%-12s %12s %10s %8s %8s  %s\n' "$t" "${runs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$result"
 done
 exit $failed
