@@ -24,6 +24,8 @@ mkdir -p "$work/corpus/$target" "$work/artifacts/$target"
 # Leaks are findings too; a report aborts the run.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-"$exe" "$work/corpus/$target" "$root/tests/fuzz/corpus/$target" \
+dict=()
+case $target in model | profile | plan) dict=(-dict="$root/tests/fuzz/json.dict") ;; esac
+"$exe" "$work/corpus/$target" "$root/tests/fuzz/corpus/$target" "${dict[@]}" \
   -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
   -artifact_prefix="$work/artifacts/$target/" >"$work/$target.log" 2>&1
