@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "kmeans/assign.hpp"
+#include "kmeans/cuda_backend.hpp"
 #include "kmeans/rng.hpp"
 #include "kmeans/sparsity.hpp"
 #include "models/error.hpp"
@@ -40,7 +41,7 @@ std::vector<int64_t> weight_shape(const models::Layer& layer) {
   return {};
 }
 
-CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int threads) {
+CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device) {
   const auto start = std::chrono::steady_clock::now();
   const auto shape = vector_shape(weight.shape, s.granularity);
   const int64_t n = shape.vectors, dim = shape.dim;
@@ -95,6 +96,7 @@ CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int 
       p.max_iter = s.max_iter;
       p.tol = s.tol;
       p.threads = threads;
+      p.device = device;
       KMeansResult r = kmeans(rest, dim, p);
       out.codebook.insert(out.codebook.end(), r.centers.begin(), r.centers.end());
       out.iterations = r.iterations;
@@ -142,7 +144,17 @@ CompressedModel compress_model(const models::Model& model, const Weights& weight
   for (size_t i = 0; i < todo.size(); ++i) {
     const LayerSetting& s = *todo[i];
     if (options.progress) options.progress(i, todo.size(), s.layer);
-    CompressedLayer layer = compress_layer(weights.at(s.layer + ".weight"), s, options.threads);
+    const Tensor& weight = weights.at(s.layer + ".weight");
+    CompressedLayer layer;
+    try {
+      layer = compress_layer(weight, s, options.threads, options.device);
+    } catch (const CudaError& e) {
+      // With automatic, a device failure (out of memory, a kernel fault) costs speed, not the result:
+      // the CPU gives the same labels.
+      if (options.device != Device::automatic) throw;
+      layer = compress_layer(weight, s, options.threads, Device::cpu);
+      layer.warning = std::string("CUDA failed (") + e.what() + "); this layer ran on the CPU";
+    }
     if (auto b = weights.find(s.layer + ".bias"); b != weights.end()) layer.bias = b->second.values;
     out.layers.push_back(std::move(layer));
   }

@@ -18,10 +18,12 @@ namespace dkm::kmeans {
 // vectors, K = N); K == 1 gives the mean. Otherwise the sparse group (if p > 0) takes label 0 and its
 // centre, K - 1 clusters are found among the other vectors by k-means; when those hold fewer than K - 1
 // distinct vectors, K is clamped and `warning` says so.
-CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& setting, int threads);
+CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& setting, int threads,
+                               Device device = Device::cpu);
 
 struct CompressOptions {
   int threads = 0;                 // 0 = all hardware threads; results do not depend on it
+  Device device = Device::cpu;     // automatic: the GPU when usable, a layer whose GPU run fails reruns on the CPU
   std::string weights_source;      // file name for error messages
   // Called before each compressed layer (done = layers finished so far) and once at the end.
   std::function<void(size_t done, size_t total, const std::string& layer)> progress;

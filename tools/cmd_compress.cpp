@@ -11,10 +11,12 @@
 #include "estimator/compression_ratio.hpp"
 #include "kmeans/compress.hpp"
 #include "kmeans/container.hpp"
+#include "kmeans/cuda_backend.hpp"
 #include "kmeans/plan.hpp"
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
+#include "models/onnx.hpp"
 #include "models/tensor_io.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
@@ -24,10 +26,23 @@ namespace dkm::cli {
 namespace {
 
 struct CompressOptions {
-  std::string model, weights, plan, output, json, csv;
+  std::string model, weights, plan, output, json, csv, onnx_out;
   std::optional<uint64_t> random_seed;
   int threads = 0;
+  kmeans::Device device = kmeans::Device::cpu;
 };
+
+// One line on standard error saying where k-means runs, so `--device auto` is never a guess.
+void announce_device(kmeans::Device device) {
+  if (device == kmeans::Device::cpu) return;
+  std::string why;
+  if (kmeans::cuda_usable(&why))
+    fmt::print(stderr, "dkm: k-means on the GPU ({})\n", why);
+  else if (device == kmeans::Device::automatic)
+    fmt::print(stderr, "dkm: CUDA not used ({}); k-means runs on the CPU\n", why);
+  else
+    throw UsageError("--device cuda: " + why);
+}
 
 reports::Table summary_table(const kmeans::CompressedModel& compressed, const estimator::ModelRatio& ratio,
                              const std::string& weights_label) {
@@ -64,18 +79,27 @@ reports::Table summary_table(const kmeans::CompressedModel& compressed, const es
 }
 
 void run_compress(const CompressOptions& o) {
-  if (o.weights.empty() == !o.random_seed)
-    throw UsageError("give exactly one of --weights FILE and --random-weights SEED");
+  if (!o.weights.empty() && o.random_seed) throw UsageError("give at most one of --weights FILE and --random-weights SEED");
+  const bool onnx_model = o.model.ends_with(".onnx");
+  if (!o.onnx_out.empty() && !onnx_model) throw UsageError("--onnx-out needs an .onnx MODEL");
   const models::Model model = models::load_model(o.model);
+  // An ONNX file carries its own weights; a spec or zoo model needs --weights or --random-weights.
+  if (o.weights.empty() && !o.random_seed && model.weights.empty())
+    throw UsageError("give --weights FILE or --random-weights SEED (" + o.model + " carries no weights)");
   const kmeans::Plan plan = kmeans::load_plan(o.plan);
   const std::vector<kmeans::LayerSetting> settings = kmeans::resolve_plan(plan, model);
-  const Weights weights = o.random_seed ? kmeans::random_weights(model, *o.random_seed) : load_weights(o.weights);
+  const Weights weights = o.random_seed      ? kmeans::random_weights(model, *o.random_seed)
+                          : o.weights.empty() ? model.weights
+                                              : load_weights(o.weights);
+  const std::string weights_source = o.random_seed ? "--random-weights" : o.weights.empty() ? o.model : o.weights;
   const std::string weights_label =
       o.random_seed ? fmt::format("RANDOM (seed {})", *o.random_seed) : std::string("trained");
+  announce_device(o.device);
 
   kmeans::CompressOptions copt;
   copt.threads = o.threads;
-  copt.weights_source = o.random_seed ? "--random-weights" : o.weights;
+  copt.weights_source = weights_source;
+  copt.device = o.device;
   ProgressBar bar("compress");
   copt.progress = [&](size_t done, size_t total, const std::string& layer) { bar.update(done, total, layer); };
   const auto start = std::chrono::steady_clock::now();
@@ -84,6 +108,7 @@ void run_compress(const CompressOptions& o) {
   compressed.random_weights = o.random_seed.has_value();
   compressed.weights_seed = o.random_seed.value_or(0);
   kmeans::write_compressed(o.output, compressed);
+  if (!o.onnx_out.empty()) models::write_onnx_with_weights(o.model, kmeans::decompress(compressed), o.onnx_out);
   const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
   const estimator::ModelRatio ratio = estimator::compression_ratio(model, compressed);
@@ -92,7 +117,7 @@ void run_compress(const CompressOptions& o) {
     fmt::print("WARNING: RANDOM weights (Student-t, 4 degrees of freedom, x 0.05, seed {}), not trained ones: the\n"
                "MSE and entropy/Huffman ratios describe these stand-ins only\n",
                *o.random_seed);
-  fmt::print("model {} | plan {} | weights {}\n", model.name, plan.source, o.random_seed ? weights_label : o.weights);
+  fmt::print("model {} | plan {} | weights {}\n", model.name, plan.source, o.random_seed ? weights_label : weights_source);
   fmt::print("{}\n", reports::to_text(table));
   for (const auto& l : compressed.layers)
     if (!l.warning.empty()) fmt::print("warning: {}: {}\n", l.name, l.warning);
@@ -108,7 +133,7 @@ void run_compress(const CompressOptions& o) {
     j["model"] = model.name;
     j["plan"] = plan.source;
     j["weights_random"] = o.random_seed.has_value();
-    j["weights"] = o.random_seed ? nlohmann::json(weights_label) : nlohmann::json(o.weights);
+    j["weights"] = o.random_seed ? weights_label : weights_source;
     if (o.random_seed) j["weights_seed"] = *o.random_seed;
     j["output"] = o.output;
     j["layers"] = reports::to_json_rows(table);
@@ -133,8 +158,15 @@ void setup_compress(CLI::App& app) {
   cmd->add_option("-o,--output", o->output, "compressed model (.safetensors container, docs/container.md)")->required();
   cmd->add_option("--threads", o->threads, "threads, 0 = all; results do not depend on it")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--device", o->device, "where k-means runs: cpu, cuda, or auto (the GPU when usable, else the CPU)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, kmeans::Device>{{"cpu", kmeans::Device::cpu},
+                                                                               {"cuda", kmeans::Device::cuda},
+                                                                               {"auto", kmeans::Device::automatic}}))
+      ->default_str("cpu");
   cmd->add_option("--json", o->json, "also write the summary as JSON");
   cmd->add_option("--csv", o->csv, "also write the summary table as CSV");
+  cmd->add_option("--onnx-out", o->onnx_out,
+                  "with an .onnx MODEL: also write it with each compressed layer's weights set to codebook[label] (float32)");
   cmd->callback([o] { run_compress(*o); });
 }
 

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "models/error.hpp"
+#include "models/onnx.hpp"
 #include "tools/command.hpp"
 
 namespace dkm::cli {
@@ -31,6 +32,12 @@ int main(int argc, char** argv) {
   CLI::App app{"dkm: what k-means weight sharing does to a CNN's size, energy and accuracy"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "dkm 0.1.0");
+  // Options every command takes; set before the subcommands so they inherit fall-through to them.
+  app.fallthrough();
+  app.add_option_function<std::string>(
+      "--input-shape",
+      [](const std::string& s) { dkm::models::default_onnx_options().input_shape = dkm::models::parse_input_shape(s); },
+      "input shape N,C,H,W (as the ONNX input's layout) for ONNX models with symbolic dimensions");
   auto commands = dkm::cli::registry();
   std::stable_sort(commands.begin(), commands.end(), [](auto& a, auto& b) { return a.order < b.order; });
   for (auto& c : commands) c.setup(app);
