@@ -73,6 +73,8 @@ std::vector<double> paper_sweep_rates() { return {0.5, 0.3, 0.25, 0.2, 0.15, 0.1
 Run run_configuration(const RunOptions& o) {
   if (!o.weights.empty() && o.random_seed) throw UsageError("give at most one of --weights and --random-weights");
   if (o.hw.empty()) throw UsageError("a hardware profile is needed (--hw)");
+  if (!o.compressed.empty() && (!o.plan.empty() || o.random_seed))
+    throw UsageError("--compressed excludes --plan and --random-weights (the container holds the labels)");
   Run run;
   run.options = o;
   run.model = models::load_model(o.model);
@@ -84,7 +86,12 @@ Run run_configuration(const RunOptions& o) {
   base.batch = o.batch;
   if (o.conv_bits) base.conv_bits = o.conv_bits;
   estimator::EstimateOptions opt = base;
-  if (!o.plan.empty()) {
+  if (!o.compressed.empty()) {
+    // Labels from elsewhere (dkm compress, the PyTorch hook); --weights, if given, are the originals.
+    run.compressed = kmeans::read_compressed(o.compressed);
+    opt.compression = estimator::compression_from_model(*run.compressed, run.model);
+    run.ratio = estimator::compression_ratio(run.model, *run.compressed);
+  } else if (!o.plan.empty()) {
     run.settings = kmeans::resolve_plan(kmeans::load_plan(o.plan), run.model);
     if (!run.weights.empty()) {
       kmeans::CompressOptions copt;
@@ -113,7 +120,7 @@ ReportInput report_input(const Run& run, const std::vector<double>& sweep_rates,
   in.model = run.model.name;
   in.profile = run.profile.name;
   in.energy_unit = std::string(estimator::to_string(run.estimate.unit));
-  in.plan = run.options.plan;
+  in.plan = run.options.compressed.empty() ? run.options.plan : "compressed model " + run.options.compressed;
   in.weights = run.weights.empty() ? std::string() : weights_label(run.options);
   in.batch = run.estimate.batch;
   in.generator = generator;
@@ -216,7 +223,14 @@ ReportInput report_input(const Run& run, const std::vector<double>& sweep_rates,
   if (!run.options.plan.empty() && run.weights.empty())
     in.notes.push_back("No weights were given: cluster labels are assumed uniform, so the entropy and Huffman "
                        "ratios are the plan's upper bound on size and no filters can be shown.");
-  if (run.options.plan.empty()) in.notes.push_back("No plan was given: every layer is uncompressed.");
+  if (run.options.plan.empty() && !run.compressed) in.notes.push_back("No plan was given: every layer is uncompressed.");
+  if (!run.options.compressed.empty()) {
+    if (run.compressed->random_weights)
+      in.notes.push_back(fmt::format("The container was compressed from RANDOM stand-in weights (seed {}).",
+                                     run.compressed->weights_seed));
+    if (run.weights.empty())
+      in.notes.push_back("No original weights were given (--weights): filters before sharing cannot be shown.");
+  }
   if (run.options.conv_bits)
     in.notes.push_back(fmt::format("Conv layers are estimated at {} bits (weights and activations).",
                                    run.options.conv_bits));

@@ -22,6 +22,7 @@ struct RunOptions {
   std::string model;                   // spec file, ONNX file or zoo name
   std::string hw;                      // hardware profile name or file (required: no silent default)
   std::string plan;                    // plan file or shipped name; "" = uncompressed
+  std::string compressed;              // a container from `dkm compress` or the PyTorch hook, instead of a plan
   std::string weights;                 // weights file; "" = none
   std::optional<uint64_t> random_seed; // heavy-tailed stand-in weights instead of a file
   int threads = 0;                     // k-means threads, 0 = all; results do not depend on it
@@ -34,7 +35,7 @@ struct Run {
   models::Model model;
   estimator::HwProfile profile;
   std::vector<kmeans::LayerSetting> settings;        // empty without a plan
-  std::optional<kmeans::CompressedModel> compressed; // when weights were given with a plan
+  std::optional<kmeans::CompressedModel> compressed; // weights given with a plan, or a container read
   Weights weights;                                   // the original weights, when given
   estimator::Estimate estimate;                      // as compressed
   estimator::Estimate baseline;                      // uncompressed

@@ -67,10 +67,13 @@ void setup_report(CLI::App& app) {
   cmd->add_option("MODEL", o->run.model, "model spec (.json), ONNX file or zoo name")->required();
   cmd->add_option("--hw", o->run.hw, "hardware profile: a shipped name or a JSON file (default eyeriss-65nm)");
   cmd->add_option("--plan", o->run.plan, "compression plan (file or shipped name); without it the model is uncompressed");
+  auto* c = cmd->add_option("--compressed", o->run.compressed,
+                            "a compressed container (dkm compress, the PyTorch hook) instead of --plan");
   auto* w = cmd->add_option("--weights", o->run.weights, "weights: .npz, .safetensors or .npy (docs/weights.md)");
   auto* r = cmd->add_option("--random-weights", o->random_seed,
                             "heavy-tailed stand-in weights with this seed (labelled RANDOM in the report)");
   w->excludes(r);
+  c->excludes(r);
   cmd->add_option("--rates", o->rates, "cluster rates of the sweep, comma separated (default: the paper's AlexNet rates)")
       ->delimiter(',')
       ->check(CLI::Range(1e-9, 1.0));

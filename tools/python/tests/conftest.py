@@ -17,8 +17,3 @@ def dkm_binary():
 
 def run_dkm(binary, *args):
     return subprocess.run([binary, *args], capture_output=True, text=True, check=False)
-
-
-def has_command(binary, name):
-    help_text = run_dkm(binary, "--help").stdout
-    return any(line.split()[:1] == [name] for line in help_text.splitlines())
