@@ -1,5 +1,3 @@
-// >>> PARALLEL WORK IN PROGRESS: before editing anything, read /work/notes/common.md (rules for helpers:
-// >>> own files only, never `git add -A`/`commit -a`, own build dir, deadline). The lead removes this note.
 #pragma once
 // The in-memory model: a DAG of layers in topological order with every shape, parameter count and MAC
 // count resolved. Built from a JSON model spec (docs/model-spec.md), a zoo name or an ONNX file; the
