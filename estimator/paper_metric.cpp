@@ -123,7 +123,7 @@ double shared_products(const ConvProblem& p, const LayerCompression& c) {
       // distinct centre costs one row convolution (F*S products).
       for (const auto& [taps, rows] : tap_sets(E, p.stride_h, R, p.dilation_h)) {
         const int64_t n_taps = std::count(taps.begin(), taps.end(), 1);
-        sum_over([&](int64_t g, int64_t ch, std::vector<int64_t>& out) {
+        sum_over([&, &taps = taps](int64_t g, int64_t ch, std::vector<int64_t>& out) {
                    for (int64_t o = g * M; o < (g + 1) * M; ++o)
                      for (int64_t r = 0; r < R; ++r)
                        if (taps[static_cast<size_t>(r)]) out.push_back((o * C + ch) * R + r);
@@ -138,7 +138,7 @@ double shared_products(const ConvProblem& p, const LayerCompression& c) {
       for (const auto& [rt, rows] : vert)
         for (const auto& [st, cols] : horz) {
           const int64_t n = M * std::count(rt.begin(), rt.end(), 1) * std::count(st.begin(), st.end(), 1);
-          sum_over([&](int64_t g, int64_t ch, std::vector<int64_t>& out) {
+          sum_over([&, &rt = rt, &st = st](int64_t g, int64_t ch, std::vector<int64_t>& out) {
                      for (int64_t o = g * M; o < (g + 1) * M; ++o)
                        for (int64_t r = 0; r < R; ++r)
                          for (int64_t s = 0; s < S; ++s)

@@ -168,6 +168,8 @@ HwProfile parse_profile(std::string_view json_text, const std::string& source) {
     j = json::parse(json_text);
   } catch (const json::parse_error& e) {
     throw InputError(source, fmt::format("byte {}", e.byte), "valid JSON");
+  } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
+    throw InputError(source, "", "valid JSON with numbers a double can hold");
   }
   Reader top(j, "", source);
   top.only({"format", "name", "description", "energy_unit", "technology", "bits", "pe_array", "mac", "rf",

@@ -337,6 +337,8 @@ CompressedModel read_compressed(const std::string& path) {
     layers = json::parse(meta("layers"));
   } catch (const json::parse_error& e) {
     throw InputError(path, "__metadata__.layers", fmt::format("a JSON array ({})", e.what()));
+  } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
+    throw InputError(path, "__metadata__.layers", "a JSON array with numbers a double can hold");
   }
   if (!layers.is_array()) throw InputError(path, "__metadata__.layers", "a JSON array of layers");
   std::set<std::string> names;

@@ -184,6 +184,8 @@ Plan parse_plan(std::string_view text, const std::string& source) {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
     throw InputError(source, fmt::format("byte {}", e.byte), "valid JSON");
+  } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
+    throw InputError(source, "", "valid JSON with numbers a double can hold");
   }
   Reader r{source};
   if (!doc.is_object()) r.fail("", "a JSON object with \"format\": \"dkm-plan/1\"");

@@ -91,6 +91,8 @@ class Reader {
       if (what.ends_with("; expected end of input"))
         fail(where, "expected the end of the file after the spec's JSON object, got trailing characters");
       fail(where, "expected valid JSON: " + what);
+    } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
+      fail("", "expected valid JSON with numbers a double can hold");
     }
   }
 

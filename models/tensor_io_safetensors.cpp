@@ -69,6 +69,8 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
   } catch (const json::parse_error& e) {
     throw InputError(source, fmt::format("byte {}", 8 + e.byte - (e.byte > 0 ? 1 : 0)),
                      "a valid JSON header (" + json_reason(e.what()) + ")");
+  } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
+    throw InputError(source, "byte 8", "a valid JSON header with numbers a double can hold");
   }
   if (!header.is_object()) throw InputError(source, "byte 8", "a JSON object as the safetensors header");
 

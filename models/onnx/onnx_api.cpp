@@ -1,6 +1,7 @@
 // The public ONNX entry points (models/onnx.hpp): import through the JSON spec, export by patching tensors.
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
@@ -20,7 +21,14 @@ Model load_onnx(const std::string& path, const OnnxOptions& options) {
   onnx::ModelProto proto = onnx_detail::read_model_proto(path);
   onnx_detail::Imported imported = onnx_detail::import_model(proto, path, options);
   // Through the spec so an import and `dkm import -o spec.json` followed by loading the spec are one model.
-  Model model = parse_model(to_json_spec(imported.model), path);
+  std::string spec;
+  try {
+    spec = to_json_spec(imported.model);
+  } catch (const nlohmann::json::type_error& e) {  // invalid UTF-8 in a node, tensor or graph name
+    std::string reason = e.what();
+    throw InputError(path, "", "names in UTF-8, found " + reason.substr(reason.find("] ") + 2));
+  }
+  Model model = parse_model(spec, path);
   model.weights = std::move(imported.model.weights);
   return model;
 }

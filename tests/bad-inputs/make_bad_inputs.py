@@ -70,6 +70,7 @@ def main():
     put("model-kernel-too-big.json", with_json("tiny-model.json", lambda d: d["layers"][0].update(kernel=9)))
     put("model-unknown-input.json", with_json("tiny-model.json", lambda d: d["layers"][0].update(inputs="nowhere")))
     put("model-duplicate-layer.json", with_json("tiny-model.json", lambda d: d["layers"].append(dict(d["layers"][0]))))
+    put("model-number-overflow.json", with_json("tiny-model.json", lambda d: d.update(batch=1)).replace('"batch": 1', '"batch": 1e999'))
     put("model-bits-33.json", with_json("tiny-model.json", lambda d: d.update(weight_bits=33)))
 
     # --- hardware profiles (dkm estimate --hw) ---
@@ -79,6 +80,7 @@ def main():
     put("profile-negative-energy.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["mac"].update(value=-1)))
     put("profile-huge-array.json", with_json("../../hwprofiles/eyeriss-65nm.json",
                                              lambda d: d["pe_array"].update(rows=2**62, cols=2**62)))
+    put("profile-number-overflow.json", '{"format": "dkm-hwprofile/1", "mac": {"value": 1e999}}')
     put("profile-unit-mismatch.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["mac"].update(unit="pJ")))
 
     # --- plans (dkm estimate --plan) ---
@@ -88,6 +90,7 @@ def main():
     put("plan-sparsity-above-one.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(sparsity=1.5)))
     put("plan-unknown-granularity.json", with_json("tiny-plan.json", lambda d: d["defaults"].update(granularity="channel")))
     put("plan-unmatched-rule.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(match="conv9")))
+    put("plan-number-overflow.json", '{"format": "dkm-plan/1", "layers": [{"match": "conv1", "k": 2e999}]}')
     put("plan-huge-k.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(k=2**62)))
 
     # --- .npy (dkm kmeans) ---
@@ -123,6 +126,8 @@ def main():
     put("st-bad-json.safetensors", struct.pack("<Q", 5) + b"{\"a\":")
     put("st-offsets-past-end.safetensors",
         safetensors({"conv1.weight": {"dtype": "F32", "shape": [2, 1, 3, 3], "data_offsets": [0, 72]}}, w[:40]))
+    overflow = b'{"conv1.weight":{"dtype":"F32","shape":[1e999],"data_offsets":[0,72]}}'
+    put("st-number-overflow.safetensors", struct.pack("<Q", len(overflow)) + overflow + w)
     put("st-huge-shape.safetensors",
         safetensors({"conv1.weight": {"dtype": "F32", "shape": [2**62, 2**62], "data_offsets": [0, 72]}}, w))
     put("st-shape-size-mismatch.safetensors",
@@ -160,6 +165,7 @@ def main():
 
     container("ct-no-format.safetensors", edit_header=lambda h: h["__metadata__"].pop("format"))
     container("ct-wrong-format.safetensors", edit_header=lambda h: h["__metadata__"].update(format="dkm-compressed/0"))
+    container("ct-number-overflow.safetensors", edit_header=lambda h: h["__metadata__"].update(layers='[{"k": 1e999}]'))
     container("ct-layers-not-json.safetensors", edit_header=lambda h: h["__metadata__"].update(layers="[{"))
     container("ct-huge-k.safetensors", edit_layer=lambda l: l.update(k=2**31 - 1, label_bits=31))
     container("ct-huge-shape.safetensors", edit_layer=lambda l: l.update(weight_shape=[2**40, 2**40, 1, 1]))
@@ -190,6 +196,10 @@ def main():
     put("onnx-huge-weight.onnx", field(1, 8) + field(7, huge_weight) + field(8, field(1, "") + field(2, 13)))
     huge_input = field(1, conv) + field(2, "g") + field(5, tensor("w", [2, 1, 3, 3], [0.5] * 18)) + \
         field(11, value_info("x", [1, 1, 2**40, 2**40])) + field(12, value_info("y", [1, 2, 4, 4]))
+    bad_name = field(1, "x") + field(1, "w") + field(2, "y") + field(3, b"conv\xff\xfe") + field(4, "Conv")
+    bad_utf8 = field(1, bad_name) + field(2, "g") + field(5, tensor("w", [2, 1, 3, 3], [0.5] * 18)) + \
+        field(11, value_info("x", [1, 1, 6, 6])) + field(12, value_info("y", [1, 2, 4, 4]))
+    put("onnx-name-not-utf8.onnx", field(1, 8) + field(7, bad_utf8) + field(8, field(1, "") + field(2, 13)))
     put("onnx-huge-input.onnx", field(1, 8) + field(7, huge_input) + field(8, field(1, "") + field(2, 13)))
 
 
