@@ -116,7 +116,9 @@ Tensor Array::to_tensor(const std::string& source, const std::string& name) cons
         t.values[i] = half_to_float(h);
       }
       break;
-    case DType::f32: std::memcpy(t.values.data(), bytes.data(), bytes.size()); break;
+    case DType::f32:  // an empty array has no buffer to copy from (memcpy from null is undefined)
+      if (!bytes.empty()) std::memcpy(t.values.data(), bytes.data(), bytes.size());
+      break;
     case DType::f64: convert<double>(bytes, t.values); break;
     case DType::i8: convert<int8_t>(bytes, t.values); break;
     case DType::u8: convert<uint8_t>(bytes, t.values); break;

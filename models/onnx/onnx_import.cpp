@@ -43,8 +43,9 @@ Importer::Importer(const onnx::ModelProto& proto, const std::string& path, const
 
 std::string Importer::where() const {
   if (!node_) return "graph";
-  return fmt::format("node {} '{}' ({})", node_index_, node_->name().empty() ? node_->output(0) : node_->name(),
-                     node_->op_type());
+  // A node without outputs (malformed) is named by its, possibly empty, name.
+  bool by_output = node_->name().empty() && node_->output_size() > 0;
+  return fmt::format("node {} '{}' ({})", node_index_, by_output ? node_->output(0) : node_->name(), node_->op_type());
 }
 
 void Importer::fail(const std::string& expected) const { throw InputError(path_, where(), expected); }
