@@ -27,7 +27,7 @@ printf '%-12s %12s %10s %8s %8s  %s\n' target executions exec/s cov ft result
 for t in "${targets[@]}"; do
   if wait "${pids[$t]}"; then result=clean; else result="FAILED (see $build/fuzz/$t.log)"; failed=1; fi
   log=$build/fuzz/$t.log
-  stat_of() { awk -v k="stat::$1:" '$1 == k { print $2 }' "$log"; }
+  stat_of() { awk -v k="stat::$1:" '$1 == k { v = $2 } END { print v }' "$log"; }
   runs=$(stat_of number_of_executed_units)
   rate=$(stat_of average_exec_per_sec)
   # The last status line ("#N ... cov: C ft: F ...") has the final coverage.
