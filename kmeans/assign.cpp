@@ -179,8 +179,8 @@ class CpuAssigner final : public Assigner {
 
     parallel_chunks(chunks, threads_, [&](int64_t chunk) {
       const int64_t begin = chunk * kChunkPoints, end = std::min(n_, begin + kChunkPoints);
-      std::vector<int64_t> todo;
-      todo.reserve(static_cast<size_t>(end - begin));
+      std::vector<int64_t> pending;
+      pending.reserve(static_cast<size_t>(end - begin));
       for (int64_t i = begin; i < end; ++i) {
         const int32_t old = labels[i];
         if (bounded && old >= 0) {
@@ -191,13 +191,13 @@ class CpuAssigner final : public Assigner {
           const double upper = std::sqrt(double(d2)) * (1 + kBoundSlack);
           if (upper < std::max(half_gap[old], lower)) continue;
         }
-        todo.push_back(i);
+        pending.push_back(i);
       }
       // Full scans for the rest, 8 points per block.
-      const int64_t nb = (static_cast<int64_t>(todo.size()) + kLanes - 1) / kLanes;
+      const int64_t nb = (static_cast<int64_t>(pending.size()) + kLanes - 1) / kLanes;
       std::vector<float> blocks(static_cast<size_t>(nb * dim_ * kLanes));
       for (int64_t t = 0; t < nb * kLanes; ++t) {
-        const int64_t i = todo[std::min<size_t>(t, todo.size() - 1)];
+        const int64_t i = pending[std::min<size_t>(t, pending.size() - 1)];
         const int64_t b = t / kLanes, lane = t % kLanes;
         for (int64_t j = 0; j < dim_; ++j) blocks[(b * dim_ + j) * kLanes + lane] = points_[i * dim_ + j];
       }
@@ -205,8 +205,8 @@ class CpuAssigner final : public Assigner {
       std::vector<int32_t> nearest(best.size());
       if (nb > 0) scan_blocks(blocks.data(), nb, dim_, centers.data(), k_, best.data(), second.data(), nearest.data());
       int64_t changed = 0;
-      for (size_t t = 0; t < todo.size(); ++t) {
-        const int64_t i = todo[t];
+      for (size_t t = 0; t < pending.size(); ++t) {
+        const int64_t i = pending[t];
         changed += (labels[i] != nearest[t]);
         labels[i] = nearest[t];
         dist2[i] = best[t];

@@ -24,16 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-// Dimensions joined by `sep` (fmt::join on int64 trips a GCC 12 -Wstringop-overflow false positive).
-std::string join_dims(const std::vector<int64_t>& dims, std::string_view sep) {
-  std::string s;
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i > 0) s.append(sep);
-    s.append(std::to_string(dims[i]));
-  }
-  return s;
-}
-
 constexpr std::string_view kFormat = "dkm-compressed/1";
 
 constexpr std::pair<Granularity, std::string_view> kGranularities[] = {

@@ -14,6 +14,16 @@ namespace dkm {
 
 static_assert(std::endian::native == std::endian::little, "tensor I/O assumes a little-endian host");
 
+// By hand: fmt::join on int64 trips a GCC 12 -Wstringop-overflow false positive.
+std::string join_dims(const std::vector<int64_t>& dims, std::string_view sep) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i > 0) s.append(sep);
+    s.append(std::to_string(dims[i]));
+  }
+  return s;
+}
+
 std::string_view to_string(DType dtype) {
   switch (dtype) {
     case DType::f16: return "float16";

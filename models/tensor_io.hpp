@@ -15,6 +15,7 @@ namespace dkm {
 enum class DType { f16, f32, f64, i8, u8, i16, u16, i32, u32, i64 };
 
 std::string_view to_string(DType dtype);  // NumPy-style: "float32", "int32", ...
+std::string join_dims(const std::vector<int64_t>& dims, std::string_view sep);  // {2, 3}, "x" -> "2x3"
 int64_t dtype_size(DType dtype);          // bytes per element
 
 // A typed array with its little-endian bytes.

@@ -16,16 +16,6 @@
 namespace dkm {
 namespace {
 
-// Dimensions joined by `sep` (fmt::join on int64 trips a GCC 12 -Wstringop-overflow false positive).
-std::string join_dims(const std::vector<int64_t>& dims, std::string_view sep) {
-  std::string s;
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i > 0) s.append(sep);
-    s.append(std::to_string(dims[i]));
-  }
-  return s;
-}
-
 constexpr std::string_view kMagic = "\x93NUMPY";
 constexpr std::string_view kSupported = "one of <f2 <f4 <f8 |i1 |u1 <i2 <u2 <i4 <u4 <i8";
 

@@ -15,16 +15,6 @@
 namespace dkm::cli {
 namespace {
 
-// Dimensions joined by `sep` (fmt::join on int64 trips a GCC 12 -Wstringop-overflow false positive).
-std::string join_dims(const std::vector<int64_t>& dims, std::string_view sep) {
-  std::string s;
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i > 0) s.append(sep);
-    s.append(std::to_string(dims[i]));
-  }
-  return s;
-}
-
 struct DecompressOptions {
   std::string input;
   std::string output;
