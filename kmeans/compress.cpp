@@ -116,11 +116,11 @@ CompressedModel compress_model(const models::Model& model, const Weights& weight
                                std::span<const LayerSetting> settings, const CompressOptions& options) {
   CompressedModel out;
   out.model = model.name;
-  std::vector<const LayerSetting*> todo;
+  std::vector<const LayerSetting*> planned;
   for (const auto& s : settings)
-    if (s.compress) todo.push_back(&s);
+    if (s.compress) planned.push_back(&s);
   // Validate every tensor before the long work starts.
-  for (const LayerSetting* s : todo) {
+  for (const LayerSetting* s : planned) {
     const std::string name = s->layer + ".weight";
     auto it = weights.find(name);
     if (it == weights.end())
@@ -141,9 +141,9 @@ CompressedModel compress_model(const models::Model& model, const Weights& weight
                          fmt::format("{} values, got {}", layer->bias_count, b->second.numel()));
     }
   }
-  for (size_t i = 0; i < todo.size(); ++i) {
-    const LayerSetting& s = *todo[i];
-    if (options.progress) options.progress(i, todo.size(), s.layer);
+  for (size_t i = 0; i < planned.size(); ++i) {
+    const LayerSetting& s = *planned[i];
+    if (options.progress) options.progress(i, planned.size(), s.layer);
     const Tensor& weight = weights.at(s.layer + ".weight");
     CompressedLayer layer;
     try {
@@ -158,7 +158,7 @@ CompressedModel compress_model(const models::Model& model, const Weights& weight
     if (auto b = weights.find(s.layer + ".bias"); b != weights.end()) layer.bias = b->second.values;
     out.layers.push_back(std::move(layer));
   }
-  if (options.progress) options.progress(todo.size(), todo.size(), "");
+  if (options.progress) options.progress(planned.size(), planned.size(), "");
   return out;
 }
 

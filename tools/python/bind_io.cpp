@@ -3,7 +3,9 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <map>
+#include <optional>
 
 #include "estimator/estimate.hpp"
 #include "kmeans/container.hpp"
@@ -20,41 +22,25 @@ using kmeans::CompressedModel;
 using kmeans::Granularity;
 using kmeans::SparsityVariant;
 
-// Names as in plans and the container (docs/container.md); kept here so the package does not need the
-// plan parser.
-constexpr std::pair<Granularity, const char*> kGranularityNames[] = {
-    {Granularity::row, "row"}, {Granularity::kernel, "kernel"}, {Granularity::filter, "filter"},
-    {Granularity::scalar, "scalar"}};
-constexpr std::pair<SparsityVariant, const char*> kSparsityNames[] = {
-    {SparsityVariant::none, "none"}, {SparsityVariant::zero_norm, "zero_norm"},
-    {SparsityVariant::near_mean, "near_mean"}};
-
-template <class E, size_t N>
-std::string name_of(const std::pair<E, const char*> (&names)[N], E value) {
-  for (const auto& [v, name] : names)
-    if (v == value) return name;
-  return "unknown";
-}
-
-template <class E, size_t N>
-E value_of(const std::pair<E, const char*> (&names)[N], const std::string& s, const char* what) {
+// The names plans and the container use (docs/plan.md, docs/container.md), from the one table in plan.cpp.
+template <class E>
+E value_of(std::optional<E> (*parse)(std::string_view), const std::string& s, const char* what,
+           std::initializer_list<E> all) {
+  if (auto v = parse(s)) return *v;
   std::string expected;
-  for (const auto& [v, name] : names) {
-    if (s == name) return v;
-    expected += expected.empty() ? name : std::string(", ") + name;
-  }
+  for (E e : all) expected += (expected.empty() ? "" : ", ") + std::string(kmeans::to_string(e));
   throw UsageError(std::string(what) + ": expected one of " + expected + ", got '" + s + "'");
 }
 
 py::dict layer_dict(CompressedLayer&& l) {
   py::dict d;
   d["name"] = l.name;
-  d["granularity"] = name_of(kGranularityNames, l.granularity);
+  d["granularity"] = std::string(kmeans::to_string(l.granularity));
   d["weight_shape"] = l.weight_shape;
   d["k"] = l.k;
   d["dim"] = l.dim;
   d["sparsity"] = l.sparsity;
-  d["sparsity_variant"] = name_of(kSparsityNames, l.sparsity_variant);
+  d["sparsity_variant"] = std::string(kmeans::to_string(l.sparsity_variant));
   d["seed"] = l.seed;
   d["codebook"] = to_numpy(std::move(l.codebook), {static_cast<py::ssize_t>(l.k), static_cast<py::ssize_t>(l.dim)});
   d["labels"] = to_numpy(std::move(l.labels));
@@ -72,7 +58,8 @@ T get_or(const py::dict& d, const char* key, T fallback) {
 CompressedLayer layer_from(const py::dict& d) {
   CompressedLayer l;
   l.name = d["name"].cast<std::string>();
-  l.granularity = value_of(kGranularityNames, get_or<std::string>(d, "granularity", "row"), "granularity");
+  l.granularity = value_of(&kmeans::parse_granularity, get_or<std::string>(d, "granularity", "row"), "granularity",
+                           {Granularity::row, Granularity::kernel, Granularity::filter, Granularity::scalar});
   l.weight_shape = d["weight_shape"].cast<std::vector<int64_t>>();
   l.codebook = to_vector(d["codebook"].cast<InArray<float>>());
   l.labels = to_vector(d["labels"].cast<InArray<int32_t>>());
@@ -81,7 +68,8 @@ CompressedLayer layer_from(const py::dict& d) {
   if (l.dim == 0 && l.k > 0) l.dim = static_cast<int64_t>(l.codebook.size()) / l.k;
   if (l.k == 0 && l.dim > 0) l.k = static_cast<int64_t>(l.codebook.size()) / l.dim;
   l.sparsity = get_or<double>(d, "sparsity", 0.0);
-  l.sparsity_variant = value_of(kSparsityNames, get_or<std::string>(d, "sparsity_variant", "none"), "sparsity_variant");
+  l.sparsity_variant = value_of(&kmeans::parse_sparsity_variant, get_or<std::string>(d, "sparsity_variant", "none"), "sparsity_variant",
+                                {SparsityVariant::none, SparsityVariant::zero_norm, SparsityVariant::near_mean});
   l.seed = get_or<uint64_t>(d, "seed", 0);
   if (d.contains("bias") && !d["bias"].is_none()) l.bias = to_vector(d["bias"].cast<InArray<float>>());
   l.mse = get_or<double>(d, "mse", 0.0);
@@ -130,12 +118,12 @@ py::dict setting_dict(const kmeans::LayerSetting& s) {
   d["conv_index"] = s.conv_index;
   d["compress"] = s.compress;
   d["weight_shape"] = s.weight_shape;
-  d["granularity"] = name_of(kGranularityNames, s.granularity);
+  d["granularity"] = std::string(kmeans::to_string(s.granularity));
   d["vectors"] = s.vectors;
   d["dim"] = s.dim;
   d["k"] = s.k;
   d["sparsity"] = s.sparsity;
-  d["sparsity_variant"] = name_of(kSparsityNames, s.sparsity_variant);
+  d["sparsity_variant"] = std::string(kmeans::to_string(s.sparsity_variant));
   d["init"] = std::string(kmeans::to_string(s.init));
   d["seed"] = s.seed;
   d["max_iter"] = s.max_iter;
