@@ -90,23 +90,112 @@ __attribute__((target_clones("avx2", "default"))) void scan_blocks(const float* 
   }
 }
 
-// Rounds a bound down to float so that it stays a valid lower bound.
-float floor_to_float(double v) {
-  float f = static_cast<float>(v);
-  if (static_cast<double>(f) > v) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
-  return f;
+// A skip is taken only with this relative margin, far above float rounding of the distances, so the
+// pruned labels equal a full scan's. Compared on squares: (1 + slack)^2.
+constexpr double kBoundSlack = 1e-5;
+constexpr double kBoundSlack2 = (1 + kBoundSlack) * (1 + kBoundSlack);
+
+// squared_distance() with the dimension fixed at compile time when D > 0 (same operations, same order).
+template <int D>
+[[gnu::always_inline]] inline float squared_distance_d(const float* x, const float* c, int64_t dim) {
+  if constexpr (D > 0) {
+    float s = 0;
+    for (int j = 0; j < D; ++j) {
+      const float diff = x[j] - c[j];
+      s += diff * diff;
+    }
+    return s;
+  } else {
+    return squared_distance(x, c, dim);
+  }
 }
 
-// A skip is taken only with this relative margin, far above float rounding of the distances, so the
-// pruned labels equal a full scan's.
-constexpr double kBoundSlack = 1e-5;
+// What one assign call shares between its chunks.
+struct AssignStep {
+  const float* points;
+  const float* centers;
+  int64_t dim, k, n;
+  bool bounded, prune;
+  const double* half_gap;  // per centre: half the distance to its nearest other centre
+  double max_move, second_move;
+  int64_t max_move_centre;
+  int32_t* labels;
+  float* dist2;
+  double* lower;  // Hamerly: lower bound on the distance to the second-nearest centre
+};
+
+struct ChunkTotals {
+  double* sums;     // K x d
+  int64_t* counts;  // K
+  double inertia = 0;
+  int64_t changed = 0;
+};
+
+// One chunk of points: Hamerly test, full scans of the points that fail it, then the chunk's partial
+// sums in point order. D > 0 fixes the dimension at compile time (the hot loops are a few flops each).
+template <int D>
+void assign_chunk(const AssignStep& step, int64_t begin, int64_t end, ChunkTotals& out) {
+  const AssignStep a = step;  // a local copy: the stores below cannot alias it, so nothing is reloaded
+  const int64_t dim = D > 0 ? D : a.dim;
+  std::vector<int64_t> pending;
+  pending.reserve(static_cast<size_t>(end - begin));
+  for (int64_t i = begin; i < end; ++i) {
+    const int32_t old = a.labels[i];
+    if (a.bounded && old >= 0) {
+      const double lower = a.lower[i] - (old == a.max_move_centre ? a.second_move : a.max_move);
+      a.lower[i] = lower;
+      const float d2 = squared_distance_d<D>(&a.points[i * dim], &a.centers[old * dim], dim);
+      a.dist2[i] = d2;
+      const double bound = std::max(a.half_gap[old], lower);
+      if (bound > 0 && double(d2) * kBoundSlack2 < bound * bound) continue;
+    }
+    pending.push_back(i);
+  }
+  // Full scans for the rest, 8 points per block.
+  const int64_t nb = (static_cast<int64_t>(pending.size()) + kLanes - 1) / kLanes;
+  std::vector<float> blocks(static_cast<size_t>(nb * dim * kLanes));
+  for (int64_t t = 0; t < nb * kLanes; ++t) {
+    const int64_t i = pending[std::min<size_t>(t, pending.size() - 1)];
+    const int64_t b = t / kLanes, lane = t % kLanes;
+    for (int64_t j = 0; j < dim; ++j) blocks[(b * dim + j) * kLanes + lane] = a.points[i * dim + j];
+  }
+  std::vector<float> best(static_cast<size_t>(nb * kLanes)), second(best.size());
+  std::vector<int32_t> nearest(best.size());
+  if (nb > 0) scan_blocks(blocks.data(), nb, dim, a.centers, a.k, best.data(), second.data(), nearest.data());
+  for (size_t t = 0; t < pending.size(); ++t) {
+    const int64_t i = pending[t];
+    out.changed += (a.labels[i] != nearest[t]);
+    a.labels[i] = nearest[t];
+    a.dist2[i] = best[t];
+    if (a.prune) a.lower[i] = std::sqrt(double(second[t]));
+  }
+  double inertia = 0;
+  for (int64_t i = begin; i < end; ++i) {
+    const int32_t l = a.labels[i];
+    inertia += double(a.dist2[i]);
+    ++out.counts[l];
+    for (int64_t j = 0; j < dim; ++j) out.sums[l * dim + j] += double(a.points[i * dim + j]);
+  }
+  out.inertia = inertia;
+}
+
+void assign_chunk_any(const AssignStep& a, int64_t begin, int64_t end, ChunkTotals& out) {
+  switch (a.dim) {
+    case 1: return assign_chunk<1>(a, begin, end, out);
+    case 2: return assign_chunk<2>(a, begin, end, out);
+    case 3: return assign_chunk<3>(a, begin, end, out);
+    case 4: return assign_chunk<4>(a, begin, end, out);
+    case 9: return assign_chunk<9>(a, begin, end, out);
+    default: return assign_chunk<0>(a, begin, end, out);
+  }
+}
 
 class CpuAssigner final : public Assigner {
  public:
   CpuAssigner(std::span<const float> points, int64_t dim, int64_t k, int threads, bool prune)
       : points_(points), dim_(dim), k_(k), n_(static_cast<int64_t>(points.size()) / dim),
         threads_(threads), prune_(prune) {
-    if (prune_) lower_.assign(static_cast<size_t>(n_), 0.0f);
+    if (prune_) lower_.assign(static_cast<size_t>(n_), 0.0);
     labels_.assign(static_cast<size_t>(n_), -1);
     dist2_.assign(static_cast<size_t>(n_), 0.0f);
   }
@@ -132,8 +221,6 @@ class CpuAssigner final : public Assigner {
   void labels(std::span<int32_t> out) const override { std::copy(labels_.begin(), labels_.end(), out.begin()); }
 
   AssignTotals assign(std::span<const float> centers) override {
-    std::span<int32_t> labels(labels_);
-    std::span<float> dist2(dist2_);
     const int64_t chunks = chunk_count(n_);
     const size_t kd = static_cast<size_t>(k_ * dim_);
     const bool bounded = prune_ && !previous_.empty();
@@ -177,53 +264,14 @@ class CpuAssigner final : public Assigner {
     std::vector<double> partial_inertia(static_cast<size_t>(chunks), 0.0);
     std::vector<int64_t> partial_changed(static_cast<size_t>(chunks), 0);
 
+    const AssignStep step{points_.data(), centers.data(), dim_, k_, n_, bounded, prune_, half_gap.data(),
+                          max_move, second_move, max_move_centre, labels_.data(), dist2_.data(), lower_.data()};
     parallel_chunks(chunks, threads_, [&](int64_t chunk) {
       const int64_t begin = chunk * kChunkPoints, end = std::min(n_, begin + kChunkPoints);
-      std::vector<int64_t> pending;
-      pending.reserve(static_cast<size_t>(end - begin));
-      for (int64_t i = begin; i < end; ++i) {
-        const int32_t old = labels[i];
-        if (bounded && old >= 0) {
-          const double lower = double(lower_[i]) - (old == max_move_centre ? second_move : max_move);
-          lower_[i] = floor_to_float(lower);
-          const float d2 = squared_distance(&points_[i * dim_], &centers[old * dim_], dim_);
-          dist2[i] = d2;
-          const double upper = std::sqrt(double(d2)) * (1 + kBoundSlack);
-          if (upper < std::max(half_gap[old], lower)) continue;
-        }
-        pending.push_back(i);
-      }
-      // Full scans for the rest, 8 points per block.
-      const int64_t nb = (static_cast<int64_t>(pending.size()) + kLanes - 1) / kLanes;
-      std::vector<float> blocks(static_cast<size_t>(nb * dim_ * kLanes));
-      for (int64_t t = 0; t < nb * kLanes; ++t) {
-        const int64_t i = pending[std::min<size_t>(t, pending.size() - 1)];
-        const int64_t b = t / kLanes, lane = t % kLanes;
-        for (int64_t j = 0; j < dim_; ++j) blocks[(b * dim_ + j) * kLanes + lane] = points_[i * dim_ + j];
-      }
-      std::vector<float> best(static_cast<size_t>(nb * kLanes)), second(best.size());
-      std::vector<int32_t> nearest(best.size());
-      if (nb > 0) scan_blocks(blocks.data(), nb, dim_, centers.data(), k_, best.data(), second.data(), nearest.data());
-      int64_t changed = 0;
-      for (size_t t = 0; t < pending.size(); ++t) {
-        const int64_t i = pending[t];
-        changed += (labels[i] != nearest[t]);
-        labels[i] = nearest[t];
-        dist2[i] = best[t];
-        if (prune_) lower_[i] = floor_to_float(std::sqrt(double(second[t])));
-      }
-      // Partial sums of this chunk in point order.
-      double* sums = &partial_sums_[static_cast<size_t>(chunk) * kd];
-      int64_t* counts = &partial_counts_[static_cast<size_t>(chunk * k_)];
-      double in = 0;
-      for (int64_t i = begin; i < end; ++i) {
-        const int32_t l = labels[i];
-        in += double(dist2[i]);
-        ++counts[l];
-        for (int64_t j = 0; j < dim_; ++j) sums[l * dim_ + j] += double(points_[i * dim_ + j]);
-      }
-      partial_inertia[chunk] = in;
-      partial_changed[chunk] = changed;
+      ChunkTotals out{&partial_sums_[static_cast<size_t>(chunk) * kd], &partial_counts_[static_cast<size_t>(chunk * k_)]};
+      assign_chunk_any(step, begin, end, out);
+      partial_inertia[chunk] = out.inertia;
+      partial_changed[chunk] = out.changed;
     });
 
     AssignTotals totals;
@@ -248,7 +296,7 @@ class CpuAssigner final : public Assigner {
   bool prune_;
   std::vector<int32_t> labels_;
   std::vector<float> dist2_;     // squared distance of each point to its centre
-  std::vector<float> lower_;     // Hamerly: lower bound on the distance to the second-nearest centre
+  std::vector<double> lower_;    // Hamerly: lower bound on the distance to the second-nearest centre
   std::vector<float> previous_;  // centres of the previous call
   std::vector<double> partial_sums_;
   std::vector<int64_t> partial_counts_;

@@ -1,6 +1,8 @@
-// scikit-learn equivalence on a small case: from the same initial centres and the same number of
-// Lloyd iterations, the same labels (exact ties aside) and the inertia to 1e-6 relative. Runs when
-// python3 can import sklearn (Debian's python3-sklearn); otherwise says it skipped.
+// scikit-learn equivalence: from the same initial centres and the same number of Lloyd iterations, the
+// same labels (exact ties aside) and the inertia to 1e-6 relative. scikit-learn gets the float32 points
+// as float64 (exact), so it sums centres in double as dkm does; fed float32 it sums in float32 and on a
+// run this long its trajectory drifts away from the exact one (docs/benchmarks.md). Runs when python3
+// can import sklearn (Debian's python3-sklearn); otherwise says it skipped.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -26,14 +28,14 @@ std::string python_with_sklearn() {
 
 }  // namespace
 
-TEST_CASE("scikit-learn Lloyd equivalence (small case)") {
+TEST_CASE("scikit-learn Lloyd equivalence over a long run") {
   const std::string py = python_with_sklearn();
   if (py.empty()) {
     MESSAGE("SKIPPED: python3 with sklearn not found (install python3-sklearn)");
     return;
   }
   dkm::test::TempDir dir;
-  const int64_t n = 4000, d = 3, k = 12;
+  const int64_t n = 20000, d = 3, k = 64;
   Rng rng(2024);
   std::vector<float> x(static_cast<size_t>(n * d));
   for (auto& v : x) {
@@ -47,7 +49,7 @@ TEST_CASE("scikit-learn Lloyd equivalence (small case)") {
   dkm::write_npy(dir / "c.npy", dkm::Array::from_tensor({{k, d}, init}));
   std::ofstream(dir / "run.py") << R"(import sys, numpy as np
 from sklearn.cluster import KMeans
-x = np.load(sys.argv[1]); c = np.load(sys.argv[2])
+x = np.load(sys.argv[1]).astype(np.float64); c = np.load(sys.argv[2]).astype(np.float64)
 km = KMeans(n_clusters=c.shape[0], init=c, n_init=1, max_iter=300, tol=1e-4, algorithm="lloyd").fit(x)
 np.savez(sys.argv[3], labels=km.labels_.astype(np.int32), inertia=np.float64(km.inertia_),
          iterations=np.int64(km.n_iter_), centers=km.cluster_centers_.astype(np.float32))
@@ -70,6 +72,7 @@ np.savez(sys.argv[3], labels=km.labels_.astype(np.int32), inertia=np.float64(km.
   p.max_iter = static_cast<int>(iterations);
   p.tol = 0;
   const auto r = kmeans(x, d, p);
+  CHECK(iterations >= 40);  // long enough that float32 centre sums would have drifted
   MESSAGE("scikit-learn ran " << iterations << " iterations; inertia " << inertia << " vs dkm " << r.inertia);
   CHECK(r.inertia == doctest::Approx(inertia).epsilon(1e-6));
   int64_t differ = 0;
