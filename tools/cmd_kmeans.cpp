@@ -2,6 +2,7 @@
 // centers (K x d float32), labels (N int32), inertia (float64) and iterations (int64). The plain entry
 // point for benchmarks and users' scripts (docs/kmeans.md).
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -33,6 +34,11 @@ Tensor read_rows(const std::string& path) {
     throw InputError(path, "shape", fmt::format("a 1-D or 2-D array (N x d), got {} dimensions", a.shape.size()));
   Tensor t = a.to_tensor(path, "array");
   if (t.shape.size() == 1) t.shape.push_back(1);
+  const int64_t dim = t.shape[1];
+  for (size_t i = 0; i < t.values.size(); ++i)
+    if (!std::isfinite(t.values[i]))
+      throw InputError(path, fmt::format("row {}, column {}", static_cast<int64_t>(i) / dim, static_cast<int64_t>(i) % dim),
+                       fmt::format("finite values, found {}", t.values[i]));
   return t;
 }
 
