@@ -19,7 +19,8 @@ Model parse(const std::string& layers, const std::string& input = "[3, 8, 8]") {
   return parse_model(spec(layers, input), "t.json");
 }
 
-const Layer& only(const Model& m) { return m.layers.back(); }
+// By value: callers bind it to parse(...) results, temporaries that die at the end of the statement.
+Layer only(const Model& m) { return m.layers.back(); }
 
 }  // namespace
 
