@@ -8,16 +8,6 @@
 
 namespace dkm::models::onnx_detail {
 
-namespace {
-
-int64_t product(const std::vector<int64_t>& dims, size_t from = 0) {
-  int64_t n = 1;
-  for (size_t i = from; i < dims.size(); ++i) n *= dims[i];
-  return n;
-}
-
-}  // namespace
-
 void Importer::constant_node() {
   const auto* v = attr("value");
   if (v && v->has_t()) {
@@ -44,14 +34,17 @@ void Importer::fold_constant_op() {
     r.dims = {static_cast<int64_t>(v.dims.size())};
   } else if (op == "ConstantOfShape") {
     const Constant& shape = const_input(0);
-    for (int64_t k = 0; k < shape.numel(); ++k) r.dims.push_back(static_cast<int64_t>(shape.at(k)));
-    if (product(r.dims) > (int64_t{1} << 28)) fail("expected a ConstantOfShape of at most 2^28 elements");
+    if (!shape.is_int) fail("expected an integer shape for ConstantOfShape");
+    r.dims = shape.ints;
+    const int64_t count = element_count(r.dims);
+    if (count > (int64_t{1} << 28)) fail("expected a ConstantOfShape of at most 2^28 elements");
     Constant fill;
     fill.floats = {0.0f};
     if (const auto* v = attr("value"); v && v->has_t()) fill = decode_tensor(v->t(), path_, where() + ".value");
+    if (fill.numel() != 1) fail(fmt::format("expected a one-element value for ConstantOfShape, got {}", fill.numel()));
     r.is_int = fill.is_int;
-    if (r.is_int) r.ints.assign(product(r.dims), fill.ints.at(0));
-    else r.floats.assign(product(r.dims), fill.floats.at(0));
+    if (r.is_int) r.ints.assign(count, fill.ints[0]);
+    else r.floats.assign(count, fill.floats[0]);
   } else if (op == "Cast" || op == "Identity" || op == "Unsqueeze" || op == "Squeeze" || op == "Reshape" ||
              op == "Flatten") {
     r = const_input(0);
@@ -63,7 +56,7 @@ void Importer::fold_constant_op() {
       r.is_int = false;
     } else if (op == "Cast" && !r.is_int && to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::DOUBLE &&
                to != onnx::TensorProto::FLOAT16) {
-      for (float f : r.floats) r.ints.push_back(static_cast<int64_t>(f));
+      for (float f : r.floats) r.ints.push_back(to_int(f));
       r.floats.clear();
       r.is_int = true;
     } else if (op == "Reshape") {
@@ -71,12 +64,14 @@ void Importer::fold_constant_op() {
       for (size_t i = 0; i < want.size(); ++i)
         if (want[i] == 0 && i < r.dims.size()) want[i] = r.dims[i];
       auto unknown = std::find(want.begin(), want.end(), -1);
-      if (unknown != want.end()) *unknown = 1, *unknown = r.numel() / std::max<int64_t>(product(want), 1);
+      if (unknown != want.end()) *unknown = 1, *unknown = r.numel() / std::max<int64_t>(element_count(want), 1);
       r.dims = want;
     } else if (op == "Flatten") {
-      size_t axis = static_cast<size_t>(attr_int("axis", 1));
-      r.dims = {product(std::vector<int64_t>(r.dims.begin(), r.dims.begin() + std::min(axis, r.dims.size()))),
-                product(r.dims, axis)};
+      int64_t axis = attr_int("axis", 1);
+      if (axis < 0) axis += static_cast<int64_t>(r.dims.size());
+      if (axis < 0 || axis > static_cast<int64_t>(r.dims.size())) fail("expected a Flatten axis within the rank");
+      r.dims = {element_count(std::vector<int64_t>(r.dims.begin(), r.dims.begin() + axis)),
+                element_count(r.dims, static_cast<size_t>(axis))};
     } else if (op == "Unsqueeze" || op == "Squeeze") {
       std::vector<int64_t> axes = ints_from(1, "axes");
       std::vector<int64_t> dims;
@@ -120,8 +115,8 @@ void Importer::fold_constant_op() {
     const Constant& c = const_input(0);
     std::vector<int64_t> perm = attr_ints("perm");
     if (perm.empty()) for (size_t i = c.dims.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
-    if (perm.size() != c.dims.size()) fail("expected a perm of the tensor's rank");
-    for (auto p : perm) r.dims.push_back(c.dims.at(p));
+    check_perm(perm, c.dims.size());
+    for (auto p : perm) r.dims.push_back(c.dims[p]);
     r.is_int = c.is_int;
     std::vector<int64_t> src_stride(c.dims.size(), 1);
     for (size_t i = c.dims.size(); i-- > 1;) src_stride[i - 1] = src_stride[i] * c.dims[i];

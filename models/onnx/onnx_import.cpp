@@ -20,12 +20,6 @@ std::vector<int> identity_perm(size_t rank) {
   return p;
 }
 
-int64_t product(const std::vector<int64_t>& dims, size_t from = 0) {
-  int64_t n = 1;
-  for (size_t i = from; i < dims.size(); ++i) n *= dims[i];
-  return n;
-}
-
 // Operators passed through unchanged: no weights, no effect on shapes (docs/onnx.md lists them).
 const std::set<std::string> kPassThrough = {"Identity", "Dropout"};
 
@@ -92,6 +86,10 @@ void Importer::set_output(Value v, int i) {
 }
 
 void Importer::set_constant_output(Constant c, int i) {
+  // Every stored constant has as many values as its dims say, so numel() and indexing stay safe later.
+  if (element_count(c.dims) != static_cast<int64_t>(c.is_int ? c.ints.size() : c.floats.size()))
+    fail(fmt::format("expected {} values for a constant of shape [{}], got {}", element_count(c.dims),
+                     fmt::join(c.dims, ","), c.is_int ? c.ints.size() : c.floats.size()));
   if (i < node_->output_size() && !node_->output(i).empty()) constants_[node_->output(i)] = std::move(c);
 }
 
@@ -122,12 +120,39 @@ std::vector<int64_t> Importer::attr_ints(const char* name) const {
   return {a->ints().begin(), a->ints().end()};
 }
 
+int64_t Importer::element_count(const std::vector<int64_t>& dims, size_t from) const {
+  int64_t n = 1;
+  for (size_t i = from; i < dims.size(); ++i) {
+    const int64_t d = dims[i];
+    if (d < 0 || (d > 0 && n > (int64_t{1} << 40) / d))
+      fail(fmt::format("expected dimensions of at most 2^40 elements in all, none negative, got [{}]", fmt::join(dims, ",")));
+    n *= d;
+  }
+  return n;
+}
+
+int64_t Importer::to_int(double v) const {
+  constexpr double kLimit = 9007199254740992.0;  // 2^53: every integer up to here is exact in a double
+  if (!(v >= -kLimit && v <= kLimit)) fail(fmt::format("expected an integer within +-2^53, got {}", v));
+  return static_cast<int64_t>(v);
+}
+
+void Importer::check_perm(const std::vector<int64_t>& perm, size_t rank) const {
+  std::vector<bool> seen(rank, false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(p)])
+      fail(fmt::format("expected perm to be a permutation of 0..{}, got [{}]", rank - 1, fmt::join(perm, ",")));
+    seen[static_cast<size_t>(p)] = true;
+  }
+  if (perm.size() != rank) fail(fmt::format("expected a perm of rank {}, got {} entries", rank, perm.size()));
+}
+
 // Newer opsets moved some attributes (Reshape's shape, Pad's pads, Squeeze's axes) to constant inputs.
 std::vector<int64_t> Importer::ints_from(int input, const char* attribute) {
   if (has_input(input)) {
     const Constant& c = const_input(input);
     std::vector<int64_t> v;
-    for (int64_t k = 0; k < c.numel(); ++k) v.push_back(static_cast<int64_t>(c.at(k)));
+    for (int64_t k = 0; k < c.numel(); ++k) v.push_back(to_int(c.at(k)));
     return v;
   }
   return attr_ints(attribute);
@@ -323,17 +348,16 @@ void Importer::transpose() {
     if (v.pad != Pads{} || v.zero_channels) fail("expected no pending Pad before a Transpose");
     Value r = v;
     std::vector<int64_t> perm = attr_ints("perm");
-    if (perm.size() != v.dims.size()) fail("expected a perm of the input's rank");
-    for (size_t i = 0; i < perm.size(); ++i) r.dims[i] = v.dims.at(perm[i]);
+    check_perm(perm, v.dims.size());
+    for (size_t i = 0; i < perm.size(); ++i) r.dims[i] = v.dims[perm[i]];
     return set_output(r);
   }
   std::vector<int64_t> perm = attr_ints("perm");
   if (perm.empty()) for (size_t i = v.dims.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
-  if (perm.size() != v.dims.size()) fail(fmt::format("expected a perm of rank {}, got {}", v.dims.size(), perm.size()));
+  check_perm(perm, v.dims.size());
   if (perm[0] != 0) fail("expected a Transpose that keeps the batch axis first");
   Value r = v;
   for (size_t i = 0; i < perm.size(); ++i) {
-    if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(v.dims.size())) fail("expected perm entries within the rank");
     r.dims[i] = v.dims[perm[i]];
     r.perm[i] = v.perm[perm[i]];
   }
@@ -354,8 +378,8 @@ void Importer::reshape_to(const Value& v, std::vector<int64_t> dims) {
   if (dims == v.dims) return set_output(v);
   if (dims.empty() || dims[0] != v.dims[0])
     fail(fmt::format("expected a reshape that keeps the batch dimension {}, got [{}]", v.dims[0], fmt::join(dims, ",")));
-  if (product(dims) != product(v.dims))
-    fail(fmt::format("expected {} elements after the reshape, got [{}]", product(v.dims), fmt::join(dims, ",")));
+  if (element_count(dims) != element_count(v.dims))
+    fail(fmt::format("expected {} elements after the reshape, got [{}]", element_count(v.dims), fmt::join(dims, ",")));
   const Shape& s = v.layer == "input" ? out_.model.input : layer_named(v.layer).output_shape;
   bool dkm_order = !v.perm.empty() && v.perm == identity_perm(v.perm.size()) && v.pad == Pads{} && !v.zero_channels;
   // Already in the requested dkm form: (N, F) of a flat producer, or (N, C, H, W) of its output.
@@ -373,7 +397,6 @@ void Importer::reshape() {
   if (op == "Reshape") {
     std::vector<int64_t> want = ints_from(1, "shape");
     bool allow_zero = attr_int("allowzero", 0) != 0;
-    int64_t known = 1;
     int unknown = -1;
     for (size_t i = 0; i < want.size(); ++i) {
       if (want[i] == 0 && !allow_zero) {
@@ -385,17 +408,18 @@ void Importer::reshape() {
         unknown = static_cast<int>(i);
       } else if (want[i] <= 0) {
         fail(fmt::format("expected positive Reshape dimensions, got [{}]", fmt::join(want, ",")));
-      } else {
-        known *= want[i];
       }
     }
-    if (unknown >= 0) want[unknown] = product(v.dims) / known;
+    if (unknown >= 0) {
+      want[unknown] = 1;
+      want[unknown] = element_count(v.dims) / std::max<int64_t>(element_count(want), 1);
+    }
     dims = want;
   } else if (op == "Flatten") {
     int64_t axis = attr_int("axis", 1);
     if (axis < 0) axis += static_cast<int64_t>(v.dims.size());
     if (axis < 0 || axis > static_cast<int64_t>(v.dims.size())) fail("expected a Flatten axis within the rank");
-    dims = {product(std::vector<int64_t>(v.dims.begin(), v.dims.begin() + axis)), product(v.dims, axis)};
+    dims = {element_count(std::vector<int64_t>(v.dims.begin(), v.dims.begin() + axis)), element_count(v.dims, axis)};
   } else {
     std::vector<int64_t> axes = ints_from(1, "axes");
     const int64_t rank = static_cast<int64_t>(v.dims.size()) + (op == "Unsqueeze" ? static_cast<int64_t>(axes.size()) : 0);

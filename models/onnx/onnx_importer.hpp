@@ -54,6 +54,10 @@ class Importer {
   std::string attr_string(const char* name, const std::string& fallback) const;
   std::vector<int64_t> attr_ints(const char* name) const;
   std::vector<int64_t> ints_from(int input, const char* attribute);  // opset-dependent location
+  // Untrusted numbers: fail (InputError) instead of overflowing, truncating or indexing out of range.
+  int64_t element_count(const std::vector<int64_t>& dims, size_t from = 0) const;  // dims >= 0, <= 2^40 in all
+  int64_t to_int(double v) const;                                       // finite, within +-2^53
+  void check_perm(const std::vector<int64_t>& perm, size_t rank) const;  // a permutation of 0..rank-1
   Layer& emit(Layer layer, const std::vector<std::string>& inputs, const std::string& suffix = "");
   Layer& layer_named(const std::string& name);
   Value value_of(const Layer& layer) const;  // the natural dkm-order value of a layer's output

@@ -330,6 +330,9 @@ void Importer::clip() {
     lo = attr_float("min", lo);
     hi = attr_float("max", hi);
   } else {
+    for (int i : {1, 2})
+      if (has_input(i) && const_input(i).numel() != 1)
+        fail(fmt::format("expected a one-element Clip bound in input {}, got {} elements", i, const_input(i).numel()));
     if (has_input(1)) lo = static_cast<float>(const_input(1).at(0));
     if (has_input(2)) hi = static_cast<float>(const_input(2).at(0));
   }
@@ -360,7 +363,7 @@ void Importer::resize() {
                      fmt::join(scale, ",")));
   Layer l;
   l.kind = LayerKind::upsample;
-  l.scale = static_cast<int64_t>(scale[2]);
+  l.scale = to_int(scale[2]);
   set_output(value_of(emit(std::move(l), {x.layer})));
 }
 

@@ -201,6 +201,20 @@ def main():
         field(11, value_info("x", [1, 1, 6, 6])) + field(12, value_info("y", [1, 2, 4, 4]))
     put("onnx-name-not-utf8.onnx", field(1, 8) + field(7, bad_utf8) + field(8, field(1, "") + field(2, 13)))
     put("onnx-huge-input.onnx", field(1, 8) + field(7, huge_input) + field(8, field(1, "") + field(2, 13)))
+    # Shape arithmetic on constants (folded at import): a float too large for an integer Cast, and a
+    # Transpose whose perm repeats an axis (it used to read past the constant).
+    def graph_with(nodes):
+        return field(1, 8) + field(7, b"".join(field(1, n) for n in nodes) + field(2, "g") +
+                                   field(11, value_info("x", [1, 1, 6, 6])) + field(12, value_info("x", [1, 1, 6, 6]))) + \
+            field(8, field(1, "") + field(2, 13))
+    def const_node(out, dims, values):  # Constant with a tensor-valued attribute "value" (AttributeProto.t)
+        return field(2, out) + field(3, "c") + field(4, "Constant") + \
+            field(5, field(1, "value") + field(5, tensor("", dims, values)) + field(20, 4))
+    cast = field(1, "c") + field(2, "ci") + field(3, "cast") + field(4, "Cast") + field(5, field(1, "to") + field(3, 7) + field(20, 2))
+    put("onnx-cast-overflow.onnx", graph_with([const_node("c", [1], [1e30]), cast]))
+    transpose = field(1, "c") + field(2, "ct") + field(3, "tr") + field(4, "Transpose") + \
+        field(5, field(1, "perm") + field(8, 0) + field(8, 0) + field(20, 7))
+    put("onnx-transpose-bad-perm.onnx", graph_with([const_node("c", [2, 3], [1, 2, 3, 4, 5, 6]), transpose]))
 
 
 def record(dkm):
