@@ -141,7 +141,8 @@ void Importer::check_perm(const std::vector<int64_t>& perm, size_t rank) const {
   std::vector<bool> seen(rank, false);
   for (int64_t p : perm) {
     if (p < 0 || p >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(p)])
-      fail(fmt::format("expected perm to be a permutation of 0..{}, got [{}]", rank - 1, fmt::join(perm, ",")));
+      fail(fmt::format("expected perm to be a permutation of 0..{}, got [{}]", static_cast<int64_t>(rank) - 1,
+                       fmt::join(perm, ",")));
     seen[static_cast<size_t>(p)] = true;
   }
   if (perm.size() != rank) fail(fmt::format("expected a perm of rank {}, got {} entries", rank, perm.size()));
