@@ -1,6 +1,5 @@
 #include "reports/compare.hpp"
 
-#include <cctype>
 #include <cmath>
 
 #include <fmt/core.h>
@@ -12,12 +11,6 @@
 namespace dkm::reports {
 
 namespace {
-
-std::string unit_key(const std::string& unit) {
-  std::string s;
-  for (char ch : unit) s += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s.empty() ? "unit" : s;
-}
 
 Cell num(double v) { return std::isfinite(v) ? Cell{v} : Cell{}; }
 Cell ratio(double a, double b) { return std::isfinite(a) && std::isfinite(b) && b > 0 ? Cell{a / b} : Cell{}; }

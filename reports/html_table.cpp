@@ -1,6 +1,5 @@
 // The report's per-layer table: its columns (shared with CSV/JSON) and its HTML rendering.
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 
 #include <fmt/core.h>
@@ -11,13 +10,6 @@
 namespace dkm::reports {
 
 namespace {
-
-// "pJ" -> "pj": units in column keys are lower case.
-std::string unit_key(const std::string& unit) {
-  std::string s;
-  for (char ch : unit) s += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s.empty() ? "unit" : s;
-}
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s;

@@ -1,5 +1,6 @@
 #include "reports/table.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
@@ -127,6 +128,12 @@ size_t display_width(const std::string& s) {
 }  // namespace
 
 std::string format_cell(const Cell& cell, int precision) { return text_cell(cell, precision); }
+
+std::string unit_key(const std::string& unit) {
+  std::string s;
+  for (char ch : unit) s += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s.empty() ? "unit" : s;
+}
 
 std::string to_text(const Table& table) {
   check_shape(table);

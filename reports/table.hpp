@@ -25,6 +25,9 @@ struct Table {
   std::vector<Cell> total;              // empty = no total row
 };
 
+// A unit as it appears in column keys: lower case ("pJ" -> "pj"), "unit" when there is none.
+std::string unit_key(const std::string& unit);
+
 // Aligned columns for a terminal: numbers right-aligned with thousands separators, doubles to
 // `precision` significant digits, a rule under the header and above the total row.
 std::string to_text(const Table& table);
