@@ -14,6 +14,13 @@ namespace dkm::test {
 
 inline std::string source_path(const std::string& rel) { return std::string(DKM_SOURCE_DIR) + "/" + rel; }
 
+// How many times `needle` starts in `haystack` (overlapping matches counted).
+inline size_t count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
+  return n;
+}
+
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;

@@ -10,19 +10,10 @@
 #include "models/atomic_file.hpp"
 #include "tests/support.hpp"
 
+using dkm::test::count;
 using dkm::test::run_dkm;
 using dkm::test::slurp;
 using dkm::test::TempDir;
-
-namespace {
-
-size_t count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
-  return n;
-}
-
-}  // namespace
 
 TEST_CASE("report: the bundled default writes HTML, CSV and JSON that agree, and passes the browser check") {
   TempDir dir;

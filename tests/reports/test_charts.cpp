@@ -6,16 +6,12 @@
 
 #include "reports/charts.hpp"
 #include "reports/svg.hpp"
+#include "tests/support.hpp"
 
 using namespace dkm::reports;
+using dkm::test::count;
 
 namespace {
-
-size_t count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
-  return n;
-}
 
 // Every opened element is closed: a cheap well-formedness check for the generated SVG.
 bool balanced(const std::string& svg, const std::string& tag) {

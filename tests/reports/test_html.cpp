@@ -5,18 +5,10 @@
 
 #include "reports/html.hpp"
 #include "sample_report.hpp"
+#include "tests/support.hpp"
 
 using namespace dkm::reports;
-
-namespace {
-
-size_t count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
-  return n;
-}
-
-}  // namespace
+using dkm::test::count;
 
 TEST_CASE("report totals: sums and compression ratios three ways, hand-computed") {
   const ReportInput in = dkm::test::sample_report_input();
