@@ -114,7 +114,7 @@ template <int D>
 struct AssignStep {
   const float* points;
   const float* centers;
-  int64_t dim, k, n;
+  int64_t dim, k;
   bool bounded, prune;
   const double* half_gap;  // per centre: half the distance to its nearest other centre
   double max_move, second_move;
@@ -264,7 +264,7 @@ class CpuAssigner final : public Assigner {
     std::vector<double> partial_inertia(static_cast<size_t>(chunks), 0.0);
     std::vector<int64_t> partial_changed(static_cast<size_t>(chunks), 0);
 
-    const AssignStep step{points_.data(), centers.data(), dim_, k_, n_, bounded, prune_, half_gap.data(),
+    const AssignStep step{points_.data(), centers.data(), dim_, k_, bounded, prune_, half_gap.data(),
                           max_move, second_move, max_move_centre, labels_.data(), dist2_.data(), lower_.data()};
     parallel_chunks(chunks, threads_, [&](int64_t chunk) {
       const int64_t begin = chunk * kChunkPoints, end = std::min(n_, begin + kChunkPoints);
