@@ -4,7 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/core.h>
+
 #include "kmeans/parallel.hpp"
+#include "models/error.hpp"
 
 namespace dkm::kmeans {
 namespace {
@@ -302,7 +305,48 @@ class CpuAssigner final : public Assigner {
   std::vector<int64_t> partial_counts_;
 };
 
+class SerialBatch final : public BatchAssigner {
+ public:
+  explicit SerialBatch(std::vector<std::unique_ptr<Assigner>> assigners)
+      : assigners_(std::move(assigners)), assigned_(assigners_.size(), false) {}
+
+  size_t layers() const override { return assigners_.size(); }
+
+  std::vector<AssignTotals> assign(std::span<const std::span<const float>> centers) override {
+    if (centers.size() != assigners_.size())
+      throw UsageError(fmt::format("k-means: {} centre sets for a batch of {}", centers.size(), assigners_.size()));
+    for (size_t l = 0; l < assigners_.size(); ++l)
+      if (centers[l].empty() && !assigned_[l])
+        throw UsageError(fmt::format("k-means: layer {} of the batch has never been given centres", l));
+    std::vector<AssignTotals> out(assigners_.size());
+    for (size_t l = 0; l < assigners_.size(); ++l) {
+      if (centers[l].empty()) continue;  // left as it is
+      out[l] = assigners_[l]->assign(centers[l]);
+      assigned_[l] = true;
+    }
+    return out;
+  }
+  std::vector<Farthest> farthest(size_t layer, int64_t count, std::span<const int64_t> counts) override {
+    return at(layer).farthest(count, counts);
+  }
+  void labels(size_t layer, std::span<int32_t> out) const override { at(layer).labels(out); }
+
+ private:
+  Assigner& at(size_t layer) const {
+    if (layer >= assigners_.size())
+      throw UsageError(fmt::format("k-means: layer {} of a batch of {}", layer, assigners_.size()));
+    return *assigners_[layer];
+  }
+
+  std::vector<std::unique_ptr<Assigner>> assigners_;
+  std::vector<bool> assigned_;
+};
+
 }  // namespace
+
+std::unique_ptr<BatchAssigner> make_batch_of(std::vector<std::unique_ptr<Assigner>> assigners) {
+  return std::make_unique<SerialBatch>(std::move(assigners));
+}
 
 std::unique_ptr<Assigner> make_cpu_assigner(std::span<const float> points, int64_t dim, int64_t k, int threads,
                                             bool prune) {

@@ -37,6 +37,23 @@ class Assigner {
   virtual void labels(std::span<int32_t> out) const = 0;
 };
 
+// Several independent point sets of one dimension, assigned together: the GPU backend labels all of
+// them in one launch, so many small layers cost one launch per Lloyd round, not one each.
+class BatchAssigner {
+ public:
+  virtual ~BatchAssigner() = default;
+  virtual size_t layers() const = 0;
+  // centers[l] holds layer l's K x d centres. An empty span leaves layer l as it is (its centres,
+  // labels and farthest points stay those of its last assign) and its totals come back empty; the
+  // first call must give every layer its centres.
+  virtual std::vector<AssignTotals> assign(std::span<const std::span<const float>> centers) = 0;
+  virtual std::vector<Farthest> farthest(size_t layer, int64_t count, std::span<const int64_t> counts) = 0;
+  virtual void labels(size_t layer, std::span<int32_t> out) const = 0;
+};
+
+// Single assigners as one batch, run one after another (each one threads over its own chunks).
+std::unique_ptr<BatchAssigner> make_batch_of(std::vector<std::unique_ptr<Assigner>> assigners);
+
 // The CPU backend. With prune, Hamerly bounds carry over between calls: the labels are the same as a
 // full scan's, only fewer distances are computed.
 std::unique_ptr<Assigner> make_cpu_assigner(std::span<const float> points, int64_t dim, int64_t k,

@@ -1,7 +1,9 @@
 #include "kmeans/compress.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include <fmt/core.h>
@@ -41,12 +43,25 @@ std::vector<int64_t> weight_shape(const models::Layer& layer) {
   return {};
 }
 
-CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device) {
-  const auto start = std::chrono::steady_clock::now();
+namespace {
+
+// A layer cut into vectors with its sparse group set aside and K clamped: all but the k-means part.
+struct PreparedLayer {
+  CompressedLayer out;
+  std::span<const float> vectors;   // N x dim, all of them
+  SparseGroup sparse;
+  std::vector<float> rest;          // the vectors outside the sparse group: what k-means clusters
+  int64_t offset = 0;               // 1 when the sparse group takes label 0
+  KMeansParams params;
+  bool needs_kmeans = false;
+};
+
+PreparedLayer prepare_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device) {
+  PreparedLayer p;
   const auto shape = vector_shape(weight.shape, s.granularity);
   const int64_t n = shape.vectors, dim = shape.dim;
-  const std::span<const float> vectors(weight.values);
-  CompressedLayer out;
+  p.vectors = weight.values;
+  CompressedLayer& out = p.out;
   out.name = s.layer;
   out.granularity = s.granularity;
   out.weight_shape = weight.shape;
@@ -59,105 +74,188 @@ CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int 
     out.k = n;
     out.codebook = weight.values;
     std::iota(out.labels.begin(), out.labels.end(), 0);
-  } else if (s.k == 1) {  // ... and gives the mean for K == 1
+    return p;
+  }
+  if (s.k == 1) {  // ... and gives the mean for K == 1
     out.k = 1;
     out.codebook.assign(static_cast<size_t>(dim), 0.0f);
     for (int64_t j = 0; j < dim; ++j) {
       double m = 0;
-      for (int64_t i = 0; i < n; ++i) m += vectors[i * dim + j];
+      for (int64_t i = 0; i < n; ++i) m += p.vectors[i * dim + j];
       out.codebook[j] = static_cast<float>(m / double(n));
     }
-  } else {
-    const SparseGroup sparse = select_sparse(vectors, dim, s.sparsity, s.sparsity_variant);
-    const int64_t offset = sparse.count > 0 ? 1 : 0;
-    if (offset) {
-      out.sparsity = s.sparsity;
-      out.sparsity_variant = s.sparsity_variant;
-    }
-    std::vector<float> rest;
-    rest.reserve(static_cast<size_t>((n - sparse.count) * dim));
-    for (int64_t i = 0; i < n; ++i)
-      if (!sparse.member[i]) rest.insert(rest.end(), &vectors[i * dim], &vectors[i * dim] + dim);
-    int64_t k_rest = s.k - offset;
-    const int64_t distinct = count_distinct(rest, dim, k_rest);
-    if (distinct < k_rest) {
-      out.warning = fmt::format("K clamped from {} to {}: only {} distinct vectors outside the sparse group",
-                                s.k, distinct + offset, distinct);
-      k_rest = distinct;
-    }
-    out.codebook = sparse.centre;
-    if (!offset) out.codebook.clear();
-    std::vector<int32_t> rest_labels;
-    if (k_rest > 0) {
-      KMeansParams p;
-      p.k = k_rest;
-      p.init = s.init;
-      p.seed = s.seed;
-      p.max_iter = s.max_iter;
-      p.tol = s.tol;
-      p.threads = threads;
-      p.device = device;
-      KMeansResult r = kmeans(rest, dim, p);
-      out.codebook.insert(out.codebook.end(), r.centers.begin(), r.centers.end());
-      out.iterations = r.iterations;
-      rest_labels = std::move(r.labels);
-    }
-    out.k = offset + k_rest;
-    size_t t = 0;
-    for (int64_t i = 0; i < n; ++i)
-      out.labels[i] = sparse.member[i] ? 0 : static_cast<int32_t>(offset + rest_labels[t++]);
+    return p;
   }
-  out.mse = squared_error(vectors, dim, out) / double(n * dim);
-  out.time_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return out;
+  p.sparse = select_sparse(p.vectors, dim, s.sparsity, s.sparsity_variant);
+  p.offset = p.sparse.count > 0 ? 1 : 0;
+  if (p.offset) {
+    out.sparsity = s.sparsity;
+    out.sparsity_variant = s.sparsity_variant;
+  }
+  p.rest.reserve(static_cast<size_t>((n - p.sparse.count) * dim));
+  for (int64_t i = 0; i < n; ++i)
+    if (!p.sparse.member[i]) p.rest.insert(p.rest.end(), &p.vectors[i * dim], &p.vectors[i * dim] + dim);
+  int64_t k_rest = s.k - p.offset;
+  const int64_t distinct = count_distinct(p.rest, dim, k_rest);
+  if (distinct < k_rest) {
+    out.warning = fmt::format("K clamped from {} to {}: only {} distinct vectors outside the sparse group",
+                              s.k, distinct + p.offset, distinct);
+    k_rest = distinct;
+  }
+  out.codebook = p.sparse.centre;
+  if (!p.offset) out.codebook.clear();
+  out.k = p.offset + k_rest;
+  p.params.k = k_rest;
+  p.params.init = s.init;
+  p.params.seed = s.seed;
+  p.params.max_iter = s.max_iter;
+  p.params.tol = s.tol;
+  p.params.threads = threads;
+  p.params.device = device;
+  p.needs_kmeans = k_rest > 0;  // else every vector is in the sparse group: all labels stay 0
+  return p;
 }
 
-CompressedModel compress_model(const models::Model& model, const Weights& weights,
-                               std::span<const LayerSetting> settings, const CompressOptions& options) {
-  CompressedModel out;
-  out.model = model.name;
-  std::vector<const LayerSetting*> planned;
-  for (const auto& s : settings)
-    if (s.compress) planned.push_back(&s);
-  // Validate every tensor before the long work starts.
+// The k-means result into the layer: codebook after the sparse centre, labels shifted past it.
+CompressedLayer finish_layer(PreparedLayer& p, const KMeansResult* r, double time_ms) {
+  CompressedLayer& out = p.out;
+  if (r) {
+    out.codebook.insert(out.codebook.end(), r->centers.begin(), r->centers.end());
+    out.iterations = r->iterations;
+    size_t t = 0;
+    for (int64_t i = 0; i < out.vectors(); ++i)
+      out.labels[i] = p.sparse.member[i] ? 0 : static_cast<int32_t>(p.offset + r->labels[t++]);
+  }
+  out.mse = squared_error(p.vectors, out.dim, out) / double(out.vectors() * out.dim);
+  out.time_ms = time_ms;
+  return std::move(out);
+}
+
+double elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
+
+}  // namespace
+
+CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device) {
+  const auto start = std::chrono::steady_clock::now();
+  PreparedLayer p = prepare_layer(weight, s, threads, device);
+  if (!p.needs_kmeans) return finish_layer(p, nullptr, elapsed_ms(start));
+  const KMeansResult r = kmeans(p.rest, p.out.dim, p.params);
+  return finish_layer(p, &r, elapsed_ms(start));
+}
+namespace {
+
+// Every planned tensor (and declared bias) is there with the spec's shape, before the long work starts.
+void check_weights(const models::Model& model, const Weights& weights, std::span<const LayerSetting* const> planned,
+                   const std::string& source) {
   for (const LayerSetting* s : planned) {
     const std::string name = s->layer + ".weight";
     auto it = weights.find(name);
     if (it == weights.end())
-      throw InputError(options.weights_source, name,
+      throw InputError(source, name,
                        fmt::format("a tensor of shape [{}] (OIHW) for conv layer '{}'", fmt::join(s->weight_shape, ", "), s->layer));
     if (it->second.shape != s->weight_shape)
-      throw InputError(options.weights_source, name,
+      throw InputError(source, name,
                        fmt::format("shape [{}] (OIHW) as the model spec says, got [{}]", fmt::join(s->weight_shape, ", "),
                                    fmt::join(it->second.shape, ", ")));
     const models::Layer* layer = model.find(s->layer);
     if (layer && layer->bias) {
       auto b = weights.find(s->layer + ".bias");
       if (b == weights.end())
-        throw InputError(options.weights_source, s->layer + ".bias",
+        throw InputError(source, s->layer + ".bias",
                          fmt::format("a bias of {} values (the spec declares bias for '{}')", layer->bias_count, s->layer));
       if (b->second.numel() != layer->bias_count)
-        throw InputError(options.weights_source, s->layer + ".bias",
+        throw InputError(source, s->layer + ".bias",
                          fmt::format("{} values, got {}", layer->bias_count, b->second.numel()));
     }
   }
+}
+
+// One layer after another (the CPU default): progress and wall time per layer.
+std::vector<CompressedLayer> compress_in_turn(const Weights& weights, std::span<const LayerSetting* const> planned,
+                                              const CompressOptions& options) {
+  std::vector<CompressedLayer> layers;
   for (size_t i = 0; i < planned.size(); ++i) {
     const LayerSetting& s = *planned[i];
     if (options.progress) options.progress(i, planned.size(), s.layer);
-    const Tensor& weight = weights.at(s.layer + ".weight");
-    CompressedLayer layer;
+    layers.push_back(compress_layer(weights.at(s.layer + ".weight"), s, options.threads, options.device));
+  }
+  return layers;
+}
+
+// Layers of one vector length clustered in lockstep (kmeans_batch): on the GPU one launch per Lloyd
+// round serves all of them. The same bits as compress_in_turn; a group's wall time is shared among its
+// layers in proportion to their work (vectors x K x iterations).
+std::vector<CompressedLayer> compress_together(const Weights& weights, std::span<const LayerSetting* const> planned,
+                                               const CompressOptions& options) {
+  std::vector<PreparedLayer> prepared;
+  std::map<int64_t, std::vector<size_t>> groups;  // vector length -> layers that need k-means
+  std::vector<CompressedLayer> layers(planned.size());
+  size_t done = 0;
+  auto report = [&](const std::string& layer) {
+    if (options.progress) options.progress(done, planned.size(), layer);
+  };
+  for (size_t i = 0; i < planned.size(); ++i) {
+    const LayerSetting& s = *planned[i];
+    prepared.push_back(prepare_layer(weights.at(s.layer + ".weight"), s, options.threads, options.device));
+    if (prepared[i].needs_kmeans) groups[prepared[i].out.dim].push_back(i);
+  }
+  for (size_t i = 0; i < planned.size(); ++i)
+    if (!prepared[i].needs_kmeans) {
+      layers[i] = finish_layer(prepared[i], nullptr, 0);
+      ++done;
+    }
+  for (const auto& [dim, members] : groups) {
+    report(planned[members.front()]->layer);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<KMeansItem> items;
+    for (size_t i : members) items.push_back({prepared[i].rest, prepared[i].params});
+    auto finished = [&](size_t item) {
+      ++done;
+      report(planned[members[item]]->layer);
+    };
+    std::vector<KMeansResult> results;
+    std::string fallback;
     try {
-      layer = compress_layer(weight, s, options.threads, options.device);
+      results = kmeans_batch(items, dim, finished);
     } catch (const CudaError& e) {
       // With automatic, a device failure (out of memory, a kernel fault) costs speed, not the result:
       // the CPU gives the same labels.
       if (options.device != Device::automatic) throw;
-      layer = compress_layer(weight, s, options.threads, Device::cpu);
-      layer.warning = std::string("CUDA failed (") + e.what() + "); this layer ran on the CPU";
+      fallback = std::string("CUDA failed (") + e.what() + "); this layer ran on the CPU";
+      for (KMeansItem& item : items) item.params.device = Device::cpu;
+      done -= std::min(done, members.size());
+      results = kmeans_batch(items, dim, finished);
     }
-    if (auto b = weights.find(s.layer + ".bias"); b != weights.end()) layer.bias = b->second.values;
-    out.layers.push_back(std::move(layer));
+    const double group_ms = elapsed_ms(start);
+    double work = 0;
+    for (size_t j = 0; j < members.size(); ++j)
+      work += double(prepared[members[j]].rest.size()) * double(items[j].params.k) * std::max(1, results[j].iterations);
+    for (size_t j = 0; j < members.size(); ++j) {
+      const size_t i = members[j];
+      const double share = double(prepared[i].rest.size()) * double(items[j].params.k) * std::max(1, results[j].iterations);
+      layers[i] = finish_layer(prepared[i], &results[j], group_ms * share / work);
+      if (!fallback.empty()) layers[i].warning = fallback;
+    }
   }
+  return layers;
+}
+
+}  // namespace
+
+CompressedModel compress_model(const models::Model& model, const Weights& weights,
+                               std::span<const LayerSetting> settings, const CompressOptions& options) {
+  std::vector<const LayerSetting*> planned;
+  for (const auto& s : settings)
+    if (s.compress) planned.push_back(&s);
+  check_weights(model, weights, planned, options.weights_source);
+  CompressedModel out;
+  out.model = model.name;
+  out.layers = options.lockstep || options.device != Device::cpu ? compress_together(weights, planned, options)
+                                                                 : compress_in_turn(weights, planned, options);
+  for (CompressedLayer& layer : out.layers)
+    if (auto b = weights.find(layer.name + ".bias"); b != weights.end()) layer.bias = b->second.values;
   if (options.progress) options.progress(planned.size(), planned.size(), "");
   return out;
 }

@@ -23,9 +23,12 @@ CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& setting
 
 struct CompressOptions {
   int threads = 0;                 // 0 = all hardware threads; results do not depend on it
-  Device device = Device::cpu;     // automatic: the GPU when usable, a layer whose GPU run fails reruns on the CPU
+  Device device = Device::cpu;     // automatic: the GPU when usable, layers whose GPU run fails rerun on the CPU
+  // Cluster the layers of one vector length in lockstep (kmeans_batch), always so off the CPU: the GPU
+  // then serves many small layers with one launch per Lloyd round. The results are the same bits.
+  bool lockstep = false;
   std::string weights_source;      // file name for error messages
-  // Called before each compressed layer (done = layers finished so far) and once at the end.
+  // Called as layers start or finish (done = layers finished so far) and once at the end.
   std::function<void(size_t done, size_t total, const std::string& layer)> progress;
 };
 

@@ -43,17 +43,8 @@ struct CudaLayer {
   int64_t k = 0;
 };
 
-class CudaBatchAssigner {
- public:
-  virtual ~CudaBatchAssigner() = default;
-  virtual size_t layers() const = 0;
-  // centers[l] holds layer l's K x dim centres; returns each layer's totals, as Assigner::assign does.
-  virtual std::vector<AssignTotals> assign(std::span<const std::span<const float>> centers) = 0;
-  virtual std::vector<Farthest> farthest(size_t layer, int64_t count, std::span<const int64_t> counts) = 0;
-  virtual void labels(size_t layer, std::span<int32_t> out) const = 0;
-};
-
-std::unique_ptr<CudaBatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer> layers, int64_t dim);
+// An empty centre span leaves that layer's centres and labels as they are (BatchAssigner::assign).
+std::unique_ptr<BatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer> layers, int64_t dim);
 
 // Greedy k-means++ on the device, the same centres as init_kmeans_plus_plus (kmeans/init.hpp) for the
 // same seed: the per-chunk potentials and the candidate search follow the CPU's order, and only the

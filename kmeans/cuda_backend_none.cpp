@@ -26,7 +26,7 @@ bool cuda_supports(int64_t, int64_t, std::string* why) {
 
 std::unique_ptr<Assigner> make_cuda_assigner(std::span<const float>, int64_t, int64_t) { refuse(); }
 
-std::unique_ptr<CudaBatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer>, int64_t) { refuse(); }
+std::unique_ptr<BatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer>, int64_t) { refuse(); }
 
 std::vector<float> cuda_init_kmeans_plus_plus(std::span<const float>, int64_t, int64_t, uint64_t) { refuse(); }
 

@@ -98,86 +98,167 @@ double inertia(std::span<const float> points, int64_t dim, std::span<const float
   return total;
 }
 
-KMeansResult kmeans(std::span<const float> points, int64_t dim, const KMeansParams& params) {
-  check_input(points, dim, params);
-  const int64_t n = static_cast<int64_t>(points.size()) / dim, k = params.k;
-  const int threads = resolve_threads(params.threads);
+namespace {
 
-  // The seam: the sorted path for scalars, else the GPU when asked for (or allowed and usable), else the CPU.
-  const bool sorted = dim == 1 && params.sorted_1d;
-  bool on_gpu = false;
-  if (!sorted && params.device == Device::cuda) {
-    std::string why;
-    if (!cuda_usable(&why) || !cuda_supports(dim, k, &why)) throw UsageError("k-means: --device cuda: " + why);
-    on_gpu = true;
-  } else if (!sorted && params.device == Device::automatic) {
-    on_gpu = cuda_usable() && cuda_supports(dim, k);
-  }
-
+// One problem in the lockstep loop: its centres, its place in a batch, where its Lloyd loop stands.
+struct Run {
+  std::span<const float> points;
+  const KMeansParams* params = nullptr;
   KMeansResult result;
-  result.k = k;
-  result.dim = dim;
-  std::vector<float>& centers = result.centers;
-  switch (params.init) {
-    case Init::kmeans_plus_plus:
-      centers = on_gpu ? cuda_init_kmeans_plus_plus(points, dim, k, params.seed)
-                       : init_kmeans_plus_plus(points, dim, k, params.seed, threads);
-      break;
-    case Init::linear: centers = init_linear(points, dim, k); break;
-    case Init::random: centers = init_random(points, dim, k, params.seed); break;
-    case Init::given: centers = params.initial_centers; break;
-    case Init::optimal_1d: centers = optimal_1d_centers(sort_scalars(points), k); break;
-  }
+  double tol = 0;            // absolute: params.tol times the mean per-feature variance
+  bool lloyd_done = false;   // the next assign is the final one (labels of the returned centres)
+  bool finished = false;
+};
 
-  std::unique_ptr<Assigner> assigner = sorted   ? make_sorted_1d_assigner(points, k)
-                                       : on_gpu ? make_cuda_assigner(points, dim, k)
-                                                : make_cpu_assigner(points, dim, k, threads, params.prune);
-  // The optimum needs no Lloyd step; every other start runs scikit-learn's loop.
-  const int max_iter = params.init == Init::optimal_1d ? 0 : params.max_iter;
-  const double tol = params.tol * mean_variance(points, dim);
-  for (int it = 0; it < max_iter; ++it) {
-    AssignTotals t = assigner->assign(centers);
-    // Empty clusters take the points farthest from their centres (scikit-learn's relocation).
-    std::vector<int64_t> empty;
-    for (int64_t c = 0; c < k; ++c)
-      if (t.counts[c] == 0) empty.push_back(c);
-    if (!empty.empty()) {
-      const auto far = assigner->farthest(static_cast<int64_t>(empty.size()), t.counts);
-      for (size_t e = 0; e < far.size(); ++e) {
-        const float* x = &points[far[e].point * dim];
-        const int64_t to = empty[e], from = far[e].label;
-        for (int64_t j = 0; j < dim; ++j) {
-          t.sums[from * dim + j] -= x[j];
-          t.sums[to * dim + j] = x[j];
-        }
-        --t.counts[from];
-        t.counts[to] = 1;
-      }
-    }
-    double shift = 0;
-    for (int64_t c = 0; c < k; ++c) {
-      if (t.counts[c] == 0) continue;  // no point to take: the centre stays where it was
+std::vector<float> initial_centers(std::span<const float> points, int64_t dim, const KMeansParams& p, bool on_gpu,
+                                   int threads) {
+  switch (p.init) {
+    case Init::kmeans_plus_plus:
+      return on_gpu ? cuda_init_kmeans_plus_plus(points, dim, p.k, p.seed)
+                    : init_kmeans_plus_plus(points, dim, p.k, p.seed, threads);
+    case Init::linear: return init_linear(points, dim, p.k);
+    case Init::random: return init_random(points, dim, p.k, p.seed);
+    case Init::given: return p.initial_centers;
+    case Init::optimal_1d: return optimal_1d_centers(sort_scalars(points), p.k);
+  }
+  return {};
+}
+
+// One Lloyd update from the assignment totals (scikit-learn's loop body); true when the run stops.
+bool lloyd_update(Run& run, AssignTotals& t, BatchAssigner& batch, size_t slot, int64_t dim) {
+  const int64_t k = run.params->k;
+  std::vector<float>& centers = run.result.centers;
+  // Empty clusters take the points farthest from their centres (scikit-learn's relocation).
+  std::vector<int64_t> empty;
+  for (int64_t c = 0; c < k; ++c)
+    if (t.counts[c] == 0) empty.push_back(c);
+  if (!empty.empty()) {
+    const auto far = batch.farthest(slot, static_cast<int64_t>(empty.size()), t.counts);
+    for (size_t e = 0; e < far.size(); ++e) {
+      const float* x = &run.points[far[e].point * dim];
+      const int64_t to = empty[e], from = far[e].label;
       for (int64_t j = 0; j < dim; ++j) {
-        const float moved = static_cast<float>(t.sums[c * dim + j] / double(t.counts[c]));
-        const double diff = double(moved) - double(centers[c * dim + j]);
-        shift += diff * diff;
-        centers[c * dim + j] = moved;
+        t.sums[from * dim + j] -= x[j];
+        t.sums[to * dim + j] = x[j];
       }
-    }
-    result.stats.push_back({t.inertia, t.changed, shift});
-    result.iterations = it + 1;
-    if (params.tol > 0 && ((it > 0 && t.changed == 0) || shift <= tol)) {
-      result.converged = true;
-      break;
+      --t.counts[from];
+      t.counts[to] = 1;
     }
   }
-  if (params.init == Init::optimal_1d) result.converged = true;
-  // Final assignment so that labels and inertia belong to the returned centres.
-  assigner->assign(centers);
-  result.labels.resize(static_cast<size_t>(n));
-  assigner->labels(result.labels);
-  result.inertia = inertia(points, dim, centers, result.labels, threads);
-  return result;
+  double shift = 0;
+  for (int64_t c = 0; c < k; ++c) {
+    if (t.counts[c] == 0) continue;  // no point to take: the centre stays where it was
+    for (int64_t j = 0; j < dim; ++j) {
+      const float moved = static_cast<float>(t.sums[c * dim + j] / double(t.counts[c]));
+      const double diff = double(moved) - double(centers[c * dim + j]);
+      shift += diff * diff;
+      centers[c * dim + j] = moved;
+    }
+  }
+  KMeansResult& r = run.result;
+  r.stats.push_back({t.inertia, t.changed, shift});
+  ++r.iterations;
+  if (run.params->tol > 0 && ((r.iterations > 1 && t.changed == 0) || shift <= run.tol)) {
+    r.converged = true;
+    return true;
+  }
+  return r.iterations >= run.params->max_iter;
+}
+
+// The runs of one backend in lockstep: every round is one assign call for all unfinished runs.
+void run_lockstep(std::vector<Run*> runs, BatchAssigner& batch, int64_t dim,
+                  const std::function<void(size_t)>& finished, const std::vector<size_t>& item_of) {
+  for (size_t left = runs.size(); left > 0;) {
+    std::vector<std::span<const float>> centers(runs.size());
+    for (size_t l = 0; l < runs.size(); ++l)
+      if (!runs[l]->finished) centers[l] = runs[l]->result.centers;
+    std::vector<AssignTotals> totals = batch.assign(centers);
+    for (size_t l = 0; l < runs.size(); ++l) {
+      Run& run = *runs[l];
+      if (run.finished) continue;
+      if (run.lloyd_done) {  // that was the final assignment: the labels belong to the centres
+        run.finished = true;
+        --left;
+        run.result.labels.resize(run.points.size() / static_cast<size_t>(dim));
+        batch.labels(l, run.result.labels);
+        run.result.inertia = inertia(run.points, dim, run.result.centers, run.result.labels,
+                                     resolve_threads(run.params->threads));
+        if (finished) finished(item_of[l]);
+        continue;
+      }
+      run.lloyd_done = lloyd_update(run, totals[l], batch, l, dim);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<KMeansResult> kmeans_batch(std::span<const KMeansItem> items, int64_t dim,
+                                       const std::function<void(size_t item)>& finished) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    try {
+      check_input(items[i].points, dim, items[i].params);
+    } catch (const UsageError& e) {
+      if (items.size() == 1) throw;
+      throw UsageError(fmt::format("problem {} of {}: {}", i, items.size(), e.what()));
+    }
+  }
+  std::vector<Run> runs(items.size());
+  // The seam: the sorted path for scalars, else the GPU when asked for (or allowed and usable), else the CPU.
+  std::vector<Run*> on_cpu, on_gpu;
+  std::vector<size_t> cpu_items, gpu_items;
+  std::vector<std::unique_ptr<Assigner>> cpu_assigners;
+  std::vector<CudaLayer> gpu_layers;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const KMeansParams& p = items[i].params;
+    Run& run = runs[i];
+    run.points = items[i].points;
+    run.params = &p;
+    const bool sorted = dim == 1 && p.sorted_1d;
+    bool gpu = false;
+    if (!sorted && p.device == Device::cuda) {
+      std::string why;
+      if (!cuda_usable(&why) || !cuda_supports(dim, p.k, &why)) throw UsageError("k-means: --device cuda: " + why);
+      gpu = true;
+    } else if (!sorted && p.device == Device::automatic) {
+      gpu = cuda_usable() && cuda_supports(dim, p.k);
+    }
+    const int threads = resolve_threads(p.threads);
+    run.result.k = p.k;
+    run.result.dim = dim;
+    run.result.centers = initial_centers(run.points, dim, p, gpu, threads);
+    run.tol = p.tol * mean_variance(run.points, dim);
+    // The optimum needs no Lloyd step; every other start runs scikit-learn's loop.
+    run.lloyd_done = p.init == Init::optimal_1d || p.max_iter == 0;
+    if (p.init == Init::optimal_1d) run.result.converged = true;
+    if (gpu) {
+      on_gpu.push_back(&run);
+      gpu_items.push_back(i);
+      gpu_layers.push_back({run.points, p.k});
+    } else {
+      on_cpu.push_back(&run);
+      cpu_items.push_back(i);
+      cpu_assigners.push_back(sorted ? make_sorted_1d_assigner(run.points, p.k)
+                                     : make_cpu_assigner(run.points, dim, p.k, threads, p.prune));
+    }
+  }
+  if (!on_cpu.empty()) {
+    auto batch = make_batch_of(std::move(cpu_assigners));
+    run_lockstep(on_cpu, *batch, dim, finished, cpu_items);
+  }
+  if (!on_gpu.empty()) {
+    auto batch = make_cuda_batch_assigner(gpu_layers, dim);
+    run_lockstep(on_gpu, *batch, dim, finished, gpu_items);
+  }
+  std::vector<KMeansResult> out;
+  out.reserve(runs.size());
+  for (Run& run : runs) out.push_back(std::move(run.result));
+  return out;
+}
+
+KMeansResult kmeans(std::span<const float> points, int64_t dim, const KMeansParams& params) {
+  const KMeansItem item{points, params};
+  return std::move(kmeans_batch(std::span<const KMeansItem>(&item, 1), dim)[0]);
 }
 
 }  // namespace dkm::kmeans

@@ -59,6 +59,18 @@ struct KMeansResult {
 // the nearest centres (lowest index on ties) of the returned centres.
 KMeansResult kmeans(std::span<const float> points, int64_t dim, const KMeansParams& params);
 
+// Several k-means problems of one dimension (a model's layers), run in lockstep: each Lloyd round
+// assigns every unfinished problem with one call to its backend, so on the GPU many small layers cost
+// one launch per round instead of one each. Each result equals kmeans(item.points, dim, item.params)
+// bit for bit. Problems whose params pick the GPU (cuda, or automatic with a usable GPU) share one
+// device batch; the rest run on the CPU. `finished(i)`, when given, is called as problem i completes.
+struct KMeansItem {
+  std::span<const float> points;  // N x dim
+  KMeansParams params;
+};
+std::vector<KMeansResult> kmeans_batch(std::span<const KMeansItem> items, int64_t dim,
+                                       const std::function<void(size_t item)>& finished = {});
+
 // Distinct points among the N = points.size() / dim, counting stops at `limit`.
 int64_t count_distinct(std::span<const float> points, int64_t dim, int64_t limit);
 

@@ -27,7 +27,7 @@ constexpr int kChunk = kThreads * kItems;
 static_assert(kChunk == kChunkPoints, "a block sums one CPU chunk, so its sums are the CPU's bit for bit");
 constexpr int kPointsPerPass = 4;                        // register blocking over points
 constexpr int64_t kSmemCenterFloats = 8192;              // larger centre sets are read through L1
-constexpr size_t kScratchBytes = size_t(256) << 20;      // per-chunk partial sums of one launch at most
+constexpr int64_t kScratchDoubles = int64_t(32) << 20;  // per-chunk partial sums of one launch: 256 MiB
 
 struct LayerDesc {
   int64_t point_begin;   // first point in the concatenated points
@@ -267,9 +267,9 @@ std::vector<Farthest> farthest_on_host(const std::vector<float>& dist2, const st
   return out;
 }
 
-class BatchAssigner final : public CudaBatchAssigner {
+class DeviceBatch final : public BatchAssigner {
  public:
-  BatchAssigner(std::span<const CudaLayer> layers, int64_t dim) : dim_(dim) {
+  DeviceBatch(std::span<const CudaLayer> layers, int64_t dim) : dim_(dim) {
     require_usable();
     if (layers.empty()) throw UsageError("--device cuda: no layers to cluster");
     int64_t points = 0, centers = 0, counts = 0, chunks = 0, sums_offset = 0;
@@ -303,17 +303,10 @@ class BatchAssigner final : public CudaBatchAssigner {
     total_points_ = points;
     total_centers_ = centers;
     total_counts_ = counts;
-    // Launch ranges whose partial sums fit the scratch budget (at least one chunk each).
-    const int64_t budget = static_cast<int64_t>(kScratchBytes / sizeof(double));
-    int64_t max_range_sums = 0, max_range_chunks = 0;
-    for (int64_t g0 = 0; g0 < chunks;) {
-      int64_t g1 = g0 + 1;
-      while (g1 < chunks && chunk_sums_offset_[g1 + 1] - chunk_sums_offset_[g0] <= budget) ++g1;
-      ranges_.emplace_back(g0, g1);
-      max_range_sums = std::max(max_range_sums, chunk_sums_offset_[g1] - chunk_sums_offset_[g0]);
-      max_range_chunks = std::max(max_range_chunks, g1 - g0);
-      g0 = g1;
-    }
+    have_centers_.assign(layers_.size(), false);
+    // A launch's partial sums fill at most the scratch budget, or one chunk's when that is larger.
+    const int64_t max_range_sums = std::max(std::min(sums_offset, kScratchDoubles), max_k_ * dim);
+    const int64_t max_range_chunks = chunks;
     label_bytes_ = max_k_ <= 256 ? 1 : 2;
     key_bits_ = std::max(1, static_cast<int>(std::bit_width(static_cast<uint64_t>(max_k_ - 1))));
     centers_in_smem_ = max_k_ * dim <= kSmemCenterFloats;
@@ -346,12 +339,18 @@ class BatchAssigner final : public CudaBatchAssigner {
     if (centers.size() != layers_.size())
       throw UsageError(cat("--device cuda: ", centers.size(), " centre sets for ", layers_.size(), " layers"));
     host_centers_.resize(static_cast<size_t>(total_centers_));
+    std::vector<bool> active(layers_.size());
     for (size_t l = 0; l < layers_.size(); ++l) {
       const size_t want = static_cast<size_t>(layers_[l].k * dim_);
+      if (centers[l].empty() && have_centers_[l]) continue;  // left as it is
       if (centers[l].size() != want)
         throw UsageError(cat("--device cuda: layer ", l, " has ", centers[l].size(), " centre values, expected K x d = ", want));
       std::copy(centers[l].begin(), centers[l].end(), host_centers_.begin() + layers_[l].center_begin);
+      active[l] = have_centers_[l] = true;
     }
+    std::vector<AssignTotals> out(layers_.size());
+    const auto ranges = launch_ranges(active);
+    if (ranges.empty()) return out;
     centers_.upload(host_centers_.data(), host_centers_.size(), "copying the centres to the GPU");
     sums_.zero("clearing the sums");
     inertia_.zero("clearing the inertia");
@@ -359,7 +358,7 @@ class BatchAssigner final : public CudaBatchAssigner {
     changed_.zero("clearing the changed counts");
 
     const size_t smem = centers_in_smem_ ? static_cast<size_t>(max_k_ * dim_) * sizeof(float) : 0;
-    for (const auto& [g0, g1] : ranges_) {
+    for (const auto& [g0, g1] : ranges) {
       AssignArgs a{points_.get(), dim_, layer_desc_.get(), chunk_layer_dev_.get(), chunk_sums_offset_dev_.get(),
                    g0, chunk_sums_offset_[g0], centers_.get(), labels_.get(), dist2_.get(), partial_sums_.get(),
                    partial_inertia_.get(), counts_.get(), changed_.get(), has_previous_ ? 1 : 0, key_bits_,
@@ -383,8 +382,8 @@ class BatchAssigner final : public CudaBatchAssigner {
     inertia_.download(inertia.data(), inertia.size(), "copying the inertia back");
     counts_.download(counts.data(), counts.size(), "copying the counts back");
     changed_.download(changed.data(), changed.size(), "copying the changed counts back");
-    std::vector<AssignTotals> out(layers_.size());
     for (size_t l = 0; l < layers_.size(); ++l) {
+      if (!active[l]) continue;
       const LayerDesc& d = layers_[l];
       out[l].sums.assign(sums.begin() + d.count_begin * dim_, sums.begin() + (d.count_begin + d.k) * dim_);
       out[l].counts.assign(counts.begin() + d.count_begin, counts.begin() + d.count_begin + d.k);
@@ -425,6 +424,29 @@ class BatchAssigner final : public CudaBatchAssigner {
   }
 
  private:
+  // Launches over the active layers' chunks: one per run of consecutive active layers, split further
+  // only where the partial sums would overflow the scratch budget. Finished layers cost nothing.
+  std::vector<std::pair<int64_t, int64_t>> launch_ranges(const std::vector<bool>& active) const {
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    for (size_t l = 0; l < layers_.size();) {
+      if (!active[l]) {
+        ++l;
+        continue;
+      }
+      size_t e = l;
+      while (e < layers_.size() && active[e]) ++e;
+      const int64_t end = layers_[e - 1].chunk_end;
+      for (int64_t g0 = layers_[l].chunk_begin; g0 < end;) {
+        int64_t g1 = g0 + 1;
+        while (g1 < end && chunk_sums_offset_[g1 + 1] - chunk_sums_offset_[g0] <= kScratchDoubles) ++g1;
+        ranges.emplace_back(g0, g1);
+        g0 = g1;
+      }
+      l = e;
+    }
+    return ranges;
+  }
+
   const LayerDesc& at(size_t layer) const {
     if (layer >= layers_.size())
       throw UsageError(cat("--device cuda: layer ", layer, " of a batch of ", layers_.size()));
@@ -440,7 +462,7 @@ class BatchAssigner final : public CudaBatchAssigner {
   std::vector<LayerDesc> layers_;
   std::vector<int32_t> chunk_layer_;
   std::vector<int64_t> chunk_sums_offset_;  // one past the last chunk too
-  std::vector<std::pair<int64_t, int64_t>> ranges_;
+  std::vector<bool> have_centers_;  // each layer has been given centres once
   std::vector<float> host_centers_;
   DeviceBuffer<float> points_, dist2_, centers_;
   DeviceBuffer<uint8_t> labels_;
@@ -466,7 +488,7 @@ class SingleAssigner final : public Assigner {
   void labels(std::span<int32_t> out) const override { batch_.labels(0, out); }
 
  private:
-  BatchAssigner batch_;
+  DeviceBatch batch_;
 };
 
 }  // namespace
@@ -478,8 +500,8 @@ std::unique_ptr<Assigner> make_cuda_assigner(std::span<const float> points, int6
   return std::make_unique<cuda::SingleAssigner>(points, dim, k);
 }
 
-std::unique_ptr<CudaBatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer> layers, int64_t dim) {
-  return std::make_unique<cuda::BatchAssigner>(layers, dim);
+std::unique_ptr<BatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer> layers, int64_t dim) {
+  return std::make_unique<cuda::DeviceBatch>(layers, dim);
 }
 
 }  // namespace dkm::kmeans

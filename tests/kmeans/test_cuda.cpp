@@ -11,6 +11,7 @@
 #include "kmeans/assign.hpp"
 #include "kmeans/cuda_backend.hpp"
 #include "kmeans/init.hpp"
+#include "kmeans/kmeans.hpp"
 #include "kmeans/point_math.hpp"
 #include "kmeans/rng.hpp"
 #include "models/error.hpp"
@@ -255,4 +256,37 @@ TEST_CASE("cuda: bad shapes and sizes are refused with a message") {
   auto gpu = make_cuda_assigner(points, 2, 4);
   const std::vector<float> three_centres(6, 0.0f);
   CHECK_THROWS_AS(gpu->assign(three_centres), dkm::UsageError);
+}
+
+TEST_CASE("cuda: lockstep k-means of many layers on the GPU gives each layer's CPU result") {
+  if (!gpu_present()) return;
+  // Layers finish at different rounds (max_iter, tol), so later rounds launch only the unfinished
+  // ones; K = 300 makes the whole batch store uint16 labels.
+  const int64_t dim = 3;
+  const std::vector<int64_t> sizes = {50, 9000, 20000, 3 * 8192 + 5, 4000};
+  const std::vector<int64_t> ks = {4, 16, 50, 256, 300};
+  const std::vector<int> max_iters = {300, 5, 300, 40, 0};
+  std::vector<std::vector<float>> points;
+  std::vector<KMeansItem> items;
+  for (size_t l = 0; l < sizes.size(); ++l) points.push_back(random_points(sizes[l], dim, 900 + l));
+  for (size_t l = 0; l < sizes.size(); ++l) {
+    KMeansParams p;
+    p.k = ks[l];
+    p.seed = 31 + l;
+    p.max_iter = max_iters[l];
+    p.tol = l == 2 ? 0.0 : 1e-4;
+    p.device = Device::cuda;
+    items.push_back({points[l], p});
+  }
+  const auto gpu = kmeans_batch(items, dim);
+  for (size_t l = 0; l < items.size(); ++l) {
+    CAPTURE(l);
+    KMeansParams p = items[l].params;
+    p.device = Device::cpu;
+    const KMeansResult cpu = kmeans(points[l], dim, p);
+    CHECK(gpu[l].centers == cpu.centers);
+    CHECK(gpu[l].labels == cpu.labels);
+    CHECK(gpu[l].iterations == cpu.iterations);
+    CHECK(same_bits(gpu[l].inertia, cpu.inertia));
+  }
 }
