@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include "kmeans/point_math.hpp"
+
 namespace dkm::kmeans {
 
 // What the centre update needs, reduced over chunks in chunk order (bit-identical for any thread count).
@@ -63,14 +65,8 @@ std::unique_ptr<Assigner> make_cpu_assigner(std::span<const float> points, int64
 // prefix sums, so an assign costs O(K log N). Same labels as the CPU backend.
 std::unique_ptr<Assigner> make_sorted_1d_assigner(std::span<const float> values, int64_t k);
 
-// Squared distance with the exact operation order the kernel uses, so both agree bit for bit.
-inline float squared_distance(const float* x, const float* c, int64_t dim) {
-  float s = 0;
-  for (int64_t j = 0; j < dim; ++j) {
-    const float diff = x[j] - c[j];
-    s += diff * diff;
-  }
-  return s;
-}
+// Squared distance with the exact operation order the kernels use (the CPU's and the GPU's), so all
+// agree bit for bit.
+inline float squared_distance(const float* x, const float* c, int64_t dim) { return point_squared_distance(x, c, dim); }
 
 }  // namespace dkm::kmeans

@@ -5,21 +5,10 @@
 #include <limits>
 
 #include "kmeans/parallel.hpp"
+#include "kmeans/point_math.hpp"
 #include "kmeans/rng.hpp"
 
 namespace dkm::kmeans {
-namespace {
-
-double squared_distance_f64(const float* x, const float* c, int64_t dim) {
-  double s = 0;
-  for (int64_t j = 0; j < dim; ++j) {
-    const double diff = double(x[j]) - double(c[j]);
-    s += diff * diff;
-  }
-  return s;
-}
-
-}  // namespace
 
 std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed,
                                          int threads) {
@@ -40,7 +29,7 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
   parallel_chunks(chunks, threads, [&](int64_t ch) {
     const int64_t b = ch * kChunkPoints, e = std::min(n, b + kChunkPoints);
     double s = 0;
-    for (int64_t i = b; i < e; ++i) s += closest[i] = squared_distance_f64(&points[i * dim], &centers[0], dim);
+    for (int64_t i = b; i < e; ++i) s += closest[i] = point_squared_distance_f64(&points[i * dim], &centers[0], dim);
     chunk_pot[ch] = s;
   });
   double potential = 0;
@@ -69,7 +58,7 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
       for (int64_t t = 0; t < trials; ++t) {
         const float* cand = &points[candidates[t] * dim];
         double s = 0;
-        for (int64_t i = b; i < e; ++i) s += std::min(closest[i], squared_distance_f64(&points[i * dim], cand, dim));
+        for (int64_t i = b; i < e; ++i) s += std::min(closest[i], point_squared_distance_f64(&points[i * dim], cand, dim));
         candidate_pot[ch * trials + t] = s;
       }
     });
@@ -85,7 +74,7 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     parallel_chunks(chunks, threads, [&](int64_t ch) {
       const int64_t b = ch * kChunkPoints, e = std::min(n, b + kChunkPoints);
       double s = 0;
-      for (int64_t i = b; i < e; ++i) s += closest[i] = std::min(closest[i], squared_distance_f64(&points[i * dim], chosen, dim));
+      for (int64_t i = b; i < e; ++i) s += closest[i] = std::min(closest[i], point_squared_distance_f64(&points[i * dim], chosen, dim));
       chunk_pot[ch] = s;
     });
     potential = best_pot;
