@@ -107,27 +107,10 @@ void run_compress(const CompressOptions& o) {
   bar.finish();
   compressed.random_weights = o.random_seed.has_value();
   compressed.weights_seed = o.random_seed.value_or(0);
-  kmeans::write_compressed(o.output, compressed);
-  if (!o.onnx_out.empty()) models::write_onnx_with_weights(o.model, kmeans::decompress(compressed), o.onnx_out);
-  const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-
   const estimator::ModelRatio ratio = estimator::compression_ratio(model, compressed);
   const reports::Table table = summary_table(compressed, ratio, weights_label);
-  if (o.random_seed)
-    fmt::print("WARNING: RANDOM weights (Student-t, 4 degrees of freedom, x 0.05, seed {}), not trained ones: the\n"
-               "MSE and entropy/Huffman ratios describe these stand-ins only\n",
-               *o.random_seed);
-  fmt::print("model {} | plan {} | weights {}\n", model.name, plan.source, o.random_seed ? weights_label : weights_source);
-  fmt::print("{}\n", reports::to_text(table));
-  for (const auto& l : compressed.layers)
-    if (!l.warning.empty()) fmt::print("warning: {}: {}\n", l.name, l.warning);
-  for (const auto& s : settings)
-    if (!s.compress) fmt::print("note: {} is not compressed (plan says compress: false)\n", s.layer);
-  fmt::print("original {:.0f} bits; compressed {:.0f} (fixed) / {:.0f} (entropy) / {:.0f} (Huffman) bits; "
-             "{:.0f} ms end to end; wrote {}\n",
-             ratio.original_bits, ratio.total_bits.fixed, ratio.total_bits.entropy, ratio.total_bits.huffman, total_ms,
-             o.output);
-  if (!o.csv.empty()) write_file_atomic(o.csv, reports::to_csv(table));
+  const double compute_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::string json_text;
   if (!o.json.empty()) {
     nlohmann::json j;
     j["model"] = model.name;
@@ -142,9 +125,31 @@ void run_compress(const CompressOptions& o) {
     j["compressed_bits"] = {{"fixed", ratio.total_bits.fixed},
                             {"entropy", ratio.total_bits.entropy},
                             {"huffman", ratio.total_bits.huffman}};
-    j["time_ms"] = total_ms;
-    write_file_atomic(o.json, j.dump(2) + "\n");
+    j["time_ms"] = compute_ms;
+    json_text = j.dump(2) + "\n";
   }
+  // Everything is computed before the first file is replaced, so the outputs change in one short
+  // burst: a signal during the long work leaves every earlier file as it was.
+  kmeans::write_compressed(o.output, compressed);
+  if (!o.csv.empty()) write_file_atomic(o.csv, reports::to_csv(table));
+  if (!o.json.empty()) write_file_atomic(o.json, json_text);
+  if (!o.onnx_out.empty()) models::write_onnx_with_weights(o.model, kmeans::decompress(compressed), o.onnx_out);
+  const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+
+  if (o.random_seed)
+    fmt::print("WARNING: RANDOM weights (Student-t, 4 degrees of freedom, x 0.05, seed {}), not trained ones: the\n"
+               "MSE and entropy/Huffman ratios describe these stand-ins only\n",
+               *o.random_seed);
+  fmt::print("model {} | plan {} | weights {}\n", model.name, plan.source, o.random_seed ? weights_label : weights_source);
+  fmt::print("{}\n", reports::to_text(table));
+  for (const auto& l : compressed.layers)
+    if (!l.warning.empty()) fmt::print("warning: {}: {}\n", l.name, l.warning);
+  for (const auto& s : settings)
+    if (!s.compress) fmt::print("note: {} is not compressed (plan says compress: false)\n", s.layer);
+  fmt::print("original {:.0f} bits; compressed {:.0f} (fixed) / {:.0f} (entropy) / {:.0f} (Huffman) bits; "
+             "{:.0f} ms end to end; wrote {}\n",
+             ratio.original_bits, ratio.total_bits.fixed, ratio.total_bits.entropy, ratio.total_bits.huffman, total_ms,
+             o.output);
 }
 
 void setup_compress(CLI::App& app) {
