@@ -88,7 +88,11 @@ def main():
                 path = os.path.join(tmp, "points.f32")
                 x.numpy().tofile(path)
                 cmd += ["--points", path]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"bench_cuda: case N={n} d={d} K={k}: dkm_bench_cuda failed (exit {proc.returncode}): "
+                     f"{proc.stderr.strip()}")
+        out = proc.stdout
         result = json.loads(out)
         if torch is not None:
             xg = x.to("cuda")
