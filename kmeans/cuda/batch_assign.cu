@@ -1,9 +1,10 @@
 // The fused assignment kernel: one block per CPU chunk of 8192 points. Phase 1 labels every point
 // with its nearest centre (centres in shared memory, four points per thread held in registers while
 // the centres stream past). Phase 2 sorts the chunk's labels stably (CUB block radix sort on the label
-// bits, the point index as value), so each cluster's points sit together in point order, and one thread
-// per cluster sums them in that order: the chunk's partial sums are the CPU's bit for bit, without float
-// atomics. A second kernel adds the chunks' partials in chunk order. Layers of a batch share the launch.
+// bits of keys that carry the point index below them), so each cluster's points sit together in point
+// order, and one thread per cluster sums them in that order: the chunk's partial sums are the CPU's bit
+// for bit, without float atomics. A second kernel adds the chunks' partials in chunk order. Layers of a
+// batch share the launch.
 #include <cub/block/block_radix_sort.cuh>
 
 #include <algorithm>
@@ -59,11 +60,16 @@ struct AssignArgs {
   int centers_in_smem;
 };
 
-__device__ int lower_bound_u16(const uint16_t* keys, int n, int64_t value) {
+// A sorted entry: the label above kIndexBits, the point's index in its chunk below.
+constexpr int kIndexBits = 13;
+static_assert(kChunk == 1 << kIndexBits, "a chunk's point index fills the low bits of a sort key");
+
+// First position among the chunk's sorted entries whose label is >= value.
+__device__ int lower_bound_label(const uint32_t* sorted, int n, int64_t value) {
   int lo = 0, hi = n;
   while (lo < hi) {
     const int mid = (lo + hi) / 2;
-    if (int64_t(keys[mid]) < value) lo = mid + 1;
+    if (int64_t(sorted[mid] >> kIndexBits) < value) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -73,13 +79,11 @@ __device__ int lower_bound_u16(const uint16_t* keys, int n, int64_t value) {
 // other's distance loop.
 template <int D, typename LabelT>
 __global__ void __launch_bounds__(kThreads, 2) assign_chunk_kernel(AssignArgs a) {
-  using Sort = cub::BlockRadixSort<uint16_t, kThreads, kItems, uint16_t>;
+  // Keys only: the point index rides in the low bits, so no value array doubles the registers.
+  using Sort = cub::BlockRadixSort<uint32_t, kThreads, kItems>;
   __shared__ union {
     typename Sort::TempStorage sort;
-    struct {
-      uint16_t key[kChunk];
-      uint16_t index[kChunk];
-    } sorted;
+    uint32_t sorted[kChunk];
   } smem;
   __shared__ unsigned int block_changed;
   extern __shared__ float smem_centers[];
@@ -147,30 +151,29 @@ __global__ void __launch_bounds__(kThreads, 2) assign_chunk_kernel(AssignArgs a)
   atomicAdd(&block_changed, changed);
   __syncthreads();  // the labels written above are visible to the whole block from here
 
-  // Phase 2: stable sort by label (blocked arrangement: rank = point index), then per-cluster sums.
-  uint16_t keys[kItems], values[kItems];
+  // Phase 2: stable sort on the label bits (blocked arrangement: rank = point index), then per-cluster
+  // sums. Padding past m takes the largest label and the largest indexes, so it sorts after every point.
+  uint32_t keys[kItems];
 #pragma unroll
   for (int q = 0; q < kItems; ++q) {
     const int i = threadIdx.x * kItems + q;
-    keys[q] = i < m ? static_cast<uint16_t>(labels[i]) : uint16_t(0xFFFF);  // padding sorts last
-    values[q] = static_cast<uint16_t>(i);
+    const uint32_t label = i < m ? static_cast<uint32_t>(labels[i]) : 0xFFFFu;
+    keys[q] = label << kIndexBits | static_cast<uint32_t>(i);
   }
-  Sort(smem.sort).Sort(keys, values, 0, a.key_bits);
-  __syncthreads();  // the sort's storage becomes the sorted arrays
+  Sort(smem.sort).Sort(keys, kIndexBits, kIndexBits + a.key_bits);
+  __syncthreads();  // the sort's storage becomes the sorted array
 #pragma unroll
-  for (int q = 0; q < kItems; ++q) {
-    smem.sorted.key[threadIdx.x * kItems + q] = keys[q];
-    smem.sorted.index[threadIdx.x * kItems + q] = values[q];
-  }
+  for (int q = 0; q < kItems; ++q) smem.sorted[threadIdx.x * kItems + q] = keys[q];
   __syncthreads();
 
   double* sums = a.partial_sums + (a.chunk_sums_offset[g] - a.sums_base);
   for (int64_t c = threadIdx.x; c < k; c += kThreads) {
-    const int lo = lower_bound_u16(smem.sorted.key, m, c), hi = lower_bound_u16(smem.sorted.key, m, c + 1);
+    const int lo = lower_bound_label(smem.sorted, m, c), hi = lower_bound_label(smem.sorted, m, c + 1);
     if (hi > lo) atomicAdd(&a.counts[L.count_begin + c], static_cast<unsigned long long>(hi - lo));
     for (int64_t j = 0; j < dim; ++j) {
       double s = 0;
-      for (int p = lo; p < hi; ++p) s = add_f64(s, static_cast<double>(x0[int64_t(smem.sorted.index[p]) * dim + j]));
+      for (int p = lo; p < hi; ++p)
+        s = add_f64(s, static_cast<double>(x0[int64_t(smem.sorted[p] & (kChunk - 1)) * dim + j]));
       sums[c * dim + j] = s;
     }
   }
