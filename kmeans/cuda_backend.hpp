@@ -8,8 +8,9 @@
 // cuda_usable() says why and make_cuda_assigner() throws dkm::UsageError. Failures while running (out
 // of GPU memory, a kernel fault) throw CudaError with a one-line message.
 //
-// Scalars (d == 1) with the sorted path stay on the CPU (make_sorted_1d_assigner): after the one sort
-// an assignment costs O(K log N) host operations, less than one kernel launch.
+// Scalars (d == 1) with the sorted path: the GPU sorts them and builds the prefix sums
+// (cuda_sort_scalars), the host then runs Lloyd on the sorted ranges (make_sorted_1d_assigner): an
+// assignment costs O(K log N) host operations there, less than one kernel launch.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "kmeans/assign.hpp"
+#include "kmeans/scalar_1d.hpp"
 
 namespace dkm::kmeans {
 
@@ -45,6 +47,9 @@ struct CudaLayer {
 
 // An empty centre span leaves that layer's centres and labels as they are (BatchAssigner::assign).
 std::unique_ptr<BatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer> layers, int64_t dim);
+
+// sort_scalars() on the device, the same bits (kmeans/scalar_1d.hpp); 1 <= N <= 2^31 - 1 scalars.
+SortedScalars cuda_sort_scalars(std::span<const float> values);
 
 // Greedy k-means++ on the device, the same centres as init_kmeans_plus_plus (kmeans/init.hpp) for the
 // same seed: the per-chunk potentials and the candidate search follow the CPU's order, and only the

@@ -28,6 +28,8 @@ std::unique_ptr<Assigner> make_cuda_assigner(std::span<const float>, int64_t, in
 
 std::unique_ptr<BatchAssigner> make_cuda_batch_assigner(std::span<const CudaLayer>, int64_t) { refuse(); }
 
+SortedScalars cuda_sort_scalars(std::span<const float>) { refuse(); }
+
 std::vector<float> cuda_init_kmeans_plus_plus(std::span<const float>, int64_t, int64_t, uint64_t) { refuse(); }
 
 }  // namespace dkm::kmeans

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <unordered_set>
 
 #include <fmt/core.h>
@@ -110,18 +112,32 @@ struct Run {
   bool finished = false;
 };
 
+// `sorted`: the points sorted once for the sorted 1-D path, or null.
 std::vector<float> initial_centers(std::span<const float> points, int64_t dim, const KMeansParams& p, bool on_gpu,
-                                   int threads) {
+                                   int threads, const SortedScalars* sorted) {
   switch (p.init) {
     case Init::kmeans_plus_plus:
-      return on_gpu ? cuda_init_kmeans_plus_plus(points, dim, p.k, p.seed)
-                    : init_kmeans_plus_plus(points, dim, p.k, p.seed, threads);
+      return on_gpu && cuda_supports(dim, p.k) ? cuda_init_kmeans_plus_plus(points, dim, p.k, p.seed)
+                                               : init_kmeans_plus_plus(points, dim, p.k, p.seed, threads);
     case Init::linear: return init_linear(points, dim, p.k);
     case Init::random: return init_random(points, dim, p.k, p.seed);
     case Init::given: return p.initial_centers;
-    case Init::optimal_1d: return optimal_1d_centers(sort_scalars(points), p.k);
+    case Init::optimal_1d: return optimal_1d_centers(sorted ? *sorted : sort_scalars(points), p.k);
   }
   return {};
+}
+
+// Where one problem runs: the GPU when asked for (an error if it cannot) or allowed and usable. The
+// sorted 1-D path needs the GPU only for its sort, the fused kernels need a supported K.
+bool runs_on_gpu(const KMeansParams& p, int64_t n, int64_t dim, bool sorted) {
+  std::string why;
+  const bool shape_ok = sorted ? n <= std::numeric_limits<int32_t>::max() : cuda_supports(dim, p.k, &why);
+  if (sorted && !shape_ok) why = fmt::format("{} scalars are more than the GPU sort takes (2^31 - 1)", n);
+  if (p.device == Device::cuda) {
+    if (!cuda_usable(&why) || !shape_ok) throw UsageError("k-means: --device cuda: " + why);
+    return true;
+  }
+  return p.device == Device::automatic && shape_ok && cuda_usable();
 }
 
 // One Lloyd update from the assignment totals (scikit-learn's loop body); true when the run stops.
@@ -204,7 +220,8 @@ std::vector<KMeansResult> kmeans_batch(std::span<const KMeansItem> items, int64_
     }
   }
   std::vector<Run> runs(items.size());
-  // The seam: the sorted path for scalars, else the GPU when asked for (or allowed and usable), else the CPU.
+  // The seam: the sorted path for scalars (sorted on the GPU when it runs there), else the GPU's fused
+  // kernels when asked for (or allowed and usable), else the CPU's.
   std::vector<Run*> on_cpu, on_gpu;
   std::vector<size_t> cpu_items, gpu_items;
   std::vector<std::unique_ptr<Assigner>> cpu_assigners;
@@ -215,30 +232,27 @@ std::vector<KMeansResult> kmeans_batch(std::span<const KMeansItem> items, int64_
     run.points = items[i].points;
     run.params = &p;
     const bool sorted = dim == 1 && p.sorted_1d;
-    bool gpu = false;
-    if (!sorted && p.device == Device::cuda) {
-      std::string why;
-      if (!cuda_usable(&why) || !cuda_supports(dim, p.k, &why)) throw UsageError("k-means: --device cuda: " + why);
-      gpu = true;
-    } else if (!sorted && p.device == Device::automatic) {
-      gpu = cuda_usable() && cuda_supports(dim, p.k);
-    }
+    const int64_t n = static_cast<int64_t>(run.points.size()) / dim;
+    const bool gpu = runs_on_gpu(p, n, dim, sorted);
+    std::optional<SortedScalars> sorted_points;
+    if (sorted) sorted_points = gpu ? cuda_sort_scalars(run.points) : sort_scalars(run.points);
     const int threads = resolve_threads(p.threads);
     run.result.k = p.k;
     run.result.dim = dim;
-    run.result.centers = initial_centers(run.points, dim, p, gpu, threads);
+    run.result.centers = initial_centers(run.points, dim, p, gpu, threads, sorted_points ? &*sorted_points : nullptr);
     run.tol = p.tol * mean_variance(run.points, dim);
     // The optimum needs no Lloyd step; every other start runs scikit-learn's loop.
     run.lloyd_done = p.init == Init::optimal_1d || p.max_iter == 0;
     if (p.init == Init::optimal_1d) run.result.converged = true;
-    if (gpu) {
+    if (gpu && !sorted) {
       on_gpu.push_back(&run);
       gpu_items.push_back(i);
       gpu_layers.push_back({run.points, p.k});
     } else {
       on_cpu.push_back(&run);
       cpu_items.push_back(i);
-      cpu_assigners.push_back(sorted ? make_sorted_1d_assigner(run.points, p.k)
+      // Lloyd on sorted scalars runs on the host, wherever they were sorted.
+      cpu_assigners.push_back(sorted ? make_sorted_1d_assigner(std::move(*sorted_points), p.k)
                                      : make_cpu_assigner(run.points, dim, p.k, threads, p.prune));
     }
   }

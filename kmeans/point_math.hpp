@@ -117,4 +117,23 @@ DKM_HD inline Nearest nearest_center(const float* x, const float* centers, int64
   return r;
 }
 
+// Scalars (the sorted 1-D path): an unsigned key whose order is the float order (-0 before +0).
+DKM_HD inline uint32_t scalar_sort_key(uint32_t float_bits) {
+  return (float_bits & 0x80000000u) ? ~float_bits : (float_bits ^ 0x80000000u);
+}
+
+// Prefix sums of sorted scalars over fixed chunks, so that the host and the GPU (one thread per chunk)
+// build them alike: within a chunk, sequential sums from zero; across chunks, `chunk_base` adds the
+// earlier chunks' totals in chunk order. local[j] and local_sq[j] get the sums of v[0..j] and v[0..j]^2.
+DKM_HD inline void chunk_prefix(const float* v, int64_t count, double* local, double* local_sq) {
+  double s = 0, sq = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    const double x = static_cast<double>(v[j]);
+    s = add_f64(s, x);
+    sq = add_f64(sq, mul_f64(x, x));  // exact: a float's square fits a double
+    local[j] = s;
+    local_sq[j] = sq;
+  }
+}
+
 }  // namespace dkm::kmeans

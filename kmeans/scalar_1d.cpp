@@ -8,18 +8,46 @@
 #include <fmt/core.h>
 
 #include "kmeans/assign.hpp"
+#include "kmeans/parallel.hpp"
+#include "kmeans/point_math.hpp"
 #include "models/error.hpp"
 
 namespace dkm::kmeans {
+namespace {
+
+// The chunked prefix sums of sorted values (scalar_1d.hpp), the GPU's order exactly.
+void add_prefix_sums(SortedScalars& s) {
+  const int64_t n = static_cast<int64_t>(s.value.size());
+  s.prefix.assign(static_cast<size_t>(n + 1), 0.0);
+  s.prefix_sq.assign(static_cast<size_t>(n + 1), 0.0);
+  double base = 0, base_sq = 0;
+  for (int64_t b = 0; b < n; b += kChunkPoints) {
+    const int64_t count = std::min(kChunkPoints, n - b);
+    double* local = &s.prefix[static_cast<size_t>(b + 1)];
+    double* local_sq = &s.prefix_sq[static_cast<size_t>(b + 1)];
+    chunk_prefix(&s.value[static_cast<size_t>(b)], count, local, local_sq);
+    const double total = local[count - 1], total_sq = local_sq[count - 1];
+    for (int64_t j = 0; j < count; ++j) {
+      local[j] = base + local[j];
+      local_sq[j] = base_sq + local_sq[j];
+    }
+    base += total;
+    base_sq += total_sq;
+  }
+}
+
+}  // namespace
 
 SortedScalars sort_scalars(std::span<const float> values) {
+  if (values.size() > std::numeric_limits<uint32_t>::max())
+    throw UsageError(fmt::format("k-means: {} scalars; the sorted 1-D path takes at most 2^32 - 1", values.size()));
   // LSD radix sort on order-preserving keys, 4 passes of 8 bits: stable, O(N).
   const size_t n = values.size();
   std::vector<uint32_t> key(n), key_tmp(n), idx(n), idx_tmp(n);
   for (size_t i = 0; i < n; ++i) {
     uint32_t bits;
     std::memcpy(&bits, &values[i], 4);
-    key[i] = (bits & 0x80000000u) ? ~bits : (bits ^ 0x80000000u);
+    key[i] = scalar_sort_key(bits);
     idx[i] = static_cast<uint32_t>(i);
   }
   for (int shift = 0; shift < 32; shift += 8) {
@@ -36,16 +64,9 @@ SortedScalars sort_scalars(std::span<const float> values) {
   }
   SortedScalars s;
   s.value.resize(n);
-  s.prefix.resize(n + 1);
-  s.prefix_sq.resize(n + 1);
-  s.prefix[0] = s.prefix_sq[0] = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const float v = values[idx[i]];
-    s.value[i] = v;
-    s.prefix[i + 1] = s.prefix[i] + double(v);
-    s.prefix_sq[i + 1] = s.prefix_sq[i] + double(v) * double(v);
-  }
+  for (size_t i = 0; i < n; ++i) s.value[i] = values[idx[i]];
   s.index = std::move(idx);
+  add_prefix_sums(s);
   return s;
 }
 
@@ -117,15 +138,12 @@ std::vector<float> optimal_1d_centers(const SortedScalars& sorted, int64_t k) {
 namespace {
 
 // Squared distance as the generic kernel computes it for d == 1.
-inline float d2(float x, float c) {
-  const float diff = x - c;
-  return 0.0f + diff * diff;
-}
+inline float d2(float x, float c) { return point_squared_distance(&x, &c, 1); }
 
 class Sorted1dAssigner final : public Assigner {
  public:
-  Sorted1dAssigner(std::span<const float> values, int64_t k)
-      : sorted_(sort_scalars(values)), k_(k), n_(static_cast<int64_t>(values.size())) {}
+  Sorted1dAssigner(SortedScalars sorted, int64_t k)
+      : sorted_(std::move(sorted)), k_(k), n_(static_cast<int64_t>(sorted_.value.size())) {}
 
   AssignTotals assign(std::span<const float> centers) override {
     // Centres by value, lowest index first among equal values; only that one receives points.
@@ -216,7 +234,11 @@ class Sorted1dAssigner final : public Assigner {
 }  // namespace
 
 std::unique_ptr<Assigner> make_sorted_1d_assigner(std::span<const float> values, int64_t k) {
-  return std::make_unique<Sorted1dAssigner>(values, k);
+  return std::make_unique<Sorted1dAssigner>(sort_scalars(values), k);
+}
+
+std::unique_ptr<Assigner> make_sorted_1d_assigner(SortedScalars sorted, int64_t k) {
+  return std::make_unique<Sorted1dAssigner>(std::move(sorted), k);
 }
 
 }  // namespace dkm::kmeans

@@ -15,6 +15,7 @@
 #include "kmeans/kmeans.hpp"
 #include "kmeans/point_math.hpp"
 #include "kmeans/rng.hpp"
+#include "kmeans/scalar_1d.hpp"
 #include "models/error.hpp"
 
 using namespace dkm::kmeans;
@@ -121,6 +122,13 @@ TEST_CASE("cuda: without a usable GPU the backend says why and refuses") {
   const std::vector<float> points = {0, 1, 2, 3};
   CHECK_THROWS_AS(make_cuda_assigner(points, 1, 2), dkm::UsageError);
   CHECK_THROWS_AS(cuda_init_kmeans_plus_plus(points, 1, 2, 0), dkm::UsageError);
+  CHECK_THROWS_AS(cuda_sort_scalars(points), dkm::UsageError);
+  KMeansParams scalars;
+  scalars.k = 2;
+  scalars.device = Device::cuda;  // the sorted 1-D path sorts on the GPU: asked for, it must be there
+  CHECK_THROWS_AS(kmeans(points, 1, scalars), dkm::UsageError);
+  scalars.device = Device::automatic;
+  CHECK(kmeans(points, 1, scalars).k == 2);
   try {
     make_cuda_assigner(points, 1, 2);
   } catch (const dkm::UsageError& e) {
@@ -289,4 +297,36 @@ TEST_CASE("cuda: lockstep k-means of many layers on the GPU gives each layer's C
     CHECK(gpu[l].iterations == cpu.iterations);
     CHECK(same_bits(gpu[l].inertia, cpu.inertia));
   }
+}
+
+TEST_CASE("cuda: the GPU sort of scalars and its prefix sums are sort_scalars()'s bit for bit") {
+  if (!gpu_present()) return;
+  for (const int64_t n : {int64_t(1), int64_t(5), int64_t(8192), int64_t(8193), int64_t(3 * 8192 + 77), int64_t(1000000)}) {
+    CAPTURE(n);
+    auto x = random_points(n, 1, 40 + n);
+    // Ties, both zeros and wide magnitudes.
+    for (int64_t i = 0; i < n; i += 7) x[i] = x[i / 2];
+    for (int64_t i = 3; i < n; i += 11) x[i] = (i % 2) ? -0.0f : 0.0f;
+    for (int64_t i = 5; i < n; i += 13) x[i] *= 1e6f;
+    const SortedScalars want = sort_scalars(x), got = cuda_sort_scalars(x);
+    CHECK(got.index == want.index);
+    bool values = got.value.size() == want.value.size(), sums = got.prefix.size() == want.prefix.size();
+    for (size_t i = 0; values && i < want.value.size(); ++i)
+      values = std::bit_cast<uint32_t>(got.value[i]) == std::bit_cast<uint32_t>(want.value[i]);
+    for (size_t i = 0; sums && i < want.prefix.size(); ++i)
+      sums = same_bits(got.prefix[i], want.prefix[i]) && same_bits(got.prefix_sq[i], want.prefix_sq[i]);
+    CHECK(values);
+    CHECK(sums);
+  }
+  // Through kmeans(): scalars sorted on the GPU give the CPU's run exactly.
+  const auto x = random_points(50000, 1, 8);
+  KMeansParams p;
+  p.k = 64;
+  p.device = Device::cuda;
+  const KMeansResult gpu = kmeans(x, 1, p);
+  p.device = Device::cpu;
+  const KMeansResult cpu = kmeans(x, 1, p);
+  CHECK(gpu.centers == cpu.centers);
+  CHECK(gpu.labels == cpu.labels);
+  CHECK(gpu.iterations == cpu.iterations);
 }

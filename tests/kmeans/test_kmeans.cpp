@@ -182,6 +182,37 @@ TEST_CASE("Hamerly pruning gives the labels and centres of the full scan") {
   }
 }
 
+TEST_CASE("1-D: sort_scalars orders like floats and sums over chunks of 8192") {
+  // Order: -inf < -1 < -0 < +0 < 1 < inf; equal values keep their input order.
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> small = {1, -0.0f, 0.0f, -inf, 1, -1, inf, -0.0f};
+  const SortedScalars s = sort_scalars(small);
+  CHECK(s.index == std::vector<uint32_t>{3, 5, 1, 7, 2, 0, 4, 6});
+  CHECK(std::signbit(s.value[2]));
+  CHECK_FALSE(std::signbit(s.value[4]));
+
+  // Two chunks and a bit: within a chunk sequential sums from 0, then each chunk's base (the earlier
+  // chunks' totals, added in order) plus its own sum, in double; x^2 likewise.
+  const auto x = heavy_tailed(2 * 8192 + 5, 3);
+  const SortedScalars t = sort_scalars(x);
+  REQUIRE(t.prefix.size() == x.size() + 1);
+  CHECK(t.prefix[0] == 0.0);
+  double base = 0, base_sq = 0;
+  size_t wrong = 0;
+  for (size_t b = 0; b < x.size(); b += 8192) {
+    double own = 0, own_sq = 0;
+    for (size_t i = b; i < std::min(x.size(), b + 8192); ++i) {
+      own += double(t.value[i]);
+      own_sq += double(t.value[i]) * double(t.value[i]);
+      wrong += t.prefix[i + 1] != base + own || t.prefix_sq[i + 1] != base_sq + own_sq;
+    }
+    base += own;
+    base_sq += own_sq;
+  }
+  CHECK(wrong == 0);
+  CHECK(std::is_sorted(t.value.begin(), t.value.end()));
+}
+
 TEST_CASE("1-D: the sorted path matches the generic kernel") {
   const auto x = heavy_tailed(40000, 7);
   for (auto init : {Init::kmeans_plus_plus, Init::linear}) {
