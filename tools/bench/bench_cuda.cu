@@ -2,6 +2,7 @@
 //   copy bandwidth   cudaMemcpy device-to-device of 1 GiB (bytes read + bytes written per second)
 //   FP32 rate        a kernel of independent FMA chains (instructions per second; 2 flops each)
 //   assignment       `iters` Lloyd iterations (assign + host centre update) from the first K points
+//   scalars (d = 1)  the sorted path's sort and prefix sums on the GPU and on the CPU (-1 when d > 1)
 // and prints one JSON object; tools/bench/bench_cuda.py adds the PyTorch baseline and the ratios.
 // Usage: dkm_bench_cuda --n N --dim D --k K --iters I [--points file.f32] [--check]
 //   --points: N x D float32, row-major, raw (else standard normal points from seed 1)
@@ -22,6 +23,7 @@
 #include "kmeans/cuda/check.hpp"
 #include "kmeans/cuda_backend.hpp"
 #include "kmeans/rng.hpp"
+#include "kmeans/scalar_1d.hpp"
 
 namespace {
 
@@ -163,6 +165,25 @@ int main(int argc, char** argv) {
       for (int64_t i = 0; i < n; ++i) label_mismatches += a[i] != b[i];
     }
 
+    // Scalars: the sorted path's one-time sort and prefix sums, on the GPU and on the CPU, and whether
+    // they agree bit for bit (Lloyd then runs on the host either way).
+    double sort_gpu_s = -1, sort_cpu_s = -1;
+    int sorted_identical = -1;
+    if (dim == 1) {
+      const auto s0 = std::chrono::steady_clock::now();
+      const dkm::kmeans::SortedScalars on_gpu = dkm::kmeans::cuda_sort_scalars(points);
+      const auto s1 = std::chrono::steady_clock::now();
+      const dkm::kmeans::SortedScalars on_cpu = dkm::kmeans::sort_scalars(points);
+      const auto s2 = std::chrono::steady_clock::now();
+      sort_gpu_s = std::chrono::duration<double>(s1 - s0).count();
+      sort_cpu_s = std::chrono::duration<double>(s2 - s1).count();
+      auto same = [](const auto& a, const auto& b) {
+        return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0;
+      };
+      sorted_identical = same(on_gpu.value, on_cpu.value) && same(on_gpu.index, on_cpu.index) &&
+                         same(on_gpu.prefix, on_cpu.prefix) && same(on_gpu.prefix_sq, on_cpu.prefix_sq);
+    }
+
     // Limits per point-centre pair: 3d FP32 instructions (subtract, multiply, add per dimension; no FMA,
     // so the CPU's rounding is kept) + 1 compare; bytes: the point read twice (distances, then sums),
     // its label and distance written once, all shared by the K centres.
@@ -178,10 +199,11 @@ int main(int argc, char** argv) {
         "\"seconds_per_iter\": %.6f, \"pairs_per_s\": %.6e, \"copy_bytes_per_s\": %.6e, "
         "\"fp32_instr_per_s\": %.6e, \"instr_per_pair\": %g, \"bytes_per_pair\": %.6f, "
         "\"limit_compute_pairs_per_s\": %.6e, \"limit_memory_pairs_per_s\": %.6e, "
-        "\"fraction_of_limit\": %.4f, \"final_inertia\": %.17g, \"label_mismatches_vs_cpu\": %lld}\n",
+        "\"fraction_of_limit\": %.4f, \"final_inertia\": %.17g, \"label_mismatches_vs_cpu\": %lld, "
+        "\"sorted_1d_sort_gpu_s\": %.6f, \"sorted_1d_sort_cpu_s\": %.6f, \"sorted_1d_identical\": %d}\n",
         prop.name, (long long)n, (long long)dim, (long long)k, iters, setup_s, iter_s, pairs_per_s, bandwidth, fp32,
         instr_per_pair, bytes_per_pair, limit_compute, limit_memory, pairs_per_s / limit, inertia,
-        (long long)label_mismatches);
+        (long long)label_mismatches, sort_gpu_s, sort_cpu_s, sorted_identical);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dkm_bench_cuda: %s\n", e.what());
     return 1;

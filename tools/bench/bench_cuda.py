@@ -117,6 +117,15 @@ def main():
         print(f"| {r['device']} | {r['n']:.0e} | {r['dim']} | {r['k']} | {r['iters']} | {r['pairs_per_s']:.3e} "
               f"| {r['limit_compute_pairs_per_s']:.3e} | {r['limit_memory_pairs_per_s']:.3e} "
               f"| {r['fraction_of_limit']:.2f} | {torch_rate} | {ratio} |")
+    scalar_rows = [r for r in rows if r.get("sorted_1d_sort_gpu_s", -1) >= 0]
+    if scalar_rows:
+        print()
+        print("| card | N | sort + prefix sums on the GPU [s] | on the CPU, 1 thread [s] | CPU / GPU | identical |")
+        print("|---|---|---|---|---|---|")
+        for r in scalar_rows:
+            gpu_s, cpu_s = r["sorted_1d_sort_gpu_s"], r["sorted_1d_sort_cpu_s"]
+            print(f"| {r['device']} | {r['n']:.0e} | {gpu_s:.3f} | {cpu_s:.3f} | {cpu_s / gpu_s:.1f} "
+                  f"| {'yes' if r['sorted_1d_identical'] == 1 else 'NO'} |")
 
 
 if __name__ == "__main__":
