@@ -8,6 +8,7 @@
 
 #include <fmt/core.h>
 
+#include "kmeans/cuda_backend.hpp"
 #include "models/error.hpp"
 #include "models/onnx.hpp"
 #include "tools/command.hpp"
@@ -53,6 +54,11 @@ int main(int argc, char** argv) {
   } catch (const dkm::UsageError& e) {
     fmt::print(stderr, "dkm: error: {}\n", e.what());
     return 2;
+  } catch (const dkm::kmeans::CudaError& e) {
+    // The GPU failed while running (out of memory, a fault): not dkm's bug, and --device auto would
+    // have rerun on the CPU.
+    fmt::print(stderr, "dkm: error: {} (--device auto falls back to the CPU)\n", e.what());
+    return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "dkm: internal error: {}\n", e.what());
     return 1;
