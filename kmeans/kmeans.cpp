@@ -102,7 +102,7 @@ double inertia(std::span<const float> points, int64_t dim, std::span<const float
 
 namespace {
 
-// One problem in the lockstep loop: its centres, its place in a batch, where its Lloyd loop stands.
+// One problem in the lockstep loop: its points and parameters, its result so far, where its Lloyd loop stands.
 struct Run {
   std::span<const float> points;
   const KMeansParams* params = nullptr;
