@@ -144,6 +144,7 @@ CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int 
   const KMeansResult r = kmeans(p.rest, p.out.dim, p.params);
   return finish_layer(p, &r, elapsed_ms(start));
 }
+
 namespace {
 
 // Every planned tensor (and declared bias) is there with the spec's shape, before the long work starts.
@@ -211,8 +212,10 @@ std::vector<CompressedLayer> compress_together(const Weights& weights, std::span
     const auto start = std::chrono::steady_clock::now();
     std::vector<KMeansItem> items;
     for (size_t i : members) items.push_back({prepared[i].rest, prepared[i].params});
+    size_t group_done = 0;
     auto finished = [&](size_t item) {
       ++done;
+      ++group_done;
       report(planned[members[item]]->layer);
     };
     std::vector<KMeansResult> results;
@@ -225,7 +228,8 @@ std::vector<CompressedLayer> compress_together(const Weights& weights, std::span
       if (options.device != Device::automatic) throw;
       fallback = std::string("CUDA failed (") + e.what() + "); this layer ran on the CPU";
       for (KMeansItem& item : items) item.params.device = Device::cpu;
-      done -= std::min(done, members.size());
+      done -= group_done;
+      group_done = 0;
       results = kmeans_batch(items, dim, finished);
     }
     const double group_ms = elapsed_ms(start);
