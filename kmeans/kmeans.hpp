@@ -19,7 +19,8 @@ enum class Init {
 };
 
 // cuda: the GPU backend (kmeans/cuda_backend.hpp), an error when it is not usable; automatic: the GPU
-// when usable, else the CPU. Both give the same bits. Scalars always take the sorted CPU path.
+// when usable, else the CPU. Both give the same bits. Scalars take the sorted 1-D path (sorted_1d):
+// on the GPU only its sort runs there, Lloyd on the sorted ranges stays on the host.
 enum class Device { cpu, cuda, automatic };
 
 struct KMeansParams {
