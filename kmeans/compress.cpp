@@ -256,8 +256,9 @@ CompressedModel compress_model(const models::Model& model, const Weights& weight
   check_weights(model, weights, planned, options.weights_source);
   CompressedModel out;
   out.model = model.name;
-  out.layers = options.lockstep || options.device != Device::cpu ? compress_together(weights, planned, options)
-                                                                 : compress_in_turn(weights, planned, options);
+  const bool on_gpu = options.device == Device::cuda || (options.device == Device::automatic && cuda_usable());
+  out.layers = options.lockstep || on_gpu ? compress_together(weights, planned, options)
+                                          : compress_in_turn(weights, planned, options);
   for (CompressedLayer& layer : out.layers)
     if (auto b = weights.find(layer.name + ".bias"); b != weights.end()) layer.bias = b->second.values;
   if (options.progress) options.progress(planned.size(), planned.size(), "");

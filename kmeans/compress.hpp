@@ -24,8 +24,8 @@ CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& setting
 struct CompressOptions {
   int threads = 0;                 // 0 = all hardware threads; results do not depend on it
   Device device = Device::cpu;     // automatic: the GPU when usable, layers whose GPU run fails rerun on the CPU
-  // Cluster the layers of one vector length in lockstep (kmeans_batch), always so off the CPU: the GPU
-  // then serves many small layers with one launch per Lloyd round. The results are the same bits.
+  // Cluster the layers of one vector length in lockstep (kmeans_batch), always so on the GPU: it then
+  // serves many small layers with one launch per Lloyd round. The results are the same bits.
   bool lockstep = false;
   std::string weights_source;      // file name for error messages
   // Called as layers start or finish (done = layers finished so far) and once at the end.
