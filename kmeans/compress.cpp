@@ -207,7 +207,10 @@ std::vector<CompressedLayer> compress_together(const Weights& weights, std::span
       layers[i] = finish_layer(prepared[i], nullptr, 0);
       ++done;
     }
-  for (const auto& [dim, members] : groups) {
+  for (const auto& group : groups) {
+    const int64_t dim = group.first;
+    // Not a structured binding: clang 14 cannot capture one in the lambda below.
+    const std::vector<size_t>& members = group.second;
     report(planned[members.front()]->layer);
     const auto start = std::chrono::steady_clock::now();
     std::vector<KMeansItem> items;

@@ -158,7 +158,8 @@ TEST_CASE("compress_model in lockstep writes the layers it writes one at a time"
       {"lenet5", R"({"format": "dkm-plan/1", "defaults": {"k": 9, "granularity": "kernel"},
                     "layers": [{"match": "conv1", "k": 1}]})"},
   };
-  for (const auto& [name, plan_text] : cases) {
+  for (const auto& one_case : cases) {
+    const std::string &name = one_case.first, &plan_text = one_case.second;  // CAPTURE cannot take bindings
     CAPTURE(plan_text);
     const auto model = dkm::models::load_model(name);
     const Plan plan = plan_text.front() == '{' ? parse_plan(plan_text, "test") : load_plan(plan_text);
