@@ -16,6 +16,16 @@ constexpr int kLanes = 8;
 using f8 = float __attribute__((vector_size(32)));
 using i8 = int32_t __attribute__((vector_size(32)));
 
+// One centre's squared distances `d` (8 lanes) into the running nearest and second-nearest; a strictly
+// smaller distance wins, so ties keep the lower index.
+[[gnu::always_inline]] inline void keep_two_nearest(f8 d, int32_t center, f8& best, f8& second, i8& label) {
+  const i8 lt = d < best;
+  const i8 le2 = d < second;
+  second = lt ? best : (le2 ? d : second);
+  label = lt ? (i8{} + center) : label;
+  best = lt ? d : best;
+}
+
 // Nearest and second-nearest centre of 8 points at once. `block` holds the points transposed
 // (dimension-major, 8 lanes each). D > 0 fixes the dimension at compile time so the point stays in
 // registers; D == 0 reads it from `dim`.
@@ -37,11 +47,7 @@ template <int D>
         diff = x[j] - cc[j];
         d += diff * diff;
       }
-      const i8 lt = d < best;
-      const i8 le2 = d < second;
-      second = lt ? best : (le2 ? d : second);
-      label = lt ? (i8{} + static_cast<int32_t>(c)) : label;
-      best = lt ? d : best;
+      keep_two_nearest(d, static_cast<int32_t>(c), best, second, label);
     }
   } else {
     for (int64_t c = 0; c < k; ++c) {
@@ -53,11 +59,7 @@ template <int D>
         const f8 diff = x - cc[j];
         d += diff * diff;
       }
-      const i8 lt = d < best;
-      const i8 le2 = d < second;
-      second = lt ? best : (le2 ? d : second);
-      label = lt ? (i8{} + static_cast<int32_t>(c)) : label;
-      best = lt ? d : best;
+      keep_two_nearest(d, static_cast<int32_t>(c), best, second, label);
     }
   }
 }
