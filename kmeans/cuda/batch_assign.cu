@@ -232,9 +232,12 @@ __global__ void reduce_chunks_kernel(ReduceArgs a) {
 
 template <int D, typename LabelT>
 void launch_assign(const AssignArgs& args, int64_t blocks, size_t smem_bytes) {
-  check(cudaFuncSetAttribute(assign_chunk_kernel<D, LabelT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             static_cast<int>(smem_bytes)),
-        "setting the assignment kernel's shared memory");
+  // The largest centre set once per kernel, never lowered: another thread's launch of the same kernel
+  // may need it between this thread's setting and launching.
+  static const cudaError_t raised = cudaFuncSetAttribute(
+      assign_chunk_kernel<D, LabelT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+      static_cast<int>(kSmemCenterFloats * sizeof(float)));
+  check(raised, "setting the assignment kernel's shared memory");
   assign_chunk_kernel<D, LabelT><<<static_cast<unsigned>(blocks), kThreads, smem_bytes>>>(args);
   check_launch("the assignment kernel");
 }
@@ -341,15 +344,20 @@ class DeviceBatch final : public BatchAssigner {
   std::vector<AssignTotals> assign(std::span<const std::span<const float>> centers) override {
     if (centers.size() != layers_.size())
       throw UsageError(cat("--device cuda: ", centers.size(), " centre sets for ", layers_.size(), " layers"));
-    host_centers_.resize(static_cast<size_t>(total_centers_));
+    // Every layer is checked before any state changes, so a refused call leaves the batch as it was.
     std::vector<bool> active(layers_.size());
     for (size_t l = 0; l < layers_.size(); ++l) {
       const size_t want = static_cast<size_t>(layers_[l].k * dim_);
       if (centers[l].empty() && have_centers_[l]) continue;  // left as it is
       if (centers[l].size() != want)
         throw UsageError(cat("--device cuda: layer ", l, " has ", centers[l].size(), " centre values, expected K x d = ", want));
+      active[l] = true;
+    }
+    host_centers_.resize(static_cast<size_t>(total_centers_));
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      if (!active[l]) continue;
       std::copy(centers[l].begin(), centers[l].end(), host_centers_.begin() + layers_[l].center_begin);
-      active[l] = have_centers_[l] = true;
+      have_centers_[l] = true;
     }
     std::vector<AssignTotals> out(layers_.size());
     const auto ranges = launch_ranges(active);
@@ -428,7 +436,8 @@ class DeviceBatch final : public BatchAssigner {
 
  private:
   // Launches over the active layers' chunks: one per run of consecutive active layers, split further
-  // only where the partial sums would overflow the scratch budget. Finished layers cost nothing.
+  // only where the partial sums would overflow the scratch budget. Finished layers get no blocks (the
+  // small reduction and the copies back still cover every layer).
   std::vector<std::pair<int64_t, int64_t>> launch_ranges(const std::vector<bool>& active) const {
     std::vector<std::pair<int64_t, int64_t>> ranges;
     for (size_t l = 0; l < layers_.size();) {

@@ -30,8 +30,12 @@ __global__ void update_closest_kernel(const float* points, int64_t n, int64_t di
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= n) return;
   const double d = point_squared_distance_f64(points + i * dim, points + chosen * dim, dim);
-  const double old = closest[i];
-  closest[i] = first ? d : (d < old ? d : old);
+  if (first) {
+    closest[i] = d;  // the buffer is still uninitialised: no read
+  } else {
+    const double old = closest[i];
+    closest[i] = d < old ? d : old;
+  }
 }
 
 // Per chunk, the sum in point order (one thread per chunk).
