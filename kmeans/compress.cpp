@@ -236,13 +236,14 @@ std::vector<CompressedLayer> compress_together(const Weights& weights, std::span
       results = kmeans_batch(items, dim, finished);
     }
     const double group_ms = elapsed_ms(start);
-    double work = 0;
-    for (size_t j = 0; j < members.size(); ++j)
-      work += double(prepared[members[j]].rest.size()) * double(items[j].params.k) * std::max(1, results[j].iterations);
+    auto work = [&](size_t j) {
+      return double(items[j].points.size()) * double(items[j].params.k) * std::max(1, results[j].iterations);
+    };
+    double total_work = 0;
+    for (size_t j = 0; j < members.size(); ++j) total_work += work(j);
     for (size_t j = 0; j < members.size(); ++j) {
       const size_t i = members[j];
-      const double share = double(prepared[i].rest.size()) * double(items[j].params.k) * std::max(1, results[j].iterations);
-      layers[i] = finish_layer(prepared[i], &results[j], group_ms * share / work);
+      layers[i] = finish_layer(prepared[i], &results[j], group_ms * work(j) / total_work);
       if (!fallback.empty()) layers[i].warning = fallback;
     }
   }

@@ -181,16 +181,17 @@ bool lloyd_update(Run& run, AssignTotals& t, BatchAssigner& batch, size_t slot, 
   return r.iterations >= run.params->max_iter;
 }
 
-// The runs of one backend in lockstep: every round is one assign call for all unfinished runs.
-void run_lockstep(std::vector<Run*> runs, BatchAssigner& batch, int64_t dim,
-                  const std::function<void(size_t)>& finished, const std::vector<size_t>& item_of) {
-  for (size_t left = runs.size(); left > 0;) {
-    std::vector<std::span<const float>> centers(runs.size());
-    for (size_t l = 0; l < runs.size(); ++l)
-      if (!runs[l]->finished) centers[l] = runs[l]->result.centers;
+// The runs of one backend in lockstep (runs[members[l]] is layer l of the batch): every round is one
+// assign call for all unfinished runs.
+void run_lockstep(std::vector<Run>& runs, const std::vector<size_t>& members, BatchAssigner& batch, int64_t dim,
+                  const std::function<void(size_t)>& finished) {
+  for (size_t left = members.size(); left > 0;) {
+    std::vector<std::span<const float>> centers(members.size());
+    for (size_t l = 0; l < members.size(); ++l)
+      if (!runs[members[l]].finished) centers[l] = runs[members[l]].result.centers;
     std::vector<AssignTotals> totals = batch.assign(centers);
-    for (size_t l = 0; l < runs.size(); ++l) {
-      Run& run = *runs[l];
+    for (size_t l = 0; l < members.size(); ++l) {
+      Run& run = runs[members[l]];
       if (run.finished) continue;
       if (run.lloyd_done) {  // that was the final assignment: the labels belong to the centres
         run.finished = true;
@@ -199,7 +200,7 @@ void run_lockstep(std::vector<Run*> runs, BatchAssigner& batch, int64_t dim,
         batch.labels(l, run.result.labels);
         run.result.inertia = inertia(run.points, dim, run.result.centers, run.result.labels,
                                      resolve_threads(run.params->threads));
-        if (finished) finished(item_of[l]);
+        if (finished) finished(members[l]);
         continue;
       }
       run.lloyd_done = lloyd_update(run, totals[l], batch, l, dim);
@@ -222,7 +223,6 @@ std::vector<KMeansResult> kmeans_batch(std::span<const KMeansItem> items, int64_
   std::vector<Run> runs(items.size());
   // The seam: the sorted path for scalars (sorted on the GPU when it runs there), else the GPU's fused
   // kernels when asked for (or allowed and usable), else the CPU's.
-  std::vector<Run*> on_cpu, on_gpu;
   std::vector<size_t> cpu_items, gpu_items;
   std::vector<std::unique_ptr<Assigner>> cpu_assigners;
   std::vector<CudaLayer> gpu_layers;
@@ -245,24 +245,22 @@ std::vector<KMeansResult> kmeans_batch(std::span<const KMeansItem> items, int64_
     run.lloyd_done = p.init == Init::optimal_1d || p.max_iter == 0;
     if (p.init == Init::optimal_1d) run.result.converged = true;
     if (gpu && !sorted) {
-      on_gpu.push_back(&run);
       gpu_items.push_back(i);
       gpu_layers.push_back({run.points, p.k});
     } else {
-      on_cpu.push_back(&run);
       cpu_items.push_back(i);
       // Lloyd on sorted scalars runs on the host, wherever they were sorted.
       cpu_assigners.push_back(sorted ? make_sorted_1d_assigner(std::move(*sorted_points), p.k)
                                      : make_cpu_assigner(run.points, dim, p.k, threads, p.prune));
     }
   }
-  if (!on_cpu.empty()) {
+  if (!cpu_items.empty()) {
     auto batch = make_batch_of(std::move(cpu_assigners));
-    run_lockstep(on_cpu, *batch, dim, finished, cpu_items);
+    run_lockstep(runs, cpu_items, *batch, dim, finished);
   }
-  if (!on_gpu.empty()) {
+  if (!gpu_items.empty()) {
     auto batch = make_cuda_batch_assigner(gpu_layers, dim);
-    run_lockstep(on_gpu, *batch, dim, finished, gpu_items);
+    run_lockstep(runs, gpu_items, *batch, dim, finished);
   }
   std::vector<KMeansResult> out;
   out.reserve(runs.size());

@@ -122,9 +122,9 @@ DKM_HD inline uint32_t scalar_sort_key(uint32_t float_bits) {
   return (float_bits & 0x80000000u) ? ~float_bits : (float_bits ^ 0x80000000u);
 }
 
-// Prefix sums of sorted scalars over fixed chunks, so that the host and the GPU (one thread per chunk)
-// build them alike: within a chunk, sequential sums from zero; across chunks, `chunk_base` adds the
-// earlier chunks' totals in chunk order. local[j] and local_sq[j] get the sums of v[0..j] and v[0..j]^2.
+// One chunk's own prefix sums of sorted scalars, sequential from zero, so that the host and the GPU (one
+// thread per chunk) build them alike; both then add the earlier chunks' totals, in chunk order, as the
+// chunk's base (kmeans/scalar_1d.hpp). local[j] and local_sq[j] get the sums of v[0..j] and v[0..j]^2.
 DKM_HD inline void chunk_prefix(const float* v, int64_t count, double* local, double* local_sq) {
   double s = 0, sq = 0;
   for (int64_t j = 0; j < count; ++j) {
