@@ -61,10 +61,13 @@ DKM_HD inline double mul_f64(double a, double b) {
 #endif
 }
 
-// Squared Euclidean distance in float: s = 0, then s += (x_j - c_j)^2 for j = 0..dim-1.
+// Squared Euclidean distance in float: s = (x_0 - c_0)^2, then s += (x_j - c_j)^2 for j = 1..dim-1.
+// (Starting from 0 would give the same bits, as 0 + p == p for every square p, at one more add per pair.)
 DKM_HD inline float point_squared_distance(const float* x, const float* c, int64_t dim) {
-  float s = 0;
-  for (int64_t j = 0; j < dim; ++j) {
+  if (dim <= 0) return 0;
+  const float diff0 = sub_f32(x[0], c[0]);
+  float s = mul_f32(diff0, diff0);
+  for (int64_t j = 1; j < dim; ++j) {
     const float diff = sub_f32(x[j], c[j]);
     s = add_f32(s, mul_f32(diff, diff));
   }
@@ -74,11 +77,12 @@ DKM_HD inline float point_squared_distance(const float* x, const float* c, int64
 // The same with the dimension fixed at compile time (the point stays in registers); same bits.
 template <int D>
 DKM_HD inline float point_squared_distance_fixed(const float (&x)[D], const float* c) {
-  float s = 0;
+  const float diff0 = sub_f32(x[0], c[0]);
+  float s = mul_f32(diff0, diff0);
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
-  for (int j = 0; j < D; ++j) {
+  for (int j = 1; j < D; ++j) {
     const float diff = sub_f32(x[j], c[j]);
     s = add_f32(s, mul_f32(diff, diff));
   }

@@ -1,10 +1,12 @@
-// The fused assignment kernel: one block per CPU chunk of 8192 points. Phase 1 labels every point
-// with its nearest centre (centres in shared memory, four points per thread held in registers while
-// the centres stream past). Phase 2 sorts the chunk's labels stably (CUB block radix sort on the label
-// bits of keys that carry the point index below them), so each cluster's points sit together in point
-// order, and one thread per cluster sums them in that order: the chunk's partial sums are the CPU's bit
-// for bit, without float atomics. A second kernel adds the chunks' partials in chunk order. Layers of a
-// batch share the launch.
+// The assignment, in three kernels per launch range. The label kernel gives every point its nearest
+// centre (centres in shared memory; eight points per thread held in registers while the centres stream
+// past), in blocks of a quarter chunk, so the last wave leaves little of the card idle. The totals kernel
+// takes one CPU chunk of 8192 points per block: it sorts the chunk's labels stably (CUB block radix sort
+// on the label bits of keys that carry the point index below them), so each cluster's points sit together
+// in point order, and one thread per cluster sums them in that order; the chunk's inertia is summed in
+// runs of 32 points, as on the CPU. So the chunk's partial sums are the CPU's bit for bit, without float
+// atomics. The reduction kernel adds the chunks' partials in chunk order. Layers of a batch share the
+// launches.
 #include <cub/block/block_radix_sort.cuh>
 
 #include <algorithm>
@@ -23,10 +25,14 @@ namespace dkm::kmeans::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kItems = 32;  // points per thread in a chunk
+constexpr int kItems = 32;  // totals kernel: points per thread in a chunk
 constexpr int kChunk = kThreads * kItems;
 static_assert(kChunk == kChunkPoints, "a block sums one CPU chunk, so its sums are the CPU's bit for bit");
-constexpr int kPointsPerPass = 4;                        // register blocking over points
+static_assert(kItems == kInertiaRunPoints, "a thread sums one run of the chunk's inertia");
+constexpr int kPointsPerThread = 8;                      // label kernel: register blocking over points
+constexpr int kTile = kThreads * kPointsPerThread;       // label kernel: points per block
+constexpr int kTilesPerChunk = kChunk / kTile;
+static_assert(kTilesPerChunk * kTile == kChunk);
 constexpr int64_t kSmemCenterFloats = 8192;              // larger centre sets are read through L1
 constexpr int64_t kScratchDoubles = int64_t(32) << 20;  // per-chunk partial sums of one launch: 256 MiB
 
@@ -40,25 +46,111 @@ struct LayerDesc {
   int64_t count_begin;   // offset of its K counts; its K x d sums start at count_begin * d
 };
 
-struct AssignArgs {
+// What the label and totals kernels of one launch range read and write.
+struct ChunkArgs {
   const float* points;
   int64_t dim;
   const LayerDesc* layers;
   const int32_t* chunk_layer;        // global chunk -> layer
   const int64_t* chunk_sums_offset;  // global chunk -> offset of its K x d partial sums
-  int64_t first_chunk;               // global chunk of block 0
+  int64_t first_chunk;               // global chunk of the range's first chunk
   int64_t sums_base;                 // chunk_sums_offset[first_chunk]
   const float* centers;
   void* labels;
   float* dist2;
   double* partial_sums;
-  double* partial_inertia;       // per block of the launch
+  double* partial_inertia;       // per chunk of the range
   unsigned long long* counts;    // totals (integers: atomics are exact in any order)
   unsigned long long* changed;   // totals per layer
   int has_previous;              // 0 on the first call: every point counts as changed
   int key_bits;                  // label bits the sort looks at
   int centers_in_smem;
 };
+
+// Where a block's chunk lies: its layer, and the chunk's first point and point count within it.
+struct ChunkPlace {
+  int32_t layer;
+  LayerDesc desc;
+  int64_t first;
+  int m;
+};
+
+__device__ ChunkPlace place_chunk(const ChunkArgs& a, int64_t g) {
+  ChunkPlace p;
+  p.layer = a.chunk_layer[g];
+  p.desc = a.layers[p.layer];
+  p.first = (g - p.desc.chunk_begin) * kChunk;
+  p.m = static_cast<int>(p.desc.n - p.first < kChunk ? p.desc.n - p.first : kChunk);
+  return p;
+}
+
+// Three blocks per SM (at most 85 registers): each thread's eight points, their best distances and labels
+// stay in registers.
+template <int D, typename LabelT>
+__global__ void __launch_bounds__(kThreads, 3) label_kernel(ChunkArgs a) {
+  __shared__ unsigned int block_changed;
+  extern __shared__ float smem_centers[];
+
+  const ChunkPlace c = place_chunk(a, a.first_chunk + blockIdx.x / kTilesPerChunk);
+  const int tile_first = (blockIdx.x % kTilesPerChunk) * kTile;  // within the chunk
+  if (tile_first >= c.m) return;  // past the end of the layer's last chunk: the whole block leaves
+  const int m = min(c.m - tile_first, kTile);
+  const int64_t dim = D > 0 ? D : a.dim;
+  const int64_t gp = c.desc.point_begin + c.first + tile_first;
+  const float* x0 = a.points + gp * dim;
+  LabelT* labels = static_cast<LabelT*>(a.labels) + gp;
+  float* dist2 = a.dist2 + gp;
+  const int64_t k = c.desc.k;
+
+  const float* centers = a.centers + c.desc.center_begin;
+  if (a.centers_in_smem) {
+    for (int64_t i = threadIdx.x; i < k * dim; i += kThreads) smem_centers[i] = centers[i];
+    centers = smem_centers;
+  }
+  if (threadIdx.x == 0) block_changed = 0;
+  __syncthreads();
+
+  unsigned int changed = 0;
+  auto store = [&](int i, int32_t label, float d2) {
+    const LabelT l = static_cast<LabelT>(label);
+    changed += a.has_previous ? (labels[i] != l) : 1u;
+    labels[i] = l;
+    dist2[i] = d2;
+  };
+  if constexpr (D > 0) {
+    float x[kPointsPerThread][D], best[kPointsPerThread];
+    int32_t label[kPointsPerThread];
+#pragma unroll
+    for (int p = 0; p < kPointsPerThread; ++p) {
+      const int src = min(static_cast<int>(threadIdx.x) + kThreads * p, m - 1);  // results past m are dropped
+#pragma unroll
+      for (int j = 0; j < D; ++j) x[p][j] = x0[int64_t(src) * D + j];
+      best[p] = __int_as_float(0x7f800000);
+      label[p] = 0;
+    }
+    const int32_t k32 = static_cast<int32_t>(k);
+#pragma unroll 4
+    for (int32_t cc = 0; cc < k32; ++cc) {
+      const float* center = centers + int64_t(cc) * D;
+#pragma unroll
+      for (int p = 0; p < kPointsPerThread; ++p)
+        keep_nearest(point_squared_distance_fixed<D>(x[p], center), cc, best[p], label[p]);
+    }
+#pragma unroll
+    for (int p = 0; p < kPointsPerThread; ++p) {
+      const int i = threadIdx.x + kThreads * p;
+      if (i < m) store(i, label[p], best[p]);
+    }
+  } else {
+    for (int i = threadIdx.x; i < m; i += kThreads) {
+      const Nearest r = nearest_center(x0 + int64_t(i) * dim, centers, k, dim);
+      store(i, r.center, r.d2);
+    }
+  }
+  atomicAdd(&block_changed, changed);
+  __syncthreads();
+  if (threadIdx.x == 0) atomicAdd(&a.changed[c.layer], static_cast<unsigned long long>(block_changed));
+}
 
 // A sorted entry: the label above kIndexBits, the point's index in its chunk below.
 constexpr int kIndexBits = 13;
@@ -75,84 +167,33 @@ __device__ int lower_bound_label(const uint32_t* sorted, int n, int64_t value) {
   return lo;
 }
 
-// Two blocks per SM (at most 128 registers): one block's serial tail (sort, ordered sums) overlaps the
-// other's distance loop.
-template <int D, typename LabelT>
-__global__ void __launch_bounds__(kThreads, 2) assign_chunk_kernel(AssignArgs a) {
+// Two blocks per SM (at most 128 registers: the sort holds 32 keys per thread).
+template <typename LabelT>
+__global__ void __launch_bounds__(kThreads, 2) chunk_totals_kernel(ChunkArgs a) {
   // Keys only: the point index rides in the low bits, so no value array doubles the registers.
   using Sort = cub::BlockRadixSort<uint32_t, kThreads, kItems>;
   __shared__ union {
     typename Sort::TempStorage sort;
     uint32_t sorted[kChunk];
   } smem;
-  __shared__ unsigned int block_changed;
-  extern __shared__ float smem_centers[];
+  __shared__ double run_inertia[kThreads];
 
   const int64_t g = a.first_chunk + blockIdx.x;
-  const int32_t layer = a.chunk_layer[g];
-  const LayerDesc L = a.layers[layer];
-  const int64_t dim = D > 0 ? D : a.dim;
-  const int64_t first = (g - L.chunk_begin) * kChunk;  // chunk's first point within the layer
-  const int m = static_cast<int>(L.n - first < kChunk ? L.n - first : kChunk);
-  const int64_t gp = L.point_begin + first;
+  const ChunkPlace c = place_chunk(a, g);
+  const int64_t dim = a.dim, m = c.m;
+  const int64_t gp = c.desc.point_begin + c.first;
   const float* x0 = a.points + gp * dim;
-  LabelT* labels = static_cast<LabelT*>(a.labels) + gp;
-  float* dist2 = a.dist2 + gp;
-  const int64_t k = L.k;
+  const LabelT* labels = static_cast<const LabelT*>(a.labels) + gp;
+  const float* dist2 = a.dist2 + gp;
 
-  const float* centers = a.centers + L.center_begin;
-  if (a.centers_in_smem) {
-    for (int64_t i = threadIdx.x; i < k * dim; i += kThreads) smem_centers[i] = centers[i];
-    centers = smem_centers;
+  // Blocked arrangement: thread t holds points 32t .. 32t+31, one run of the chunk's inertia. Padding
+  // past m takes the largest label and the largest indexes, so it sorts after every point.
+  double run = 0;
+  for (int q = 0; q < kItems; ++q) {
+    const int i = threadIdx.x * kItems + q;
+    if (i < m) run = add_f64(run, static_cast<double>(dist2[i]));
   }
-  if (threadIdx.x == 0) block_changed = 0;
-  __syncthreads();
-
-  // Phase 1: nearest centre of every point.
-  unsigned int changed = 0;
-  auto store = [&](int i, int32_t label, float d2) {
-    const LabelT l = static_cast<LabelT>(label);
-    changed += a.has_previous ? (labels[i] != l) : 1u;
-    labels[i] = l;
-    dist2[i] = d2;
-  };
-  if constexpr (D > 0) {
-    for (int pass = 0; pass < kItems / kPointsPerPass; ++pass) {
-      float x[kPointsPerPass][D], best[kPointsPerPass];
-      int32_t label[kPointsPerPass];
-      int index[kPointsPerPass];
-#pragma unroll
-      for (int p = 0; p < kPointsPerPass; ++p) {
-        index[p] = threadIdx.x + kThreads * (pass * kPointsPerPass + p);
-        const int src = min(index[p], m - 1);  // in bounds; results past m are dropped
-#pragma unroll
-        for (int j = 0; j < D; ++j) x[p][j] = x0[int64_t(src) * D + j];
-        best[p] = __int_as_float(0x7f800000);
-        label[p] = 0;
-      }
-      for (int32_t c = 0; c < k; ++c) {
-        const float* cc = centers + int64_t(c) * D;
-#pragma unroll
-        for (int p = 0; p < kPointsPerPass; ++p)
-          keep_nearest(point_squared_distance_fixed<D>(x[p], cc), c, best[p], label[p]);
-      }
-#pragma unroll
-      for (int p = 0; p < kPointsPerPass; ++p)
-        if (index[p] < m) store(index[p], label[p], best[p]);
-    }
-  } else {
-    for (int q = 0; q < kItems; ++q) {
-      const int i = threadIdx.x + kThreads * q;
-      if (i >= m) break;
-      const Nearest r = nearest_center(x0 + int64_t(i) * dim, centers, k, dim);
-      store(i, r.center, r.d2);
-    }
-  }
-  atomicAdd(&block_changed, changed);
-  __syncthreads();  // the labels written above are visible to the whole block from here
-
-  // Phase 2: stable sort on the label bits (blocked arrangement: rank = point index), then per-cluster
-  // sums. Padding past m takes the largest label and the largest indexes, so it sorts after every point.
+  run_inertia[threadIdx.x] = run;
   uint32_t keys[kItems];
 #pragma unroll
   for (int q = 0; q < kItems; ++q) {
@@ -167,22 +208,20 @@ __global__ void __launch_bounds__(kThreads, 2) assign_chunk_kernel(AssignArgs a)
   __syncthreads();
 
   double* sums = a.partial_sums + (a.chunk_sums_offset[g] - a.sums_base);
-  for (int64_t c = threadIdx.x; c < k; c += kThreads) {
-    const int lo = lower_bound_label(smem.sorted, m, c), hi = lower_bound_label(smem.sorted, m, c + 1);
-    if (hi > lo) atomicAdd(&a.counts[L.count_begin + c], static_cast<unsigned long long>(hi - lo));
+  for (int64_t cl = threadIdx.x; cl < c.desc.k; cl += kThreads) {
+    const int lo = lower_bound_label(smem.sorted, m, cl), hi = lower_bound_label(smem.sorted, m, cl + 1);
+    if (hi > lo) atomicAdd(&a.counts[c.desc.count_begin + cl], static_cast<unsigned long long>(hi - lo));
     for (int64_t j = 0; j < dim; ++j) {
       double s = 0;
       for (int p = lo; p < hi; ++p)
         s = add_f64(s, static_cast<double>(x0[int64_t(smem.sorted[p] & (kChunk - 1)) * dim + j]));
-      sums[c * dim + j] = s;
+      sums[cl * dim + j] = s;
     }
   }
-  if (threadIdx.x == 0) {
+  if (threadIdx.x == 0) {  // the runs in order, as the CPU adds them (runs past m add +0: no change)
     double s = 0;
-#pragma unroll 8
-    for (int i = 0; i < m; ++i) s = add_f64(s, static_cast<double>(dist2[i]));
+    for (int t = 0; t < kThreads; ++t) s = add_f64(s, run_inertia[t]);
     a.partial_inertia[blockIdx.x] = s;
-    atomicAdd(&a.changed[layer], static_cast<unsigned long long>(block_changed));
   }
 }
 
@@ -231,26 +270,28 @@ __global__ void reduce_chunks_kernel(ReduceArgs a) {
 }
 
 template <int D, typename LabelT>
-void launch_assign(const AssignArgs& args, int64_t blocks, size_t smem_bytes) {
+void launch_labels(const ChunkArgs& args, int64_t chunks, size_t smem_bytes) {
   // The largest centre set once per kernel, never lowered: another thread's launch of the same kernel
   // may need it between this thread's setting and launching.
   static const cudaError_t raised = cudaFuncSetAttribute(
-      assign_chunk_kernel<D, LabelT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+      label_kernel<D, LabelT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
       static_cast<int>(kSmemCenterFloats * sizeof(float)));
-  check(raised, "setting the assignment kernel's shared memory");
-  assign_chunk_kernel<D, LabelT><<<static_cast<unsigned>(blocks), kThreads, smem_bytes>>>(args);
-  check_launch("the assignment kernel");
+  check(raised, "setting the label kernel's shared memory");
+  label_kernel<D, LabelT><<<static_cast<unsigned>(chunks * kTilesPerChunk), kThreads, smem_bytes>>>(args);
+  check_launch("the label kernel");
 }
 
 template <typename LabelT>
-void launch_assign_dim(const AssignArgs& args, int64_t blocks, size_t smem_bytes) {
+void launch_chunk(const ChunkArgs& args, int64_t chunks, size_t smem_bytes) {
   switch (args.dim) {
-    case 1: return launch_assign<1, LabelT>(args, blocks, smem_bytes);
-    case 2: return launch_assign<2, LabelT>(args, blocks, smem_bytes);
-    case 3: return launch_assign<3, LabelT>(args, blocks, smem_bytes);
-    case 4: return launch_assign<4, LabelT>(args, blocks, smem_bytes);
-    default: return launch_assign<0, LabelT>(args, blocks, smem_bytes);
+    case 1: launch_labels<1, LabelT>(args, chunks, smem_bytes); break;
+    case 2: launch_labels<2, LabelT>(args, chunks, smem_bytes); break;
+    case 3: launch_labels<3, LabelT>(args, chunks, smem_bytes); break;
+    case 4: launch_labels<4, LabelT>(args, chunks, smem_bytes); break;
+    default: launch_labels<0, LabelT>(args, chunks, smem_bytes); break;
   }
+  chunk_totals_kernel<LabelT><<<static_cast<unsigned>(chunks), kThreads>>>(args);
+  check_launch("the chunk totals kernel");
 }
 
 // The same rule as the CPU backend: larger distance first, lower index on ties, never a cluster's last point.
@@ -370,12 +411,12 @@ class DeviceBatch final : public BatchAssigner {
 
     const size_t smem = centers_in_smem_ ? static_cast<size_t>(max_k_ * dim_) * sizeof(float) : 0;
     for (const auto& [g0, g1] : ranges) {
-      AssignArgs a{points_.get(), dim_, layer_desc_.get(), chunk_layer_dev_.get(), chunk_sums_offset_dev_.get(),
-                   g0, chunk_sums_offset_[g0], centers_.get(), labels_.get(), dist2_.get(), partial_sums_.get(),
-                   partial_inertia_.get(), counts_.get(), changed_.get(), has_previous_ ? 1 : 0, key_bits_,
-                   centers_in_smem_ ? 1 : 0};
-      if (label_bytes_ == 1) launch_assign_dim<uint8_t>(a, g1 - g0, smem);
-      else launch_assign_dim<uint16_t>(a, g1 - g0, smem);
+      ChunkArgs a{points_.get(), dim_, layer_desc_.get(), chunk_layer_dev_.get(), chunk_sums_offset_dev_.get(),
+                  g0, chunk_sums_offset_[g0], centers_.get(), labels_.get(), dist2_.get(), partial_sums_.get(),
+                  partial_inertia_.get(), counts_.get(), changed_.get(), has_previous_ ? 1 : 0, key_bits_,
+                  centers_in_smem_ ? 1 : 0};
+      if (label_bytes_ == 1) launch_chunk<uint8_t>(a, g1 - g0, smem);
+      else launch_chunk<uint16_t>(a, g1 - g0, smem);
 
       ReduceArgs r{layer_desc_.get(), static_cast<int64_t>(layers_.size()), dim_, chunk_sums_offset_dev_.get(),
                    g0, g1, chunk_sums_offset_[g0], partial_sums_.get(), partial_inertia_.get(), sums_.get(),

@@ -177,6 +177,17 @@ TEST_CASE("cuda: labels, sums and inertia equal the CPU backend's over Lloyd ite
   }
 }
 
+TEST_CASE("cuda: the inertia is summed in runs of 32 points as on the CPU") {
+  if (!gpu_present()) return;
+  // tests/kmeans/test_kmeans.cpp explains these points: a sequential sum per chunk would give 2^55.
+  std::vector<float> x(8192 + 64, 1.0f);
+  x[0] = x[8192] = 0x1p27f;
+  const std::vector<float> zero{0};
+  const AssignTotals gpu = make_cuda_assigner(x, 1, 1)->assign(zero);
+  CHECK(gpu.inertia == (0x1p54 + 255 * 32) + (0x1p54 + 32));
+  CHECK(same_bits(gpu.inertia, make_cpu_assigner(x, 1, 1, 2, false)->assign(zero).inertia));
+}
+
 TEST_CASE("cuda: repeated runs are bit-identical") {
   if (!gpu_present()) return;
   const int64_t n = 50000, dim = 3, k = 256;

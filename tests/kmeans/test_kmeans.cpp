@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "kmeans/assign.hpp"
 #include "kmeans/init.hpp"
 #include "kmeans/kmeans.hpp"
 #include "kmeans/rng.hpp"
@@ -180,6 +181,20 @@ TEST_CASE("Hamerly pruning gives the labels and centres of the full scan") {
     CHECK(pruned.centers == full.centers);
     CHECK(pruned.inertia == full.inertia);
   }
+}
+
+// The points that tell the inertia's order apart: each chunk of 8192 starts with 2^27 (distance 2^54 from
+// the centre 0, where a double's step is 4) followed by ones. Added one by one, each 1 rounds away; a
+// run of 32 ones first makes 32, which is kept. The GPU test reuses them (tests/kmeans/test_cuda.cpp).
+TEST_CASE("a chunk's inertia is the sum of its runs of 32 points, in order") {
+  std::vector<float> x(8192 + 64, 1.0f);
+  x[0] = x[8192] = 0x1p27f;
+  auto cpu = make_cpu_assigner(x, 1, 1, 2, false);
+  const std::vector<float> zero{0};
+  const AssignTotals t = cpu->assign(zero);
+  // Chunk 0: run 0 is 2^54 (its 31 ones round away), runs 1..255 add 32 each. Chunk 1: 2^54, then 32.
+  CHECK(t.inertia == (0x1p54 + 255 * 32) + (0x1p54 + 32));
+  CHECK(t.inertia != 0x1p55);  // what one sequential sum per chunk would give
 }
 
 TEST_CASE("1-D: sort_scalars orders like floats and sums over chunks of 8192") {
