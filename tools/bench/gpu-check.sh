@@ -5,11 +5,12 @@
 # Steps: the card, driver and nvcc; the bundle's paths and libraries; test_kmeans' CUDA cases, then all of
 # test_kmeans; test_cli's --device case; `dkm compress` of wrn-16-4 (plan wrn-16-4-cr47) and of
 # squeezenet1_0 (K = 32 everywhere: vectors of 7, 3 and 1), random weights, on the CPU and on the GPU,
-# timed, each pair of outputs compared byte for byte; bench_cuda.py --check.
+# timed, each pair of outputs compared byte for byte; the same for vgg16 and resnet50 (K = 256, end-to-end
+# times); bench_cuda.py --check.
 # A failing step does not stop the others; the summary table at the end gives each step's exit status,
 # seconds and a note, and the script exits 1 if any failed. Each step has a time limit, and all stop by
 # GPU_CHECK_BUDGET seconds (default 420), so the summary comes inside the call's 480 s.
-# Files in $OUT: gpu-check.log (all output), summary.tsv, bench_cuda.jsonl, bench_cuda.md.
+# Files in $OUT: gpu-check.log (all output), summary.tsv, compress_large.md, bench_cuda.jsonl, bench_cuda.md.
 #
 # Paths: the test binaries have the source folder and the dkm binary compiled in as <alias> and
 # <alias>/build-gpu/tools/dkm, <alias> being the /tmp path in .gpu-bundle/paths.env. This script points
@@ -91,6 +92,30 @@ compare() {
   cmp "$tmp/wrn-16-4-cpu.safetensors" "$tmp/wrn-16-4-cuda.safetensors" && echo "wrn-16-4: byte-identical"
   cmp "$tmp/squeezenet-cpu.safetensors" "$tmp/squeezenet-cuda.safetensors" && echo "squeezenet1_0: byte-identical"
 }
+compress_large() {  # vgg16 and resnet50, K = 256 everywhere: `dkm compress` end to end, CPU (all cores) vs GPU
+  echo '{"format": "dkm-plan/1", "defaults": {"k": 256}}' >"$tmp/k256.json"
+  local rc=0 card m dev same
+  local -A ms
+  card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
+  printf '%s\n' "| card | CPU threads | model | CPU [ms] | GPU [ms] | CPU / GPU | identical |" \
+    "|---|---|---|---|---|---|---|" >"$tmp/large.md"
+  for m in vgg16 resnet50; do
+    for dev in cpu cuda; do
+      "$bin/tools/dkm" compress "$m" --plan "$tmp/k256.json" --random-weights 1 --device "$dev" \
+        -o "$tmp/$m-$dev.safetensors" >"$tmp/$m-$dev.txt"
+      tail -3 "$tmp/$m-$dev.txt"
+      ms[$dev]=$(grep -o '[0-9]* ms end to end' "$tmp/$m-$dev.txt" | cut -d' ' -f1)
+    done
+    same=yes
+    cmp "$tmp/$m-cpu.safetensors" "$tmp/$m-cuda.safetensors" || { same=no; rc=1; }
+    rm -f "$tmp/$m"-*.safetensors
+    echo "| $card | $(nproc) | $m | ${ms[cpu]} | ${ms[cuda]} | $(awk -v a="${ms[cpu]}" -v b="${ms[cuda]}" \
+      'BEGIN {printf "%.2f", a / b}') | $same |" >>"$tmp/large.md"
+  done
+  cat "$tmp/large.md"
+  cp "$tmp/large.md" "$OUT/compress_large.md"
+  return $rc
+}
 bench() {
   local rc=0
   "$PYTHON" tools/bench/bench_cuda.py --build "$bin" --iters 10 --check | tee "$tmp/bench.txt" || rc=$?
@@ -98,7 +123,7 @@ bench() {
   grep '^|' "$tmp/bench.txt" >"$OUT/bench_cuda.md" || true
   return $rc
 }
-export -f versions check_paths doctest compress compare bench
+export -f versions check_paths doctest compress compare compress_large bench
 
 start=$(date +%s)
 budget=${GPU_CHECK_BUDGET:-420}
@@ -142,6 +167,7 @@ step test-cli-device 60 doctest test_cli '-tc=--device*'
 step compress-cpu 90 compress cpu
 step compress-cuda 90 compress cuda
 step compare 15 compare
+step compress-large 150 compress_large
 step bench-cuda 300 bench
 
 say "" "=== summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), bundle $DKM_GPU_COMMIT built $DKM_GPU_BUILT_AT)"
