@@ -174,11 +174,11 @@ void assign_chunk(const AssignStep& step, int64_t begin, int64_t end, ChunkTotal
     a.dist2[i] = best[t];
     if (a.prune) a.lower[i] = std::sqrt(double(second[t]));
   }
-  double inertia = 0, run = 0;  // run: the current run's sum (kInertiaRunPoints)
+  double inertia = 0, run = 0;  // run: the current run's sum (kRunPoints)
   for (int64_t i = begin; i < end; ++i) {
     const int32_t l = a.labels[i];
     run += double(a.dist2[i]);
-    if ((i - begin) % kInertiaRunPoints == kInertiaRunPoints - 1 || i + 1 == end) {
+    if ((i - begin) % kRunPoints == kRunPoints - 1 || i + 1 == end) {
       inertia += run;
       run = 0;
     }

@@ -14,38 +14,61 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
                                          int threads) {
   const int64_t n = static_cast<int64_t>(points.size()) / dim;
   const int64_t trials = 2 + static_cast<int64_t>(std::log(static_cast<double>(k)));
-  const int64_t chunks = chunk_count(n);
+  const int64_t chunks = chunk_count(n), runs = chunk_count(n, kRunPoints);
+  constexpr int64_t kRunsPerChunk = kChunkPoints / kRunPoints;
   Rng rng(seed);
   std::vector<float> centers(static_cast<size_t>(k * dim));
   auto take = [&](int64_t c, int64_t index) {
     std::copy_n(&points[index * dim], dim, &centers[c * dim]);
   };
+  // Sum of value(i) over one chunk, in runs (kmeans/parallel.hpp); run_sum(run, s) sees each run's sum.
+  auto chunk_sum = [&](int64_t ch, auto&& value, auto&& run_sum) {
+    const int64_t e = std::min(n, (ch + 1) * kChunkPoints);
+    double s = 0;
+    for (int64_t r = ch * kChunkPoints; r < e; r += kRunPoints) {
+      double rs = 0;
+      for (int64_t i = r; i < std::min(e, r + kRunPoints); ++i) rs += value(i);
+      run_sum(r / kRunPoints, rs);
+      s += rs;
+    }
+    return s;
+  };
 
-  // closest[i]: squared distance of point i to its nearest chosen centre; chunk_pot: per-chunk sums.
-  std::vector<double> closest(static_cast<size_t>(n));
-  std::vector<double> chunk_pot(static_cast<size_t>(chunks));
+  // closest[i]: squared distance of point i to its nearest chosen centre; its sums per run and chunk.
+  std::vector<double> closest(static_cast<size_t>(n)), run_pot(static_cast<size_t>(runs)),
+      chunk_pot(static_cast<size_t>(chunks));
+  auto refresh = [&](const float* chosen, bool first) {
+    parallel_chunks(chunks, threads, [&](int64_t ch) {
+      chunk_pot[ch] = chunk_sum(
+          ch,
+          [&](int64_t i) {
+            const double d = point_squared_distance_f64(&points[i * dim], chosen, dim);
+            return closest[i] = first ? d : std::min(closest[i], d);
+          },
+          [&](int64_t run, double rs) { run_pot[run] = rs; });
+    });
+  };
   const int64_t first = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
   take(0, first);
-  parallel_chunks(chunks, threads, [&](int64_t ch) {
-    const int64_t b = ch * kChunkPoints, e = std::min(n, b + kChunkPoints);
-    double s = 0;
-    for (int64_t i = b; i < e; ++i) s += closest[i] = point_squared_distance_f64(&points[i * dim], &centers[0], dim);
-    chunk_pot[ch] = s;
-  });
+  refresh(&centers[0], true);
   double potential = 0;
   for (double s : chunk_pot) potential += s;
 
   std::vector<int64_t> candidates(static_cast<size_t>(trials));
   std::vector<double> candidate_pot(static_cast<size_t>(chunks * trials));
   for (int64_t c = 1; c < k; ++c) {
-    // Candidates: the first index whose cumulative D^2 reaches u * potential (numpy searchsorted).
+    // Candidates: the first index whose cumulative D^2 reaches u * potential (numpy searchsorted), the
+    // cumulative sum taken over chunks, then the chunk's runs, then the run's points.
     for (int64_t t = 0; t < trials; ++t) {
       const double r = rng.uniform() * potential;
       double acc = 0;
       int64_t ch = 0;
       while (ch < chunks - 1 && acc + chunk_pot[ch] < r) acc += chunk_pot[ch++];
-      int64_t i = ch * kChunkPoints;
-      const int64_t e = std::min(n, i + kChunkPoints);
+      int64_t run = ch * kRunsPerChunk;
+      const int64_t last_run = std::min(runs, run + kRunsPerChunk) - 1;
+      while (run < last_run && acc + run_pot[run] < r) acc += run_pot[run++];
+      int64_t i = run * kRunPoints;
+      const int64_t e = std::min(n, i + kRunPoints);
       for (; i < e; ++i) {
         acc += closest[i];
         if (acc >= r) break;
@@ -54,12 +77,11 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     }
     // Potential with each candidate added, per chunk.
     parallel_chunks(chunks, threads, [&](int64_t ch) {
-      const int64_t b = ch * kChunkPoints, e = std::min(n, b + kChunkPoints);
       for (int64_t t = 0; t < trials; ++t) {
         const float* cand = &points[candidates[t] * dim];
-        double s = 0;
-        for (int64_t i = b; i < e; ++i) s += std::min(closest[i], point_squared_distance_f64(&points[i * dim], cand, dim));
-        candidate_pot[ch * trials + t] = s;
+        candidate_pot[ch * trials + t] = chunk_sum(
+            ch, [&](int64_t i) { return std::min(closest[i], point_squared_distance_f64(&points[i * dim], cand, dim)); },
+            [](int64_t, double) {});
       }
     });
     int64_t best = 0;
@@ -70,13 +92,7 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
       if (s < best_pot) best_pot = s, best = t;
     }
     take(c, candidates[best]);
-    const float* chosen = &centers[c * dim];
-    parallel_chunks(chunks, threads, [&](int64_t ch) {
-      const int64_t b = ch * kChunkPoints, e = std::min(n, b + kChunkPoints);
-      double s = 0;
-      for (int64_t i = b; i < e; ++i) s += closest[i] = std::min(closest[i], point_squared_distance_f64(&points[i * dim], chosen, dim));
-      chunk_pot[ch] = s;
-    });
+    refresh(&centers[c * dim], false);
     potential = best_pot;
   }
   return centers;

@@ -8,9 +8,10 @@
 namespace dkm::kmeans {
 
 inline constexpr int64_t kChunkPoints = 8192;
-// A chunk's inertia is the sum, in order, of the sums of its runs of 32 consecutive points, each in point
-// order: the GPU sums the runs in parallel and still gives the CPU's bits.
-inline constexpr int64_t kInertiaRunPoints = 32;
+// A sum over a chunk (the inertia, the k-means++ potentials) is taken in runs of 32 consecutive points:
+// each run in point order from 0, then the runs in order. The GPU sums the runs in parallel and still
+// gives the CPU's bits.
+inline constexpr int64_t kRunPoints = 32;
 
 inline int64_t chunk_count(int64_t n, int64_t chunk = kChunkPoints) { return (n + chunk - 1) / chunk; }
 

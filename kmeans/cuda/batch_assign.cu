@@ -28,7 +28,7 @@ constexpr int kThreads = 256;
 constexpr int kItems = 32;  // totals kernel: points per thread in a chunk
 constexpr int kChunk = kThreads * kItems;
 static_assert(kChunk == kChunkPoints, "a block sums one CPU chunk, so its sums are the CPU's bit for bit");
-static_assert(kItems == kInertiaRunPoints, "a thread sums one run of the chunk's inertia");
+static_assert(kItems == kRunPoints, "a thread sums one run of the chunk's inertia");
 constexpr int kPointsPerThread = 8;                      // label kernel: register blocking over points
 constexpr int kTile = kThreads * kPointsPerThread;       // label kernel: points per block
 constexpr int kTilesPerChunk = kChunk / kTile;

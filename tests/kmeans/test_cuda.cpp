@@ -244,6 +244,16 @@ TEST_CASE("cuda: a batch of layers gives each layer's single-layer result") {
 
 TEST_CASE("cuda: farthest points and k-means++ seeding equal the CPU's") {
   if (!gpu_present()) return;
+  struct Shape {
+    int64_t n, dim, k;
+  };
+  // One partial run, partial chunks, exactly one chunk, many chunks of scalars, the generic dimension.
+  for (const Shape s : {Shape{20, 5, 7}, Shape{8192, 3, 16}, Shape{100003, 1, 256}, Shape{30001, 9, 300}}) {
+    CAPTURE(s.n);
+    CAPTURE(s.dim);
+    const auto x = random_points(s.n, s.dim, uint64_t(s.n));
+    CHECK(cuda_init_kmeans_plus_plus(x, s.dim, s.k, 99) == init_kmeans_plus_plus(x, s.dim, s.k, 99, 3));
+  }
   const int64_t n = 25000, dim = 2, k = 64;
   const auto points = random_points(n, dim, 77);
   const auto seeded = cuda_init_kmeans_plus_plus(points, dim, k, 1234);

@@ -5,8 +5,8 @@
 # Steps: the card, driver and nvcc; the bundle's paths and libraries; test_kmeans' CUDA cases, then all of
 # test_kmeans; test_cli's --device case; `dkm compress` of wrn-16-4 (plan wrn-16-4-cr47) and of
 # squeezenet1_0 (K = 32 everywhere: vectors of 7, 3 and 1), random weights, on the CPU and on the GPU,
-# timed, each pair of outputs compared byte for byte; the same for vgg16 and resnet50 (K = 256, end-to-end
-# times); bench_cuda.py --check.
+# timed, each pair of outputs compared byte for byte; bench_cuda.py --check; the compress comparison for
+# vgg16 and resnet50 (K = 256, end-to-end times).
 # A failing step does not stop the others; the summary table at the end gives each step's exit status,
 # seconds and a note, and the script exits 1 if any failed. Each step has a time limit, and all stop by
 # GPU_CHECK_BUDGET seconds (default 420), so the summary comes inside the call's 480 s.
@@ -103,7 +103,7 @@ compress_large() {  # vgg16 and resnet50, K = 256 everywhere: `dkm compress` end
     for dev in cpu cuda; do
       "$bin/tools/dkm" compress "$m" --plan "$tmp/k256.json" --random-weights 1 --device "$dev" \
         -o "$tmp/$m-$dev.safetensors" >"$tmp/$m-$dev.txt"
-      tail -3 "$tmp/$m-$dev.txt"
+      cat "$tmp/$m-$dev.txt"
       ms[$dev]=$(grep -o '[0-9]* ms end to end' "$tmp/$m-$dev.txt" | cut -d' ' -f1)
     done
     same=yes
@@ -167,8 +167,8 @@ step test-cli-device 60 doctest test_cli '-tc=--device*'
 step compress-cpu 90 compress cpu
 step compress-cuda 90 compress cuda
 step compare 15 compare
-step compress-large 150 compress_large
 step bench-cuda 300 bench
+step compress-large 150 compress_large
 
 say "" "=== summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), bundle $DKM_GPU_COMMIT built $DKM_GPU_BUILT_AT)"
 failed=0
