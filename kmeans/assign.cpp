@@ -174,16 +174,16 @@ void assign_chunk(const AssignStep& step, int64_t begin, int64_t end, ChunkTotal
     a.dist2[i] = best[t];
     if (a.prune) a.lower[i] = std::sqrt(double(second[t]));
   }
-  double inertia = 0, run = 0;  // run: the current run's sum (kRunPoints)
-  for (int64_t i = begin; i < end; ++i) {
-    const int32_t l = a.labels[i];
-    run += double(a.dist2[i]);
-    if ((i - begin) % kRunPoints == kRunPoints - 1 || i + 1 == end) {
-      inertia += run;
-      run = 0;
+  double inertia = 0;
+  for (int64_t r = begin; r < end; r += kRunPoints) {  // the inertia in runs (kmeans/parallel.hpp)
+    double run = 0;
+    for (int64_t i = r; i < std::min(end, r + kRunPoints); ++i) {
+      const int32_t l = a.labels[i];
+      run += double(a.dist2[i]);
+      ++out.counts[l];
+      for (int64_t j = 0; j < dim; ++j) out.sums[l * dim + j] += double(a.points[i * dim + j]);
     }
-    ++out.counts[l];
-    for (int64_t j = 0; j < dim; ++j) out.sums[l * dim + j] += double(a.points[i * dim + j]);
+    inertia += run;
   }
   out.inertia = inertia;
 }
