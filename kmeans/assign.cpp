@@ -174,18 +174,12 @@ void assign_chunk(const AssignStep& step, int64_t begin, int64_t end, ChunkTotal
     a.dist2[i] = best[t];
     if (a.prune) a.lower[i] = std::sqrt(double(second[t]));
   }
-  double inertia = 0;
-  for (int64_t r = begin; r < end; r += kRunPoints) {  // the inertia in runs (kmeans/parallel.hpp)
-    double run = 0;
-    for (int64_t i = r; i < std::min(end, r + kRunPoints); ++i) {
-      const int32_t l = a.labels[i];
-      run += double(a.dist2[i]);
-      ++out.counts[l];
-      for (int64_t j = 0; j < dim; ++j) out.sums[l * dim + j] += double(a.points[i * dim + j]);
-    }
-    inertia += run;
-  }
-  out.inertia = inertia;
+  out.inertia = sum_in_runs(begin, end, [&](int64_t i) {  // the sums and counts ride along, in point order
+    const int32_t l = a.labels[i];
+    ++out.counts[l];
+    for (int64_t j = 0; j < dim; ++j) out.sums[l * dim + j] += double(a.points[i * dim + j]);
+    return double(a.dist2[i]);
+  });
 }
 
 void assign_chunk_any(const AssignStep& a, int64_t begin, int64_t end, ChunkTotals& out) {

@@ -21,31 +21,20 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
   auto take = [&](int64_t c, int64_t index) {
     std::copy_n(&points[index * dim], dim, &centers[c * dim]);
   };
-  // Sum of value(i) over one chunk, in runs (kmeans/parallel.hpp); run_sum(run, s) sees each run's sum.
-  auto chunk_sum = [&](int64_t ch, auto&& value, auto&& run_sum) {
-    const int64_t e = std::min(n, (ch + 1) * kChunkPoints);
-    double s = 0;
-    for (int64_t r = ch * kChunkPoints; r < e; r += kRunPoints) {
-      double rs = 0;
-      for (int64_t i = r; i < std::min(e, r + kRunPoints); ++i) rs += value(i);
-      run_sum(r / kRunPoints, rs);
-      s += rs;
-    }
-    return s;
-  };
+  auto chunk_end = [&](int64_t ch) { return std::min(n, (ch + 1) * kChunkPoints); };
 
   // closest[i]: squared distance of point i to its nearest chosen centre; its sums per run and chunk.
   std::vector<double> closest(static_cast<size_t>(n)), run_pot(static_cast<size_t>(runs)),
       chunk_pot(static_cast<size_t>(chunks));
   auto refresh = [&](const float* chosen, bool first) {
     parallel_chunks(chunks, threads, [&](int64_t ch) {
-      chunk_pot[ch] = chunk_sum(
-          ch,
+      chunk_pot[ch] = sum_in_runs(
+          ch * kChunkPoints, chunk_end(ch),
           [&](int64_t i) {
             const double d = point_squared_distance_f64(&points[i * dim], chosen, dim);
             return closest[i] = first ? d : std::min(closest[i], d);
           },
-          [&](int64_t run, double rs) { run_pot[run] = rs; });
+          [&](int64_t run_begin, double s) { run_pot[run_begin / kRunPoints] = s; });
     });
   };
   const int64_t first = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
@@ -79,9 +68,9 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     parallel_chunks(chunks, threads, [&](int64_t ch) {
       for (int64_t t = 0; t < trials; ++t) {
         const float* cand = &points[candidates[t] * dim];
-        candidate_pot[ch * trials + t] = chunk_sum(
-            ch, [&](int64_t i) { return std::min(closest[i], point_squared_distance_f64(&points[i * dim], cand, dim)); },
-            [](int64_t, double) {});
+        candidate_pot[ch * trials + t] = sum_in_runs(ch * kChunkPoints, chunk_end(ch), [&](int64_t i) {
+          return std::min(closest[i], point_squared_distance_f64(&points[i * dim], cand, dim));
+        });
       }
     });
     int64_t best = 0;

@@ -91,9 +91,9 @@ double inertia(std::span<const float> points, int64_t dim, std::span<const float
   std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
   parallel_chunks(chunks, threads, [&](int64_t ch) {
     const int64_t b = ch * kChunkPoints, e = std::min(n, b + kChunkPoints);
-    double s = 0;
-    for (int64_t i = b; i < e; ++i) s += double(squared_distance(&points[i * dim], &centers[labels[i] * dim], dim));
-    partial[ch] = s;
+    partial[ch] = sum_in_runs(b, e, [&](int64_t i) {
+      return double(squared_distance(&points[i * dim], &centers[labels[i] * dim], dim));
+    });
   });
   double total = 0;
   for (double s : partial) total += s;

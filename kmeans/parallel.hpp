@@ -15,6 +15,26 @@ inline constexpr int64_t kRunPoints = 32;
 
 inline int64_t chunk_count(int64_t n, int64_t chunk = kChunkPoints) { return (n + chunk - 1) / chunk; }
 
+// The sum of value(i) over [begin, end) in runs of kRunPoints from begin, as above; run_sum(run_begin, s)
+// is handed each run's sum.
+template <typename Value, typename RunSum>
+double sum_in_runs(int64_t begin, int64_t end, Value&& value, RunSum&& run_sum) {
+  double total = 0;
+  for (int64_t r = begin; r < end; r += kRunPoints) {
+    const int64_t run_end = r + kRunPoints < end ? r + kRunPoints : end;
+    double s = 0;
+    for (int64_t i = r; i < run_end; ++i) s += value(i);
+    run_sum(r, s);
+    total += s;
+  }
+  return total;
+}
+
+template <typename Value>
+double sum_in_runs(int64_t begin, int64_t end, Value&& value) {
+  return sum_in_runs(begin, end, value, [](int64_t, double) {});
+}
+
 // 0 = all hardware threads.
 int resolve_threads(int threads);
 
