@@ -7,10 +7,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "estimator/compression_settings.hpp"
-#include "estimator/estimate.hpp"
-#include "kmeans/container.hpp"
-#include "kmeans/plan.hpp"
+#include "estimator/pipeline.hpp"
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
@@ -160,20 +157,18 @@ ordered_json totals_json(const estimator::Totals& t, estimator::EnergyUnit unit)
 
 void run_estimate(const EstimateCliOptions& o) {
   if (!o.plan.empty() && !o.compressed.empty()) throw UsageError("--plan and --compressed exclude each other");
-  const models::Model model = models::load_model(o.model);
-  const estimator::HwProfile hw = estimator::load_profile(o.hw);
-  estimator::EstimateOptions opt;
-  opt.batch = o.batch;
-  if (o.conv_bits) opt.conv_bits = o.conv_bits;
-  std::optional<kmeans::CompressedModel> compressed;  // owns the labels the options point at
-  if (!o.plan.empty()) {
-    const kmeans::Plan plan = kmeans::load_plan(o.plan);
-    opt.compression = estimator::compression_from_plan(kmeans::resolve_plan(plan, model));
-  } else if (!o.compressed.empty()) {
-    compressed = kmeans::read_compressed(o.compressed);
-    opt.compression = estimator::compression_from_model(*compressed, model);
-  }
-  const estimator::Estimate e = estimator::estimate(model, hw, opt);
+  estimator::PipelineOptions p;
+  p.model = o.model;
+  p.hw = o.hw;
+  p.plan = o.plan;
+  p.compressed = o.compressed;
+  p.run_kmeans = false;  // a plan is estimated with uniform labels; real labels come from --compressed
+  p.batch = o.batch;
+  p.conv_bits = o.conv_bits;
+  const estimator::PipelineResult r = estimator::run_pipeline(p);
+  const estimator::HwProfile& hw = *r.loaded.profile;
+  const std::optional<kmeans::CompressedModel>& compressed = r.compressed;
+  const estimator::Estimate& e = r.estimated->estimate;
   const reports::Table table = layer_table(e);
 
   ordered_json out = {{"model", e.model},
