@@ -185,12 +185,12 @@ Plan parse_plan(std::string_view text, const std::string& source) {
 }
 
 Plan load_plan(const std::string& path_or_name) {
-  if (std::filesystem::is_regular_file(path_or_name)) return parse_plan(read_file(path_or_name), path_or_name);
-  if (const EmbeddedFile* f = find_embedded(plan_files(), path_or_name))
+  if (const EmbeddedFile* f = shipped_file(plan_files(), path_or_name))
     return parse_plan(f->text, "<embedded>/" + std::string(f->name));
-  std::vector<std::string> names;
-  for (const auto& f : plan_files()) names.emplace_back(f.name.substr(0, f.name.size() - 5));
-  throw InputError(path_or_name, "", fmt::format("a plan file or a shipped plan ({})", fmt::join(names, ", ")));
+  if (std::filesystem::is_regular_file(path_or_name)) return parse_plan(read_file(path_or_name), path_or_name);
+  throw InputError(path_or_name, "",
+                   fmt::format("expected a plan file or a shipped plan name ({}), got {}", shipped_names(plan_files()),
+                               std::filesystem::exists(path_or_name) ? "a directory or special file" : "no such file"));
 }
 
 std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& model) {
