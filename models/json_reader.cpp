@@ -12,19 +12,17 @@ namespace dkm {
 
 namespace {
 
+// Edits (insert, delete, substitute, swap two neighbours) from a to b: a swapped pair is one typo.
 size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
-  }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 // `path` inside a document embedded at `at` ("__metadata__.layers" + "[0].k").
@@ -128,9 +126,11 @@ std::string json_shown(const Json& v) {
 }
 
 std::string did_you_mean(std::string_view given, const std::vector<std::string_view>& candidates) {
+  std::string_view best;
+  size_t best_distance = 3;  // at most two edits away, the nearest (the first of equals) wins
   for (auto c : candidates)
-    if (edit_distance(given, c) <= 2) return fmt::format(" (did you mean \"{}\"?)", c);
-  return "";
+    if (const size_t d = edit_distance(given, c); d < best_distance) best = c, best_distance = d;
+  return best.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", best);
 }
 
 void JsonReader::fail(const std::string& where, const std::string& message) const {

@@ -30,7 +30,8 @@ Json parse_json(std::string_view text, const std::string& source, std::string_vi
 std::string json_type_name(const Json& v);
 // The value as JSON text, cut to 40 characters.
 std::string json_shown(const Json& v);
-// " (did you mean "NAME"?)" for the candidate within two edits of `given`, or "".
+// " (did you mean "NAME"?)" for the nearest candidate within two edits of `given` (a swap of two
+// neighbours is one edit), or "".
 std::string did_you_mean(std::string_view given, const std::vector<std::string_view>& candidates);
 
 // Field readers that name the JSON path of anything missing, ill-typed or out of range.

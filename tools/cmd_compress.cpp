@@ -21,6 +21,7 @@
 #include "models/tensor_io.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 #include "tools/progress.hpp"
 
 namespace dkm::cli {
@@ -160,11 +161,11 @@ void setup_compress(CLI::App& app) {
   cmd->add_option("--plan", o->plan, "plan file or shipped plan name (docs/plan.md)")->required();
   cmd->add_option("-o,--output", o->output, "compressed model (.safetensors container, docs/container.md)")->required();
   cmd->add_option("--threads", o->threads, "threads, 0 = all; results do not depend on it")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 4096));
   cmd->add_option("--device", o->device, "where k-means runs: cpu, cuda, or auto (the GPU when usable, else the CPU)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, kmeans::Device>{{"cpu", kmeans::Device::cpu},
-                                                                               {"cuda", kmeans::Device::cuda},
-                                                                               {"auto", kmeans::Device::automatic}}))
+      ->transform(choice({{"cpu", static_cast<int>(kmeans::Device::cpu)},
+                          {"cuda", static_cast<int>(kmeans::Device::cuda)},
+                          {"auto", static_cast<int>(kmeans::Device::automatic)}}))
       ->default_str("cpu");
   cmd->add_option("--json", o->json, "also write the summary as JSON");
   cmd->add_option("--csv", o->csv, "also write the summary table as CSV");

@@ -13,6 +13,7 @@
 #include "models/model.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 
@@ -216,9 +217,9 @@ void setup_estimate(CLI::App& app) {
   auto* plan = cmd->add_option("--plan", o->plan, "compression plan (file or shipped name): uniform labels assumed");
   auto* comp = cmd->add_option("--compressed", o->compressed, "compressed model container: its real cluster labels");
   plan->excludes(comp);
-  cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--conv-bits", o->conv_bits, "weight and activation bits of conv layers (FC layers keep theirs)")
-      ->check(CLI::Range(1, 32));
+      ->check(integer_in(1, 32));
   cmd->add_option("--csv", o->csv_path, "write the per-layer table as CSV");
   cmd->add_option("--json", o->json_path, "write the result as JSON");
   cmd->callback([o] { run_estimate(*o); });
