@@ -9,6 +9,33 @@
 
 namespace dkm::estimator {
 
+namespace {
+
+// A container is priced against the model it was written for: its "model" field, then every layer's
+// name and weight shape, each error naming the container file.
+void check_container_fits(const kmeans::CompressedModel& c, const models::Model& model, const std::string& path,
+                          const std::string& model_arg) {
+  if (c.model != model.name)
+    throw InputError(path, "__metadata__.model",
+                     fmt::format("expected a container written for model \"{}\" ({}), got one written for \"{}\"",
+                                 model.name, model_arg, c.model));
+  for (size_t i = 0; i < c.layers.size(); ++i) {
+    const kmeans::CompressedLayer& l = c.layers[i];
+    const std::string where = fmt::format("__metadata__.layers[{}]", i);
+    const models::Layer* layer = model.find(l.name);
+    if (!layer || layer->kind != models::LayerKind::conv2d)
+      throw InputError(path, where + ".name",
+                       fmt::format("expected a conv layer of model \"{}\", got \"{}\"", model.name, l.name));
+    const std::vector<int64_t> shape = kmeans::weight_shape(*layer);
+    if (l.weight_shape != shape)
+      throw InputError(path, where + ".weight_shape",
+                       fmt::format("expected [{}] (layer \"{}\" of model \"{}\"), got [{}]", join_dims(shape, ", "),
+                                   l.name, model.name, join_dims(l.weight_shape, ", ")));
+  }
+}
+
+}  // namespace
+
 Loaded load_stage(const PipelineOptions& o) {
   if (!o.weights.empty() && o.random_seed) throw UsageError("give at most one of --weights FILE and --random-weights SEED");
   if (!o.compressed.empty() && (!o.plan.empty() || o.random_seed))
@@ -31,7 +58,10 @@ Loaded load_stage(const PipelineOptions& o) {
     l.weights = l.model.weights;
     l.weights_source = o.model;
   }
-  if (!o.compressed.empty()) l.container = kmeans::read_compressed(o.compressed);
+  if (!o.compressed.empty()) {
+    l.container = kmeans::read_compressed(o.compressed);
+    check_container_fits(*l.container, l.model, o.compressed, o.model);
+  }
   return l;
 }
 

@@ -95,6 +95,8 @@ void check_layer(const CompressedLayer& l) {
     if (label < 0 || label >= l.k) fail(fmt::format("label {} outside [0, {})", label, l.k));
   for (float v : l.codebook)
     if (!std::isfinite(v)) fail("non-finite codebook value");
+  for (float v : l.bias)
+    if (!std::isfinite(v)) fail("non-finite bias value");
   if (!std::isfinite(l.mse) || !std::isfinite(l.sparsity)) fail("non-finite mse or sparsity");
 }
 
@@ -278,6 +280,10 @@ CompressedLayer read_layer(const std::string& path, Safetensors& file, const Jso
     Array b = r.take(l.name + ".bias", DType::f32, {bias});
     l.bias.resize(static_cast<size_t>(bias));
     std::memcpy(l.bias.data(), b.bytes.data(), b.bytes.size());
+    for (size_t i = 0; i < l.bias.size(); ++i)
+      if (!std::isfinite(l.bias[i]))
+        throw InputError(path, fmt::format("tensor '{}.bias'", l.name),
+                         fmt::format("expected finite values, got {} at index {}", l.bias[i], i));
   }
   return l;
 }

@@ -262,6 +262,7 @@ std::string sweep_section(const ReportInput& in) {
               {"row-stationary hierarchy model", sw.cluster_rates,
                relative(sw.hierarchy_energy, sw.hierarchy_uncompressed)}};
   if (std::isfinite(sw.r2)) p.note = fmt::format("R² = {:.4f}", sw.r2);
+  else if (!sw.r2_undefined.empty()) p.note = "R² undefined: " + sw.r2_undefined;
   out += figure(line_plot(p), "Every conv layer shared row-wise at the given K/N with uniform labels (the paper's "
                               "validation experiment). R² is the coefficient of determination of a linear fit of "
                               "the hierarchy energy on the paper metric.");

@@ -49,6 +49,7 @@ struct ReportSweep {
   std::vector<double> paper_energy, hierarchy_energy;
   double paper_uncompressed = 0, hierarchy_uncompressed = 0;
   double r2 = kNotComputed;  // of a linear fit of hierarchy on paper energy
+  std::string r2_undefined;  // why r2 is not computed (one rate, no conv layer), or ""
 };
 
 // One conv layer's weights before and after sharing (same OIHW shape), for the heat maps.

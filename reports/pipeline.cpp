@@ -163,7 +163,8 @@ ReportInput report_input(const Run& run, const std::vector<double>& sweep_rates,
       sw.hierarchy_energy.push_back(p.totals.hierarchy_energy);
     }
     std::tie(sw.paper_uncompressed, sw.hierarchy_uncompressed) = conv_energies(run.baseline);
-    sw.r2 = s.r2;
+    sw.r2 = s.r2.value_or(kNotComputed);
+    sw.r2_undefined = s.r2_undefined;
     in.sweep = sw;
   }
 
