@@ -107,7 +107,7 @@ TEST_CASE("defaults, rules in order, cluster rate, seeds, clamping") {
 }
 
 TEST_CASE("plan errors name the file, the JSON path and what was expected") {
-  CHECK(error_of("{") == "p.json: line 1, column 1: expected valid JSON: syntax error while parsing object key - "
+  CHECK(error_of("{") == "p.json: line 1, column 2: expected valid JSON: syntax error while parsing object key - "
                          "unexpected end of input; expected string literal");
   CHECK(error_of("[]") == "p.json: expected a JSON object with \"format\": \"dkm-plan/1\", got an array ([])");
   CHECK(error_of(R"({"layers": []})") == "p.json: expected the key \"format\"");

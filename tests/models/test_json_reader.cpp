@@ -66,7 +66,7 @@ TEST_CASE("json reader: syntax errors give line and column in every reader") {
         "p.json: line 2, column 13: expected valid JSON: syntax error while parsing value - unexpected '}'; "
         "expected '[', '{', or a literal");
   CHECK(container_error("[{") ==
-        ": __metadata__.layers, line 1, column 2: expected valid JSON: syntax error while parsing object key - "
+        ": __metadata__.layers, line 1, column 3: expected valid JSON: syntax error while parsing object key - "
         "unexpected end of input; expected string literal");
   CHECK(plan_error(R"({"format": "dkm-plan/1"} x)") ==
         "p.json: line 1, column 26: expected the end of the file after the top-level JSON value, got trailing characters");
