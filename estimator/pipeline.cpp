@@ -9,10 +9,6 @@
 
 namespace dkm::estimator {
 
-namespace {
-
-// A container is priced against the model it was written for: its "model" field, then every layer's
-// name and weight shape, each error naming the container file.
 void check_container_fits(const kmeans::CompressedModel& c, const models::Model& model, const std::string& path,
                           const std::string& model_arg) {
   if (c.model != model.name)
@@ -33,8 +29,6 @@ void check_container_fits(const kmeans::CompressedModel& c, const models::Model&
                                    l.name, model.name, join_dims(l.weight_shape, ", ")));
   }
 }
-
-}  // namespace
 
 Loaded load_stage(const PipelineOptions& o) {
   if (!o.weights.empty() && o.random_seed) throw UsageError("give at most one of --weights FILE and --random-weights SEED");

@@ -61,6 +61,10 @@ struct PipelineResult {
 
 // Throws dkm::UsageError for contradictory options, dkm::InputError for bad files.
 Loaded load_stage(const PipelineOptions& options);
+// A container is priced only against the model it was written for: its "model" field, then every
+// layer's name and weight shape; errors name `source` (the file) and the field. load_stage calls it.
+void check_container_fits(const kmeans::CompressedModel& container, const models::Model& model,
+                          const std::string& source, const std::string& model_arg);
 // nullopt without a plan, without weights, or with run_kmeans false; the container when one was read.
 // A plan that shares no layer gives a container with no layers.
 std::optional<kmeans::CompressedModel> compress_stage(const Loaded& loaded, const PipelineOptions& options);

@@ -249,9 +249,11 @@ estimator::Loaded loaded_from(const models::Model& model, const py::object& comp
     l.plan_source = p.source;
     l.settings = kmeans::resolve_plan(p, model);
   }
-  if (!compressed.is_none())
-    container = py::isinstance<py::dict>(compressed) ? model_from(compressed.cast<py::dict>())
-                                                     : kmeans::read_compressed(compressed.cast<std::string>());
+  if (!compressed.is_none()) {
+    const bool dict = py::isinstance<py::dict>(compressed);
+    container = dict ? model_from(compressed.cast<py::dict>()) : kmeans::read_compressed(compressed.cast<std::string>());
+    estimator::check_container_fits(*container, model, dict ? "compressed=" : compressed.cast<std::string>(), model.name);
+  }
   return l;
 }
 

@@ -72,6 +72,9 @@ def test_compression_ratio_by_hand(tmp_path):
     assert r["ratio"]["entropy"] == pytest.approx(1.0) and r["layers"] == []
     e = dkm.estimate(model, "eyeriss-65nm", compressed={"model": "tiny", "layers": [keep]})
     assert e["layers"][0]["k"] == 0 and "uncompressed" not in e
+    # A container written for another model is refused, as by `dkm estimate --compressed`.
+    with pytest.raises(ValueError, match="__metadata__.model: expected a container written for model"):
+        dkm.estimate(model, "eyeriss-65nm", compressed={"model": "lenet5", "layers": [keep]})
 
 
 def test_models_and_estimate_of_a_compressed_lenet(tmp_path):
