@@ -1,0 +1,51 @@
+#pragma once
+// What `dkm run`, `calibrate` and `evaluate` share: the model with its float weights, and input arrays as
+// batches for the inference engine (models/runtime/runtime.hpp).
+#include <string>
+
+#include <fmt/core.h>
+
+#include "kmeans/container.hpp"
+#include "models/error.hpp"
+#include "models/model.hpp"
+#include "models/runtime/runtime.hpp"
+#include "models/tensor_io.hpp"
+
+namespace dkm::cli {
+
+struct InferenceModel {
+  models::Model model;
+  Weights weights;             // float weights
+  std::string weights_source;  // for error messages
+};
+
+// The model and its float weights: --weights W, else the weights an ONNX import attached. Throws a
+// UsageError when the model has conv or linear layers and neither is there.
+inline InferenceModel load_inference_model(const std::string& model_path, const std::string& weights_path) {
+  InferenceModel m{models::load_model(model_path), {}, weights_path};
+  if (!weights_path.empty()) {
+    m.weights = load_weights(weights_path);
+  } else {
+    m.weights = m.model.weights;
+    m.weights_source = model_path;
+    bool needs = false;
+    for (const auto& l : m.model.layers) needs = needs || l.has_weights() || l.kind == models::LayerKind::batchnorm;
+    if (needs && m.weights.empty())
+      throw UsageError(fmt::format("model '{}' carries no weights: pass --weights W (docs/weights.md)", model_path));
+  }
+  return m;
+}
+
+// The float weights with the compressed layers of container `path` replaced by codebook[label].
+inline Weights with_compressed(const Weights& weights, const std::string& path) {
+  Weights w = weights;
+  for (auto& [name, t] : kmeans::decompress(kmeans::read_compressed(path))) w[name] = std::move(t);
+  return w;
+}
+
+// An .npy array as a batch of model inputs: (N, C, H, W), or (N, F) for a feature-vector model.
+inline runtime::Activations load_input(const models::Model& model, const std::string& path) {
+  return runtime::to_activations(model, read_npy(path).to_tensor(path, "array"), path);
+}
+
+}  // namespace dkm::cli
