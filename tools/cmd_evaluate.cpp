@@ -32,6 +32,7 @@ void run_evaluate(const EvaluateOptions& o) {
   runtime::Activations data = load_input(m.model, o.data);
   runtime::EvaluationSetup setup;
   setup.score = runtime::score_rule(m.model, o.output, o.score_outputs);
+  if (!o.labels.empty()) require_regular_file(o.labels);
   if (!o.labels.empty()) setup.labels = runtime::load_labels(o.labels, data.batch, m.model, setup.score);
   setup.batch = o.batch;
   setup.threads = o.threads;

@@ -1,6 +1,7 @@
 #pragma once
 // What `dkm run`, `calibrate` and `evaluate` share: the model with its float weights, and input arrays as
 // batches for the inference engine (models/runtime/runtime.hpp).
+#include <filesystem>
 #include <string>
 
 #include <fmt/core.h>
@@ -43,8 +44,18 @@ inline Weights with_compressed(const Weights& weights, const std::string& path) 
   return w;
 }
 
+// Devices and FIFOs (/dev/zero) would be read without end: refuse anything but a regular file.
+inline void require_regular_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw InputError(path, "", std::filesystem::exists(path, ec) ? "expected a regular file (an .npy array), got a "
+                                                                   "directory, device or FIFO"
+                                                                 : "no such file");
+}
+
 // An .npy array as a batch of model inputs: (N, C, H, W), or (N, F) for a feature-vector model.
 inline runtime::Activations load_input(const models::Model& model, const std::string& path) {
+  require_regular_file(path);
   return runtime::to_activations(model, read_npy(path).to_tensor(path, "array"), path);
 }
 
