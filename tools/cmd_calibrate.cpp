@@ -16,9 +16,9 @@ namespace dkm::cli {
 namespace {
 
 struct CalibrateCommandOptions {
-  std::string model, weights, data, output;
+  InferenceOptions common;
+  std::string data, output;
   int64_t batch = 16;
-  int threads = 0;
 };
 
 double median(std::vector<double> v) {
@@ -27,10 +27,10 @@ double median(std::vector<double> v) {
 }
 
 void run_calibrate(const CalibrateCommandOptions& o) {
-  InferenceModel m = load_inference_model(o.model, o.weights);
+  InferenceModel m = load_inference_model(o.common.model, o.common.weights);
   runtime::Activations data = load_input(m.model, o.data);
   if (stderr_is_terminal()) fmt::print(stderr, "calibrating on {} image(s)...\n", data.batch);
-  runtime::Calibration stats = runtime::calibrate(m.model, m.weights, data, {o.batch, o.threads, m.weights_source});
+  runtime::Calibration stats = runtime::calibrate(m.model, m.weights, data, {o.batch, o.common.threads, m.weights_source});
   write_file_atomic(o.output, runtime::to_json(stats));
 
   reports::Table table;
@@ -55,13 +55,11 @@ void run_calibrate(const CalibrateCommandOptions& o) {
 void setup_calibrate(CLI::App& app) {
   auto o = std::make_shared<CalibrateCommandOptions>();
   auto* cmd = app.add_subcommand("calibrate", "Per-channel statistics of every conv/linear layer's input over calibration data");
-  cmd->add_option("MODEL", o->model, "model spec (.json), ONNX file (.onnx) or zoo name")->required();
-  cmd->add_option("--weights", o->weights, "weights (docs/weights.md); default: the ONNX file's");
+  add_inference_options(cmd, o->common);
   cmd->add_option("--data", o->data, "calibration images: .npy of shape (N, C, H, W)")->required();
   cmd->add_option("-o,--output", o->output, "statistics (JSON, format dkm-stats/1, docs/inference.md)")->required();
   cmd->add_option("--batch", o->batch, "images per forward pass (memory only; results do not depend on it)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", o->threads, "threads (0 = all); results are identical for any value")->check(CLI::NonNegativeNumber);
   cmd->callback([o] { run_calibrate(*o); });
 }
 

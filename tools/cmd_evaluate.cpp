@@ -18,24 +18,24 @@ namespace dkm::cli {
 namespace {
 
 struct EvaluateOptions {
-  std::string model, weights, compressed, data, labels, output, json;
+  InferenceOptions common;
+  std::string compressed, data, labels, output, json;
   std::vector<std::string> score_outputs;
   int64_t batch = 16;
-  int threads = 0;
 };
 
 nlohmann::json snr_json(double db) { return std::isfinite(db) ? nlohmann::json(db) : nlohmann::json(nullptr); }
 std::string snr_text(double db) { return std::isfinite(db) ? fmt::format("{:.2f} dB", db) : "identical"; }
 
 void run_evaluate(const EvaluateOptions& o) {
-  InferenceModel m = load_inference_model(o.model, o.weights);
+  InferenceModel m = load_inference_model(o.common.model, o.common.weights);
   runtime::Activations data = load_input(m.model, o.data);
   runtime::EvaluationSetup setup;
   setup.score = runtime::score_rule(m.model, o.output, o.score_outputs);
   if (!o.labels.empty()) require_regular_file(o.labels);
   if (!o.labels.empty()) setup.labels = runtime::load_labels(o.labels, data.batch, m.model, setup.score);
   setup.batch = o.batch;
-  setup.threads = o.threads;
+  setup.threads = o.common.threads;
   setup.weights_source = m.weights_source;
   std::optional<Weights> compressed;
   if (!o.compressed.empty()) compressed = with_compressed(m.weights, o.compressed);
@@ -76,8 +76,7 @@ void run_evaluate(const EvaluateOptions& o) {
 void setup_evaluate(CLI::App& app) {
   auto o = std::make_shared<EvaluateOptions>();
   auto* cmd = app.add_subcommand("evaluate", "Accuracy and output SNR of a model, float or compressed, on data");
-  cmd->add_option("MODEL", o->model, "model spec (.json), ONNX file (.onnx) or zoo name")->required();
-  cmd->add_option("--weights", o->weights, "float weights (docs/weights.md); default: the ONNX file's");
+  add_inference_options(cmd, o->common);
   cmd->add_option("--compressed", o->compressed, "compressed container (`dkm compress`): evaluate its decompressed weights");
   cmd->add_option("--data", o->data, "images: .npy of shape (N, C, H, W)")->required();
   cmd->add_option("--labels", o->labels, "labels: .npy of N integers (class ids; 0/1 with --score-outputs)");
@@ -87,7 +86,6 @@ void setup_evaluate(CLI::App& app) {
                   "(a logit; BlazeFace's face/non-face rule)")
       ->delimiter(',');
   cmd->add_option("--batch", o->batch, "images per forward pass (memory only)")->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", o->threads, "threads (0 = all); results are identical for any value")->check(CLI::NonNegativeNumber);
   cmd->add_option("--json", o->json, "also write the results as JSON to this file");
   cmd->callback([o] { run_evaluate(*o); });
 }

@@ -14,10 +14,10 @@ namespace dkm::cli {
 namespace {
 
 struct RunCommandOptions {
-  std::string model, weights, input, output;
+  InferenceOptions common;
+  std::string input, output;
   std::vector<std::string> layers;
   bool all_layers = false;
-  int threads = 0;
 };
 
 // Without --input: one image of values uniform in [-1, 1) from a fixed generator (mt19937_64, seed 0, the
@@ -33,10 +33,10 @@ runtime::Activations default_input(const models::Model& model) {
 void run_run(const RunCommandOptions& o) {
   if (std::filesystem::path(o.output).extension() != ".npz")
     throw UsageError(fmt::format("--output '{}': expected a name ending in .npz", o.output));
-  InferenceModel m = load_inference_model(o.model, o.weights);
+  InferenceModel m = load_inference_model(o.common.model, o.common.weights);
   runtime::Activations input = o.input.empty() ? default_input(m.model) : load_input(m.model, o.input);
   runtime::RunOptions options;
-  options.threads = o.threads;
+  options.threads = o.common.threads;
   options.weights_source = m.weights_source;
   options.keep = o.layers;
   if (o.all_layers)
@@ -54,13 +54,11 @@ void run_run(const RunCommandOptions& o) {
 void setup_run(CLI::App& app) {
   auto o = std::make_shared<RunCommandOptions>();
   auto* cmd = app.add_subcommand("run", "Run the model in float32 on input images (built-in inference engine)");
-  cmd->add_option("MODEL", o->model, "model spec (.json), ONNX file (.onnx) or zoo name")->required();
-  cmd->add_option("--weights", o->weights, "weights (.npz, .safetensors, .npy; docs/weights.md); default: the ONNX file's");
+  add_inference_options(cmd, o->common);
   cmd->add_option("--input", o->input, "input images: .npy of shape (N, C, H, W), float; default: one random image");
   cmd->add_option("-o,--output", o->output, "output arrays (.npz), one per model output, named after its layer")->required();
   cmd->add_option("--layers", o->layers, "also write these layers' outputs")->delimiter(',');
   cmd->add_flag("--all-layers", o->all_layers, "write every layer's output");
-  cmd->add_option("--threads", o->threads, "threads (0 = all); results are identical for any value")->check(CLI::NonNegativeNumber);
   cmd->callback([o] { run_run(*o); });
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
 #include "kmeans/container.hpp"
@@ -13,6 +14,19 @@
 #include "models/tensor_io.hpp"
 
 namespace dkm::cli {
+
+// The options of every command that runs the model.
+struct InferenceOptions {
+  std::string model, weights;
+  int threads = 0;
+};
+
+inline void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
+  cmd->add_option("MODEL", o.model, "model spec (.json), ONNX file (.onnx) or zoo name")->required();
+  cmd->add_option("--weights", o.weights, "float weights (.npz, .safetensors, .npy; docs/weights.md); default: the ONNX file's");
+  cmd->add_option("--threads", o.threads, "threads (0 = all); results are identical for any value")
+      ->check(CLI::NonNegativeNumber);
+}
 
 struct InferenceModel {
   models::Model model;

@@ -29,7 +29,7 @@ void conv2d(const models::Layer& l, const Activations& in, const Tensor& weight,
   std::vector<RowMatrix> w(static_cast<size_t>(groups));
   for (int64_t g = 0; g < groups; ++g)
     w[g] = Eigen::Map<const RowMatrix>(weight.values.data() + g * cout_g * depth, cout_g, depth);
-  parallel_for(in.batch * groups * blocks, threads, [&](int64_t task) {
+  parallel_chunks(in.batch * groups * blocks, threads, [&](int64_t task) {
     const int64_t block = task % blocks, g = (task / blocks) % groups, n = task / (blocks * groups);
     const int64_t p0 = block * kColumnBlock, np = std::min(kColumnBlock, pixels - p0);
     // im2col: row (input channel, ky, kx), column = output pixel; zero where the window reads padding.
@@ -68,7 +68,7 @@ void linear(const models::Layer& l, const Activations& in, const Tensor& weight,
     w[b] = Eigen::Map<const RowMatrix>(weight.values.data() + o0 * features, std::min(kFeatureBlock, outs - o0), features);
   }
   // One product per image and block of outputs, so an image's result does not depend on its batch.
-  parallel_for(in.batch * blocks, threads, [&](int64_t task) {
+  parallel_chunks(in.batch * blocks, threads, [&](int64_t task) {
     const int64_t block = task % blocks, n = task / blocks, o0 = block * kFeatureBlock;
     const Eigen::VectorXf x = Eigen::Map<const Eigen::VectorXf>(in.values.data() + n * features, features);
     Eigen::VectorXf result(w[block].rows());

@@ -1,16 +1,16 @@
 #pragma once
 // The layer kernels behind runtime::run(), one function per layer kind (internal to models/runtime).
 #include <cstdint>
-#include <functional>
 #include <vector>
 
+#include "kmeans/parallel.hpp"
 #include "models/runtime/runtime.hpp"
 
 namespace dkm::runtime::detail {
 
-// Calls fn(i) for i in [0, count) on up to `threads` threads (0 = all); rethrows the first exception.
-// Callers split work into pieces whose bounds never depend on the thread count.
-void parallel_for(int64_t count, int threads, const std::function<void(int64_t)>& fn);
+// Work is split into pieces whose bounds never depend on the thread count and handed to threads by
+// kmeans::parallel_chunks (kmeans/parallel.hpp).
+using kmeans::parallel_chunks;
 
 void conv2d(const models::Layer& l, const Activations& in, const Tensor& weight, const Tensor* bias, Activations& out,
             int threads);

@@ -1,50 +1,18 @@
 // The layers without weights (and batch norm): pooling, activations, add, concat, upsample. Each output
 // value is computed by one fixed sequence of operations, so no thread count can change it.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
 #include <limits>
-#include <mutex>
-#include <thread>
 
 #include "models/error.hpp"
 #include "models/runtime/kernels.hpp"
 
 namespace dkm::runtime::detail {
 
-void parallel_for(int64_t count, int threads, const std::function<void(int64_t)>& fn) {
-  int64_t workers = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
-  workers = std::min(workers, count);
-  if (workers <= 1) {
-    for (int64_t i = 0; i < count; ++i) fn(i);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&] {
-    for (int64_t i = next++; i < count; i = next++) {
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = count;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < workers; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-}
-
 void pool(const models::Layer& l, const Activations& in, Activations& out, int threads) {
   const models::Shape is = in.shape, os = out.shape;
   const bool is_max = l.kind == models::LayerKind::maxpool;
-  parallel_for(in.batch * is.c, threads, [&](int64_t plane) {
+  parallel_chunks(in.batch * is.c, threads, [&](int64_t plane) {
     const float* src = in.values.data() + plane * is.h * is.w;
     float* dst = out.values.data() + plane * os.h * os.w;
     if (l.global) {
