@@ -38,7 +38,7 @@ void run_evaluate(const EvaluateOptions& o) {
   setup.threads = o.common.threads;
   setup.weights_source = m.weights_source;
   std::optional<Weights> compressed;
-  if (!o.compressed.empty()) compressed = with_compressed(m.weights, o.compressed);
+  if (!o.compressed.empty()) compressed = with_compressed(m.model, m.weights, o.compressed);
   if (stderr_is_terminal()) fmt::print(stderr, "evaluating {} image(s)...\n", data.batch);
   runtime::Evaluation e = runtime::evaluate(m.model, m.weights, compressed ? &*compressed : nullptr, data, setup);
 

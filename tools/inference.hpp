@@ -51,10 +51,19 @@ inline InferenceModel load_inference_model(const std::string& model_path, const 
   return m;
 }
 
-// The float weights with the compressed layers of container `path` replaced by codebook[label].
-inline Weights with_compressed(const Weights& weights, const std::string& path) {
+// The float weights with the compressed layers of container `path` replaced by codebook[label]. A layer
+// the model does not have means the container belongs to another model: an error, not a silent no-op.
+inline Weights with_compressed(const models::Model& model, const Weights& weights, const std::string& path) {
+  const kmeans::CompressedModel c = kmeans::read_compressed(path);
+  for (const auto& l : c.layers) {
+    const models::Layer* layer = model.find(l.name);
+    if (!layer || !layer->has_weights())
+      throw InputError(path, fmt::format("layer '{}'", l.name),
+                       fmt::format("a conv or linear layer of model '{}' (the container was written for '{}')",
+                                   model.name, c.model));
+  }
   Weights w = weights;
-  for (auto& [name, t] : kmeans::decompress(kmeans::read_compressed(path))) w[name] = std::move(t);
+  for (auto& [name, t] : kmeans::decompress(c)) w[name] = std::move(t);
   return w;
 }
 

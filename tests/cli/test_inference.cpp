@@ -2,6 +2,7 @@
 // identical for any thread count, and the compressed model measured against the float one.
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -79,4 +80,16 @@ TEST_CASE("dkm calibrate and dkm evaluate on the tiny model with its compressed 
   auto same = run_dkm("evaluate '" + kTiny + "' --weights '" + kWeights + "' --data '" + x + "'");
   CHECK(same.exit_code == 0);
   CHECK(same.out.find("nothing to compare") != std::string::npos);
+}
+
+TEST_CASE("dkm evaluate: a container of another model is refused, naming its layer") {
+  TempDir dir;
+  const std::string x = write_input(dir, 1);
+  std::string spec = slurp(kTiny);
+  spec.replace(spec.find("\"conv1\""), 7, "\"c1\"");
+  std::ofstream(dir / "other.json") << spec;
+  auto r = run_dkm("evaluate '" + (dir / "other.json") + "' --weights '" + kWeights + "' --compressed '" + kCompressed +
+                   "' --data '" + x + "'");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("layer 'conv1': a conv or linear layer of model 'tiny'") != std::string::npos);
 }
