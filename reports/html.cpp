@@ -267,9 +267,18 @@ std::string sweep_section(const ReportInput& in) {
               {"row-stationary hierarchy model", sw.cluster_rates,
                relative(sw.hierarchy_energy, sw.hierarchy_uncompressed)}};
   if (std::isfinite(sw.r2)) p.note = fmt::format("R² = {:.4f}", sw.r2);
+  std::string plan_note;
+  if (sw.plan_rate > 0) {
+    p.series.push_back({"this plan, paper metric", {sw.plan_rate}, relative({sw.plan_paper_energy}, sw.paper_uncompressed)});
+    p.series.push_back({"this plan, hierarchy model", {sw.plan_rate},
+                        relative({sw.plan_hierarchy_energy}, sw.hierarchy_uncompressed)});
+    plan_note = fmt::format(" The single markers are this report's plan at its overall K/N = {} (the sum of K over "
+                            "the sum of N of its shared layers), with its own per-layer K and labels.",
+                            short_number(sw.plan_rate, 3));
+  }
   out += figure(line_plot(p), "Every conv layer shared row-wise at the given K/N with uniform labels (the paper's "
                               "validation experiment). R² is the coefficient of determination of a linear fit of "
-                              "the hierarchy energy on the paper metric.");
+                              "the hierarchy energy on the paper metric." + plan_note);
   return out + "</section>\n";
 }
 
