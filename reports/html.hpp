@@ -50,6 +50,8 @@ struct ReportSweep {
   double paper_uncompressed = 0, hierarchy_uncompressed = 0;
   double r2 = kNotComputed;  // of a linear fit of hierarchy on paper energy
   std::string r2_undefined;  // why r2 is not computed (one rate, no conv layer), or ""
+  // The report's own plan as a point: its overall K/N (0 = no plan) and its conv layers' energies.
+  double plan_rate = 0, plan_paper_energy = 0, plan_hierarchy_energy = 0;
 };
 
 // One conv layer's weights before and after sharing (same OIHW shape), for the heat maps.
