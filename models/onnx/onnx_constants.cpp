@@ -37,10 +37,11 @@ void Importer::fold_constant_op() {
     }
   const std::set<std::string> evaluated = {"Shape", "ConstantOfShape", "Cast", "Identity", "Unsqueeze", "Squeeze",
                                            "Reshape", "Flatten", "Gather", "Concat", "Transpose", "Add", "Sub", "Mul", "Div", "Equal", "Where",
-                                           "Expand"};
+                                           "Expand", "Mod", "Slice", "Range"};
   // Shape arithmetic (x.chunk(2) computes its Slice ends as Shape / 2 * k; x.expand(n, -1, -1) a Where of
   // an Equal): small integer tensors only, a scalar broadcast against the other operands.
-  bool arithmetic = op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Equal" || op == "Where";
+  bool arithmetic = op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Mod" || op == "Equal" ||
+                    op == "Where";
   if (arithmetic && !unknown) {
     const int n = op == "Where" ? 3 : 2;
     const Constant& first = constant(input_name(0));
@@ -153,6 +154,7 @@ void Importer::fold_constant_op() {
                       : op == "Mul" ? __builtin_mul_overflow(x, y, &v)
                                     : (y == 0 || (x == INT64_MIN && y == -1));
       if (op == "Div" && !overflow) v = x / y;
+      if (op == "Mod" && !overflow) v = ((x % y) + y) % y;  // fmod = 0: the sign of the divisor, as in Python
       if (overflow) fail(fmt::format("expected shape arithmetic within 64 bits (no division by 0), got {} {} {}", x, op, y));
       r.ints.push_back(v);
     }
@@ -183,6 +185,56 @@ void Importer::fold_constant_op() {
     r.is_int = data.is_int;
     r.ints = data.ints;
     r.floats = data.floats;
+  } else if (op == "Slice") {  // of a small constant (pads reordered by PyTorch's F.pad), any step
+    const Constant& data = const_input(0);
+    if (data.numel() > 4096) return unknown_constants(sources);
+    auto ints = [&](int i) { return has_input(i) ? const_input(i).ints : std::vector<int64_t>{}; };
+    std::vector<int64_t> starts = ints(1), ends = ints(2), axes = ints(3), steps = ints(4);
+    const int64_t rank = static_cast<int64_t>(data.dims.size());
+    if (axes.empty())
+      for (int64_t a = 0; a < static_cast<int64_t>(starts.size()); ++a) axes.push_back(a);
+    if (steps.empty()) steps.assign(starts.size(), 1);
+    if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+      fail("expected Slice starts, ends, axes and steps of one length");
+    std::vector<std::vector<int64_t>> picks(data.dims.size());
+    for (int64_t a = 0; a < rank; ++a)
+      for (int64_t i = 0; i < data.dims[a]; ++i) picks[a].push_back(i);
+    for (size_t k = 0; k < starts.size(); ++k) {
+      const int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
+      if (a < 0 || a >= rank || steps[k] == 0) fail("expected Slice axes within the rank and non-zero steps");
+      const int64_t n = data.dims[a], step = steps[k];
+      auto clamp = [&](int64_t v, int64_t lo, int64_t hi) { return std::clamp<int64_t>(v < 0 ? v + n : v, lo, hi); };
+      int64_t b = step > 0 ? clamp(starts[k], 0, n) : clamp(starts[k], -1, n - 1);
+      int64_t e = step > 0 ? clamp(ends[k], 0, n) : clamp(ends[k], -1, n - 1);
+      if (ends[k] < -n) e = step > 0 ? 0 : -1;
+      picks[a].clear();
+      for (int64_t i = b; step > 0 ? i < e : i > e; i += step) picks[a].push_back(i);
+    }
+    std::vector<int64_t> stride(data.dims.size(), 1);
+    for (int64_t a = rank - 1; a > 0; --a) stride[a - 1] = stride[a] * data.dims[a];
+    for (const auto& p : picks) r.dims.push_back(static_cast<int64_t>(p.size()));
+    r.is_int = data.is_int;
+    std::vector<size_t> idx(picks.size(), 0);
+    for (int64_t k = 0; k < element_count(r.dims); ++k) {
+      int64_t src = 0;
+      for (size_t a = 0; a < idx.size(); ++a) src += picks[a][idx[a]] * stride[a];
+      if (r.is_int) r.ints.push_back(data.ints[src]); else r.floats.push_back(data.floats[src]);
+      for (size_t a = idx.size(); a-- > 0;) {
+        if (++idx[a] < picks[a].size()) break;
+        idx[a] = 0;
+      }
+    }
+  } else if (op == "Range") {  // integer start, limit, delta (window indices of a shifted-window mask)
+    const Constant& a = const_input(0);
+    const Constant& b = const_input(1);
+    const Constant& d = const_input(2);
+    if (!a.is_int || !b.is_int || !d.is_int || a.numel() != 1 || b.numel() != 1 || d.numel() != 1 || d.ints[0] == 0)
+      return unknown_constants(sources);
+    const int64_t start = a.ints[0], limit = b.ints[0], delta = d.ints[0];
+    if (std::abs(limit - start) / std::abs(delta) > (int64_t{1} << 20)) fail("expected a Range of at most 2^20 values");
+    r.is_int = true;
+    for (int64_t v = start; delta > 0 ? v < limit : v > limit; v += delta) r.ints.push_back(v);
+    r.dims = {static_cast<int64_t>(r.ints.size())};
   } else if (op == "Gather") {
     const Constant& data = const_input(0);
     const Constant& idx = const_input(1);
@@ -237,6 +289,7 @@ void Importer::fold_constant_op() {
 void Importer::unknown_constants(const std::vector<std::string>& sources) {
   for (int i = 0; i < node_->output_size(); ++i) {
     if (node_->output(i).empty()) continue;
+    if (!inferred_.count(node_->output(i)) && reinferred_.insert(node_index_).second) infer_from(node_index_);
     auto it = inferred_.find(node_->output(i));
     if (it == inferred_.end())
       fail(fmt::format("expected ONNX shape inference to give the shape of '{}' ({} on constants, which dkm does not "

@@ -97,17 +97,29 @@ void Importer::infer_shapes() {
   }
   node_ = nullptr;
   node_index_ = 0;
+  infer_from(0);
+}
+
+// ONNX's inference on the nodes from `first` on, with what the import knows so far as their inputs: the
+// activations' dims, and the constants dkm evaluated (shape arithmetic ONNX's data propagation does not
+// follow, such as the pads PyTorch computes for a window partition) as initializers. Run again where a node's
+// output shape is missing.
+void Importer::infer_from(int first) {
   onnx::ModelProto copy;
   copy.set_ir_version(proto_.ir_version());
   *copy.mutable_opset_import() = proto_.opset_import();
   onnx::GraphProto& g = *copy.mutable_graph();
-  *g.mutable_node() = graph_.node();
+  for (int i = first; i < graph_.node_size(); ++i) *g.add_node() = graph_.node(i);
   *g.mutable_output() = graph_.output();
+  auto is_float = [](int type) {
+    return type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::FLOAT16 || type == onnx::TensorProto::DOUBLE ||
+           type == onnx::TensorProto::BFLOAT16;
+  };
+  std::set<std::string> defined;
   for (const auto& t : graph_.initializer()) {
     onnx::TensorProto* c = g.add_initializer();
-    bool is_float = t.data_type() == onnx::TensorProto::FLOAT || t.data_type() == onnx::TensorProto::FLOAT16 ||
-                    t.data_type() == onnx::TensorProto::DOUBLE || t.data_type() == onnx::TensorProto::BFLOAT16;
-    if (!is_float) {
+    defined.insert(t.name());
+    if (!is_float(t.data_type())) {
       *c = t;
       continue;
     }
@@ -115,15 +127,39 @@ void Importer::infer_shapes() {
     c->set_data_type(t.data_type());
     *c->mutable_dims() = t.dims();
   }
-  for (const auto& in : graph_.input()) {
+  auto add_input = [&](const std::string& name, const std::vector<int64_t>& dims, int type) {
+    if (!defined.insert(name).second) return;
     onnx::ValueInfoProto* v = g.add_input();
-    *v = in;
-    auto it = values_.find(in.name());
-    if (it == values_.end()) continue;
-    auto* shape = v->mutable_type()->mutable_tensor_type()->mutable_shape();
-    shape->clear_dim();
-    for (int64_t d : it->second.dims) shape->add_dim()->set_dim_value(d);
+    v->set_name(name);
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(type);
+    for (int64_t d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  for (const auto& [name, c] : constants_) {
+    if (defined.count(name)) continue;
+    if (c.known && c.is_int && c.numel() <= 4096) {
+      onnx::TensorProto* t = g.add_initializer();
+      t->set_name(name);
+      t->set_data_type(onnx::TensorProto::INT64);
+      for (int64_t d : c.dims) t->add_dims(d);
+      for (int64_t v : c.ints) t->add_int64_data(v);
+      defined.insert(name);
+    } else {
+      add_input(name, c.dims, c.is_int ? onnx::TensorProto::INT64 : onnx::TensorProto::FLOAT);
+    }
   }
+  for (const auto& [name, p] : tensor_protos_)
+    if (!defined.count(name)) {
+      onnx::TensorProto* t = g.add_initializer();
+      *t = *p;
+      t->set_name(name);
+      defined.insert(name);
+    }
+  for (const auto& in : graph_.input()) {
+    auto it = values_.find(in.name());
+    if (it != values_.end()) add_input(in.name(), it->second.dims, onnx::TensorProto::FLOAT);
+  }
+  for (const auto& [name, v] : values_) add_input(name, v.dims, onnx::TensorProto::FLOAT);
   try {
     onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(false, 0, true));
@@ -139,9 +175,7 @@ void Importer::infer_shapes() {
       dims.push_back(d.dim_value());
     }
     inferred_[v.name()] = dims;
-    if (t.elem_type() != onnx::TensorProto::FLOAT && t.elem_type() != onnx::TensorProto::FLOAT16 &&
-        t.elem_type() != onnx::TensorProto::DOUBLE && t.elem_type() != onnx::TensorProto::BFLOAT16)
-      inferred_int_.insert(v.name());
+    if (!is_float(t.elem_type())) inferred_int_.insert(v.name());
   };
   for (const auto& v : g.value_info()) record(v);
   for (const auto& v : g.output()) record(v);
@@ -197,6 +231,8 @@ void Importer::generic() {
   }
   std::vector<std::vector<int64_t>> outs;
   for (int i = 0; i < node_->output_size(); ++i) {
+    if (!node_->output(i).empty() && !inferred_.count(node_->output(i)) && reinferred_.insert(node_index_).second)
+      infer_from(node_index_);
     auto it = inferred_.find(node_->output(i));
     if (node_->output(i).empty()) {
       outs.emplace_back();
@@ -204,6 +240,17 @@ void Importer::generic() {
     }
     if (it == inferred_.end() && op == "Slice" && i == 0) {
       outs.push_back(slice_dims());
+      continue;
+    }
+    if (it == inferred_.end() && op == "Pad" && i == 0 && has_input(1) && input_is_constant(1) &&
+        constant(input_name(1)).known) {
+      std::vector<int64_t> dims = value_input(0).dims, pads = ints_from(1, "pads");
+      if (has_input(3) || pads.size() != 2 * dims.size()) fail("expected 2 pads per axis");
+      for (size_t a = 0; a < dims.size(); ++a) {
+        dims[a] += pads[a] + pads[a + dims.size()];
+        if (dims[a] < 0) fail(fmt::format("expected pads that leave every axis non-negative, got [{}]", fmt::join(pads, ",")));
+      }
+      outs.push_back(dims);
       continue;
     }
     if (it == inferred_.end())

@@ -82,6 +82,7 @@ class Importer {
 
   // onnx_generic.cpp
   void infer_shapes();
+  void infer_from(int first_node);
   Shape shape_in(const std::vector<int64_t>& dims, bool image) const;  // docs/model-spec.md "Shapes"
   Shape shape_of(const Value& v) const;
   std::string operand(const Value& v, const Shape& want);  // v's producer, or a rearrange to `want`
@@ -126,6 +127,7 @@ class Importer {
   std::map<std::string, int64_t> source_size_;                     // values of each parameter source
   std::map<std::string, std::vector<int64_t>> inferred_;           // ONNX shape inference: fixed dims by tensor
   std::set<std::string> inferred_int_;                             // ... of integer or bool element type
+  std::set<int> reinferred_;                                       // nodes inference was run again from
   const onnx::NodeProto* node_ = nullptr;
   int node_index_ = 0;
 };

@@ -249,7 +249,7 @@ void Importer::add() {
     if (input_is_constant(i)) {
       if (node_->input_size() != 2) fail("expected an Add with at most one constant operand");
       const Value& x = value_input(1 - i);
-      const Constant& c = const_input(i);
+      const Constant& c = constant(input_name(i));
       if (fold_bias(x, c, input_name(i))) return set_output(x);
       bool zero = c.known && c.sources.empty() &&
                   std::all_of(c.floats.begin(), c.floats.end(), [](float f) { return f == 0.0f; }) &&
@@ -282,7 +282,7 @@ void Importer::mul() {
   if (node_->input_size() != 2) fail("expected two operands");
   for (int i = 0; i < 2; ++i)
     if (input_is_constant(i)) {
-      const Constant& c = const_input(i);
+      const Constant& c = constant(input_name(i));
       bool ones = c.known && c.sources.empty() &&
                   std::all_of(c.floats.begin(), c.floats.end(), [](float f) { return f == 1.0f; }) &&
                   std::all_of(c.ints.begin(), c.ints.end(), [](int64_t v) { return v == 1; });
