@@ -170,7 +170,20 @@ void Importer::matmul() {
   count_weights(1, 1);
   const std::string source = l.per_position ? operand(a, shape_in(a.dims, false)) : a.layer;
   Layer& made = emit(std::move(l), {source});
-  attach(made.name, "weight", std::move(w), {origin(1), true});
+  // PyTorch without constant folding writes F.linear as MatMul(x, Transpose(W)): the weight is W itself.
+  std::string stored = origin(1);
+  bool transposed = true;
+  if (!tensor_protos_.count(stored))
+    for (const auto& n : graph_.node())
+      if (n.op_type() == "Transpose" && n.output_size() == 1 && n.output(0) == stored && n.input_size() == 1 &&
+          tensor_protos_.count(n.input(0)) && tensor_protos_.at(n.input(0))->dims_size() == 2 &&
+          std::none_of(n.attribute().begin(), n.attribute().end(), [](const onnx::AttributeProto& a) {
+            return a.name() == "perm" && a.ints_size() == 2 && a.ints(0) == 0;
+          })) {
+        stored = n.input(0);
+        transposed = false;
+      }
+  attach(made.name, "weight", std::move(w), {stored, transposed});
   if (!made.per_position) return set_output(value_of(made));
   std::vector<int64_t> dims = a.dims;
   dims.back() = out_features;

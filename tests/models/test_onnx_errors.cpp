@@ -15,27 +15,9 @@ using dkm::test::ramp;
 
 namespace {
 
-Model load(const OnnxGraph& g) {
-  dkm::test::TempDir dir;
-  g.save(dir / "m.onnx");
-  return load_onnx(dir / "m.onnx", {});
-}
-
-// The message for a file holding `bytes`, with the temporary directory replaced by "DIR".
-std::string error_of_bytes(const std::string& bytes) {
-  dkm::test::TempDir dir;
-  std::ofstream(dir / "m.onnx", std::ios::binary) << bytes;
-  try {
-    load_onnx(dir / "m.onnx", {});
-  } catch (const dkm::InputError& e) {
-    CHECK(e.file() == dir / "m.onnx");
-    std::string s = e.what();
-    return s.substr(dir.path.string().size() + 1);
-  }
-  return "no error";
-}
-
-std::string error_of(const OnnxGraph& g) { return error_of_bytes(g.bytes()); }
+Model load(const OnnxGraph& g) { return dkm::test::load_graph(g); }
+std::string error_of_bytes(const std::string& bytes) { return dkm::test::bytes_error(bytes); }
+std::string error_of(const OnnxGraph& g) { return dkm::test::graph_error(g); }
 
 OnnxGraph one_conv() {
   OnnxGraph g;

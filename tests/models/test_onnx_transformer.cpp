@@ -15,23 +15,8 @@ using dkm::test::ramp;
 
 namespace {
 
-Model load(const OnnxGraph& g) {
-  dkm::test::TempDir dir;
-  g.save(dir / "m.onnx");
-  return load_onnx(dir / "m.onnx", {});
-}
-
-std::string error_of(const OnnxGraph& g) {
-  dkm::test::TempDir dir;
-  g.save(dir / "m.onnx");
-  try {
-    load_onnx(dir / "m.onnx", {});
-  } catch (const dkm::InputError& e) {
-    std::string s = e.what();
-    return s.substr(dir.path.string().size() + 1);
-  }
-  return "no error";
-}
+Model load(const OnnxGraph& g) { return dkm::test::load_graph(g); }
+std::string error_of(const OnnxGraph& g) { return dkm::test::graph_error(g); }
 
 // A scalar Constant node (not an initializer, so not a parameter), as PyTorch writes literals.
 void scalar(OnnxGraph& g, const std::string& name, float value) {
