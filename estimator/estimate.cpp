@@ -54,12 +54,31 @@ void check_finite(const Estimate& e, const HwProfile& hw) {
     for (const auto& row : l.hierarchy.energy)
       for (double v : row) check(v, fmt::format("the hierarchy energy of layer '{}'", l.name));
   }
+  for (const ElementwiseEstimate& l : e.elementwise)
+    check(l.energy(), fmt::format("the element operations and activation traffic of layer '{}'", l.name));
   check(e.totals.paper_energy, "the model's total paper metric");
   check(e.totals.hierarchy_energy, "the model's total hierarchy energy");
   if (e.uncompressed) {
     check(e.uncompressed->paper_energy, "the uncompressed model's total paper metric");
     check(e.uncompressed->hierarchy_energy, "the uncompressed model's total hierarchy energy");
   }
+}
+
+ElementwiseEstimate elementwise(const models::Model& model, const models::Layer& layer, const HwProfile& hw,
+                                int64_t batch) {
+  ElementwiseEstimate e;
+  e.name = layer.name;
+  e.kind = layer.kind;
+  e.element_ops = checked_mul(layer.element_ops, batch, "element operations");
+  int64_t values = layer.output_shape.numel();
+  for (const auto& in : layer.input_shapes) values = checked_add(values, in.numel(), "activation traffic");
+  e.values_moved = checked_mul(values, batch, "activation traffic");
+  const int bits = model.layer_act_bits(layer);
+  e.ops_energy = static_cast<double>(e.element_ops) * hw.mac_energy_at(bits, bits);
+  const DataType type = DataType::inputs;
+  const Level level = hw.bypasses_buffer(type) ? Level::dram : Level::buffer;
+  e.traffic_energy = static_cast<double>(e.values_moved) * hw.access_energy(level, type, bits);
+  return e;
 }
 
 }  // namespace
@@ -85,7 +104,15 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
   Totals dense_totals;
   const LayerCompression dense;
   for (const models::Layer& layer : model.layers) {
-    if (!layer.has_weights()) continue;
+    if (!layer.has_macs()) {
+      ElementwiseEstimate e = elementwise(model, layer, hw, out.batch);
+      for (Totals* t : {&out.totals, &dense_totals}) {
+        t->element_ops = checked_add(t->element_ops, e.element_ops, "total element operations");
+        t->elementwise_energy += e.energy();
+      }
+      out.elementwise.push_back(std::move(e));
+      continue;
+    }
     LayerEstimate le;
     le.name = layer.name;
     le.kind = layer.kind;

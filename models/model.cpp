@@ -33,6 +33,11 @@ std::string_view to_string(LayerKind kind) {
     case LayerKind::flatten: return "flatten";
     case LayerKind::dropout: return "dropout";
     case LayerKind::upsample: return "upsample";
+    case LayerKind::matmul: return "matmul";
+    case LayerKind::elementwise: return "elementwise";
+    case LayerKind::layernorm: return "layernorm";
+    case LayerKind::reduce: return "reduce";
+    case LayerKind::rearrange: return "rearrange";
   }
   return "unknown";
 }
@@ -55,7 +60,7 @@ const std::vector<LayerType>& layer_types() {
         {"conv2d", LayerKind::conv2d, "",
          with_common({"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias"}),
          {"out_channels", "kernel"}},
-        {"linear", LayerKind::linear, "", with_common({"out_features", "bias"}), {"out_features"}},
+        {"linear", LayerKind::linear, "", with_common({"out_features", "bias", "per_position"}), {"out_features"}},
         {"maxpool", LayerKind::maxpool, "", with_common(window), {}},
         {"avgpool", LayerKind::avgpool, "", with_common(window), {}},
         {"batchnorm", LayerKind::batchnorm, "", with_common({}), {}},
@@ -65,6 +70,11 @@ const std::vector<LayerType>& layer_types() {
         {"flatten", LayerKind::flatten, "", with_common({}), {}},
         {"dropout", LayerKind::dropout, "", with_common({"rate"}), {}},
         {"upsample", LayerKind::upsample, "", with_common({"scale", "mode"}), {"scale"}},
+        {"matmul", LayerKind::matmul, "", with_common({}), {}},
+        {"elementwise", LayerKind::elementwise, "", with_common({"op", "constant", "params"}), {"op"}},
+        {"layernorm", LayerKind::layernorm, "", with_common({"bias"}), {}},
+        {"reduce", LayerKind::reduce, "", with_common({"op", "shape"}), {"op", "shape"}},
+        {"rearrange", LayerKind::rearrange, "", with_common({"op", "shape", "params"}), {"op", "shape"}},
     };
     for (auto a : kActivations) t.push_back({a, LayerKind::activation, a, with_common({}), {}});
     return t;
@@ -125,6 +135,12 @@ int64_t Model::bn_params() const {
 int64_t Model::total_macs() const {
   int64_t n = 0;
   for (const auto& l : layers) n += l.macs;
+  return n;
+}
+
+int64_t Model::total_element_ops() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.element_ops;
   return n;
 }
 

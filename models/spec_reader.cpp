@@ -92,7 +92,7 @@ class Reader : public JsonReader {
     if (!t) fail(path + ".type", fmt::format("expected a layer type ({}), got \"{}\"", layer_type_list(), type));
     l.kind = t->kind;
     l.activation = std::string(t->activation);
-    l.bias = l.kind == LayerKind::conv2d || l.kind == LayerKind::linear;  // as in PyTorch
+    l.bias = l.kind == LayerKind::conv2d || l.kind == LayerKind::linear || l.kind == LayerKind::layernorm;  // as in PyTorch
     check_keys(j, path, t->keys, fmt::format("a {} layer", type));
 
     for (const auto& [key, v] : j.items()) {
@@ -140,6 +140,18 @@ class Reader : public JsonReader {
         if (!v.is_number() || v.get<double>() < 0 || v.get<double>() >= 1)
           fail(at, fmt::format("expected a drop probability in [0, 1), got {}", json_shown(v)));
         l.rate = v.get<double>();
+      } else if (key == "per_position") {
+        l.per_position = boolean(v, at);
+      } else if (key == "op") {
+        l.op = string(v, at, "an operation name (a string)");
+        if (l.op.empty() || l.op.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+          fail(at, fmt::format("expected an operation name in lower case letters, digits and _, got {}", json_shown(v)));
+      } else if (key == "constant") {
+        l.constant = shape(v, at, "the constant operand's shape [channels, height, width]");
+      } else if (key == "shape") {
+        l.target = shape(v, at, "the output shape [channels, height, width]");
+      } else if (key == "params") {
+        l.const_params = integer(v, at, 0, "a non-negative parameter count");
       } else if (key == "activation") {
         std::string f = string(v, at, "an activation function name");
         const LayerType* ft = find_layer_type(f);
@@ -161,6 +173,10 @@ class Reader : public JsonReader {
     return s;
   }
 
+  Shape shape(const Json& j, const std::string& where, const char* what) const {
+    if (!j.is_array() || j.size() != 3) fail(where, fmt::format("expected {}, got {}", what, json_shown(j)));
+    return {positive(j[0], where + "[0]"), positive(j[1], where + "[1]"), positive(j[2], where + "[2]")};
+  }
 };
 
 // Kahn's algorithm, taking ready layers in file order so a file already in topological order keeps it.

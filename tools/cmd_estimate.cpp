@@ -153,7 +153,23 @@ ordered_json totals_json(const estimator::Totals& t, estimator::EnergyUnit unit)
           {"hierarchy_per_mac", t.hierarchy_per_mac()},
           {"hierarchy_mac_energy_" + u, t.hierarchy_mac_energy},
           {"hierarchy_by_level", by_level},
-          {"hierarchy_by_data_type", by_type}};
+          {"hierarchy_by_data_type", by_type},
+          {"element_ops", t.element_ops},
+          {"elementwise_energy_" + u, t.elementwise_energy}};
+}
+
+// Layers without MACs, priced the same by both metrics (estimator/estimate.hpp: ElementwiseEstimate).
+ordered_json elementwise_json(const estimator::Estimate& e) {
+  const std::string u = unit_key(e.unit);
+  ordered_json rows = ordered_json::array();
+  for (const auto& l : e.elementwise)
+    rows.push_back({{"layer", l.name},
+                    {"type", std::string(models::to_string(l.kind))},
+                    {"element_ops", l.element_ops},
+                    {"values_moved", l.values_moved},
+                    {"ops_energy_" + u, l.ops_energy},
+                    {"traffic_energy_" + u, l.traffic_energy}});
+  return rows;
 }
 
 void run_estimate(const EstimateCliOptions& o) {
@@ -181,6 +197,7 @@ void run_estimate(const EstimateCliOptions& o) {
                                       : compressed    ? "compressed " + o.compressed
                                                       : std::string("none")},
                       {"layers", reports::to_json_rows(table)},
+                      {"elementwise_layers", elementwise_json(e)},
                       {"totals", totals_json(e.totals, e.unit)}};
   if (e.uncompressed) {
     out["uncompressed_totals"] = totals_json(*e.uncompressed, e.unit);
@@ -203,6 +220,11 @@ void run_estimate(const EstimateCliOptions& o) {
              reports::format_cell(e.totals.paper_energy, 4), unit);
   fmt::print("hierarchy:    {} {} per MAC ({} {} total; {} MACs)\n", reports::format_cell(e.totals.hierarchy_per_mac(), 4),
              unit, reports::format_cell(e.totals.hierarchy_energy, 4), unit, reports::format_cell(e.totals.macs, 0));
+  if (!e.elementwise.empty())
+    fmt::print("layers without MACs ({}): {} element operations and their activation traffic, {} {} in both metrics "
+               "(not in the totals above)\n",
+               e.elementwise.size(), reports::format_cell(e.totals.element_ops, 0),
+               reports::format_cell(e.totals.elementwise_energy, 4), unit);
   if (e.uncompressed)
     fmt::print("uncompressed / compressed energy: paper metric {:.3f}x, hierarchy {:.3f}x\n",
                e.uncompressed->paper_energy / e.totals.paper_energy,
