@@ -42,8 +42,9 @@ Model load_tfjs(const std::string& path, const TfjsOptions& options) {
       std::string shard = (folder / rel).string();
       std::error_code ec;
       if (!fs::is_regular_file(shard, ec))
-        throw InputError(file, where, fmt::format("expected the weight shard {} (a regular file), {}", shard,
-                                                  fs::exists(shard, ec) ? "got a directory or special file" : "it is missing"));
+        throw InputError(file, where, fmt::format("expected the weight shard \"{}\" beside model.json as a regular file, {}",
+                                                  group.paths[i], fs::exists(shard, ec) ? "got a directory or special file"
+                                                                                        : "but it is missing"));
       on_disk += fs::file_size(shard, ec);
       if (ec || on_disk > tfjs::kMaxWeightBytes)
         throw InputError(file, where, fmt::format("expected shards of at most {} bytes in all", tfjs::kMaxWeightBytes));

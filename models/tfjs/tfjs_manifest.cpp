@@ -172,9 +172,9 @@ Manifest parse_manifest(const Json& manifest, const std::string& source, const s
 
 Tensor decode_weight(const ManifestWeight& w, std::string_view group_bytes, const std::string& source) {
   if (w.offset + w.bytes > group_bytes.size())
-    throw InputError(source, fmt::format("weight '{}'", w.name),
-                     fmt::format("expected {} bytes at offset {} of its group's shards, which hold {}", w.bytes,
-                                 w.offset, group_bytes.size()));
+    throw InputError(source, w.where,
+                     fmt::format("expected {} bytes for '{}' at offset {} of its group's shards, which hold {}", w.bytes,
+                                 w.name, w.offset, group_bytes.size()));
   Tensor t;
   t.shape = w.shape;
   const size_t n = static_cast<size_t>(w.numel());
@@ -198,8 +198,7 @@ Tensor decode_weight(const ManifestWeight& w, std::string_view group_bytes, cons
       }
     }
     if (!std::isfinite(v))
-      throw InputError(source, fmt::format("weight '{}'", w.name),
-                       fmt::format("expected finite values, got {} at element {}", v, i));
+      throw InputError(source, w.where, fmt::format("expected finite values in '{}', got {} at element {}", w.name, v, i));
     t.values[i] = v;
   }
   return t;
