@@ -67,7 +67,8 @@ class Converter {
   void zero_padding();
   void upsample();
   void dropout();
-  Pads same_pads(const Value& x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw) const;
+  Pads window_pads(const Value& x, bool same, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
+                   int64_t dw) const;
 
   const Json& doc_;
   std::string source_;

@@ -107,16 +107,17 @@ void Converter::convert(const Json&, const std::string&, bool) {
   }
 }
 
-Pads Converter::same_pads(const Value& x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
-                          int64_t dw) const {
-  // TensorFlow's SAME on the (already zero-padded) input: output = ceil(in / stride), the odd pixel at the end.
-  auto axis = [](int64_t in, int64_t k, int64_t s, int64_t d, int64_t& begin, int64_t& end) {
+Pads Converter::window_pads(const Value& x, bool same, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
+                            int64_t dw) const {
+  // A pending ZeroPadding2D, then TensorFlow's SAME on the padded input: output = ceil(in / stride), the odd
+  // pixel at the end.
+  Pads p = x.pad;
+  auto axis = [same](int64_t in, int64_t k, int64_t s, int64_t d, int64_t& begin, int64_t& end) {
     int64_t out = (in + s - 1) / s;
-    int64_t total = std::max<int64_t>((out - 1) * s + (k - 1) * d + 1 - in, 0);
-    begin = total / 2;
-    end = total - total / 2;
+    int64_t total = same ? std::max<int64_t>((out - 1) * s + (k - 1) * d + 1 - in, 0) : 0;
+    begin += total / 2;
+    end += total - total / 2;
   };
-  Pads p;
   axis(x.shape.h + x.pad.top + x.pad.bottom, kh, sh, dh, p.top, p.bottom);
   axis(x.shape.w + x.pad.left + x.pad.right, kw, sw, dw, p.left, p.right);
   return p;
@@ -142,11 +143,7 @@ void Converter::conv(bool depthwise, bool separable) {
   l.stride_w = sw;
   l.dilation_h = dh;
   l.dilation_w = dw;
-  l.pads = x.pad;
-  if (padding == "same") {
-    Pads s = same_pads(x, kh, kw, sh, sw, dh, dw);
-    l.pads = {l.pads.top + s.top, l.pads.left + s.left, l.pads.bottom + s.bottom, l.pads.right + s.right};
-  }
+  l.pads = window_pads(x, padding == "same", kh, kw, sh, sw, dh, dw);
   x.pad = {};
   Tensor kernel;
   if (depthwise || separable) {
@@ -262,11 +259,7 @@ void Converter::pool(bool max, bool global) {
     l.kernel_w = kw;
     l.stride_h = sh;
     l.stride_w = sw;
-    l.pads = x.pad;
-    if (padding == "same") {
-      Pads s = same_pads(x, kh, kw, sh, sw, 1, 1);
-      l.pads = {l.pads.top + s.top, l.pads.left + s.left, l.pads.bottom + s.bottom, l.pads.right + s.right};
-    }
+    l.pads = window_pads(x, padding == "same", kh, kw, sh, sw, 1, 1);
     x.pad = {};
   }
   Layer& e = emit(l, {&x});
