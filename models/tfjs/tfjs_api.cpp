@@ -3,6 +3,8 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "models/error.hpp"
@@ -23,8 +25,8 @@ std::optional<std::string> tfjs_model_json(const std::string& path) {
 Model load_tfjs(const std::string& path, const TfjsOptions& options) {
   namespace fs = std::filesystem;
   const std::string file = tfjs_model_json(path).value_or(path);
-  const std::string text = tfjs::read_regular_file(file, tfjs::kMaxModelJsonBytes, "a TF.js model.json");
-  const tfjs::Json doc = tfjs::parse_json(text, file);
+  const std::string text = read_file(file, tfjs::kMaxModelJsonBytes);
+  const Json doc = parse_json(text, file, "a TF.js model.json");
   const fs::path folder = fs::path(file).parent_path();
   // Shards are read only when a layer asks for a weight, after the whole manifest has been checked; each
   // group's shard sizes are compared with what its weights need before a byte is read.
@@ -40,14 +42,16 @@ Model load_tfjs(const std::string& path, const TfjsOptions& options) {
         throw InputError(file, where,
                          fmt::format("expected a shard path inside model.json's folder, got \"{}\"", group.paths[i]));
       std::string shard = (folder / rel).string();
-      std::error_code ec;
-      if (!fs::is_regular_file(shard, ec))
-        throw InputError(file, where, fmt::format("expected the weight shard \"{}\" beside model.json as a regular file, {}",
-                                                  group.paths[i], fs::exists(shard, ec) ? "got a directory or special file"
-                                                                                        : "but it is missing"));
-      on_disk += fs::file_size(shard, ec);
-      if (ec || on_disk > tfjs::kMaxWeightBytes)
-        throw InputError(file, where, fmt::format("expected shards of at most {} bytes in all", tfjs::kMaxWeightBytes));
+      struct stat st {};
+      if (::stat(shard.c_str(), &st) != 0)
+        throw InputError(file, where, fmt::format("expected the weight shard \"{}\" beside model.json, but it is missing",
+                                                  group.paths[i]));
+      if (!S_ISREG(st.st_mode))
+        throw InputError(file, where, fmt::format("expected the weight shard \"{}\" as a regular file, found {}",
+                                                  group.paths[i], file_type_name(st.st_mode)));
+      on_disk += static_cast<uint64_t>(st.st_size);
+      if (on_disk > tfjs::kMaxWeightBytes)
+        throw InputError(file, where, fmt::format("expected shards of at most {} in all", describe_limit(tfjs::kMaxWeightBytes)));
       shard_paths.push_back(shard);
     }
     if (on_disk != group.bytes)
@@ -56,7 +60,7 @@ Model load_tfjs(const std::string& path, const TfjsOptions& options) {
                                    group.bytes, on_disk, fmt::join(group.paths, ", ")));
     std::string bytes;
     bytes.reserve(group.bytes);
-    for (const auto& shard : shard_paths) bytes += tfjs::read_regular_file(shard, group.bytes, "a TF.js weight shard");
+    for (const auto& shard : shard_paths) bytes += read_file(shard, group.bytes);
     if (bytes.size() != group.bytes)  // a shard changed size while being read
       throw InputError(file, group.where, fmt::format("expected shards of {} bytes in all, read {}", group.bytes, bytes.size()));
     return bytes;

@@ -29,7 +29,7 @@ Model Converter::run() {
                      "expected a TF.js layers model (an object with \"modelTopology\" and \"weightsManifest\"), got "
                      "a bare weights manifest without a topology (face-api ships these; see docs/tfjs.md)");
   if (!doc_.is_object())
-    throw InputError(source_, "", fmt::format("expected a TF.js model.json (an object), got {}", type_name(doc_)));
+    throw InputError(source_, "", fmt::format("expected a TF.js model.json (an object), got {}", json_type_name(doc_)));
   if (doc_.contains("format")) {
     const Json& f = doc_["format"];
     if (f == "graph-model")
@@ -37,7 +37,7 @@ Model Converter::run() {
                        "expected a TF.js layers model (\"layers-model\"), got a graph model (TensorFlow operations); "
                        "convert the Keras model with --output_format=tfjs_layers_model, or to ONNX");
     if (f != "layers-model")
-      throw InputError(source_, "format", fmt::format("expected \"layers-model\", got {}", shown(f)));
+      throw InputError(source_, "format", fmt::format("expected \"layers-model\", got {}", json_shown(f)));
   }
   for (const char* k : {"modelTopology", "weightsManifest"})
     if (!doc_.contains(k)) throw InputError(source_, "", fmt::format("expected the key \"{}\"", k));
@@ -85,7 +85,7 @@ void Converter::read_topology(const Json& topology, const std::string& at_topolo
   bool sequential = cls == "Sequential";
   if (!sequential && cls != "Model" && cls != "Functional")
     throw InputError(source_, at + ".class_name",
-                     fmt::format("expected \"Sequential\", \"Model\" or \"Functional\", got {}", shown(cls)));
+                     fmt::format("expected \"Sequential\", \"Model\" or \"Functional\", got {}", json_shown(cls)));
   if (config.is_object() && config.contains("name") && config["name"].is_string())
     model_.name = config["name"].get<std::string>();
   if (model_.name.empty()) model_.name = "tfjs-model";
@@ -155,7 +155,7 @@ std::vector<std::string> Converter::inbound(const Json& layer, const std::string
     if (!history.is_array() || history.size() < 3 || !history[0].is_string() || history[1] != 0 || history[2] != 0)
       throw InputError(source_, w,
                        fmt::format("expected [layer name, 0, 0] (the first output of a layer called once), got {}",
-                                   shown(history)));
+                                   json_shown(history)));
     names.push_back(history[0].get<std::string>());
   };
   if (node.is_array()) {  // Keras 2: [[name, node index, tensor index, kwargs], ...]
@@ -184,7 +184,7 @@ void Converter::setup_input(const Json& batch_shape, const std::string& at) {
   if (!batch_shape.is_array() || (batch_shape.size() != 4 && batch_shape.size() != 2))
     throw InputError(source_, at,
                      fmt::format("expected the input shape [batch, height, width, channels] or [batch, features], got {}",
-                                 shown(batch_shape)));
+                                 json_shown(batch_shape)));
   const auto& given = options_.input_shape;
   if (!given.empty() && given.size() != batch_shape.size())
     throw UsageError(fmt::format("--input-shape: expected {} sizes for {}'s input, got {}", batch_shape.size(),
@@ -200,7 +200,7 @@ void Converter::setup_input(const Json& batch_shape, const std::string& at) {
       continue;
     }
     if (!d.is_number_integer() || d.get<int64_t>() < 1 || d.get<int64_t>() > (int64_t{1} << 31))
-      throw InputError(source_, w, fmt::format("expected a positive input size or null, got {}", shown(d)));
+      throw InputError(source_, w, fmt::format("expected a positive input size or null, got {}", json_shown(d)));
     if (!given.empty() && given[i] != d.get<int64_t>())
       throw UsageError(fmt::format("--input-shape: size {} is {}, but {} fixes it at {}", i, given[i], source_,
                                    d.get<int64_t>()));
@@ -239,7 +239,7 @@ int64_t Converter::config_int(const char* key, int64_t fallback, int64_t min) co
     return fallback;
   }
   if (!v->is_number_integer() || v->get<int64_t>() < min || v->get<int64_t>() > (int64_t{1} << 31))
-    fail_at(key, fmt::format("expected an integer from {} to 2^31, got {}", min, shown(*v)));
+    fail_at(key, fmt::format("expected an integer from {} to 2^31, got {}", min, json_shown(*v)));
   return v->get<int64_t>();
 }
 
@@ -251,11 +251,11 @@ std::pair<int64_t, int64_t> Converter::config_pair(const char* key, std::pair<in
   }
   auto one = [&](const Json& d) {
     if (!d.is_number_integer() || d.get<int64_t>() < 1 || d.get<int64_t>() > (int64_t{1} << 31))
-      fail_at(key, fmt::format("expected a positive integer or [height, width], got {}", shown(*v)));
+      fail_at(key, fmt::format("expected a positive integer or [height, width], got {}", json_shown(*v)));
     return d.get<int64_t>();
   };
   if (v->is_array()) {
-    if (v->size() != 2) fail_at(key, fmt::format("expected [height, width], got {}", shown(*v)));
+    if (v->size() != 2) fail_at(key, fmt::format("expected [height, width], got {}", json_shown(*v)));
     return {one((*v)[0]), one((*v)[1])};
   }
   int64_t n = one(*v);
@@ -265,14 +265,14 @@ std::pair<int64_t, int64_t> Converter::config_pair(const char* key, std::pair<in
 std::string Converter::config_string(const char* key, const std::string& fallback) const {
   const Json* v = config(key);
   if (!v) return fallback;
-  if (!v->is_string()) fail_at(key, fmt::format("expected a string, got {} ({})", type_name(*v), shown(*v)));
+  if (!v->is_string()) fail_at(key, fmt::format("expected a string, got {} ({})", json_type_name(*v), json_shown(*v)));
   return v->get<std::string>();
 }
 
 bool Converter::config_bool(const char* key, bool fallback) const {
   const Json* v = config(key);
   if (!v) return fallback;
-  if (!v->is_boolean()) fail_at(key, fmt::format("expected true or false, got {}", shown(*v)));
+  if (!v->is_boolean()) fail_at(key, fmt::format("expected true or false, got {}", json_shown(*v)));
   return v->get<bool>();
 }
 
@@ -280,7 +280,7 @@ double Converter::config_number(const char* key, double fallback) const {
   const Json* v = config(key);
   if (!v) return fallback;
   if (!v->is_number() || !std::isfinite(v->get<double>()))
-    fail_at(key, fmt::format("expected a finite number, got {}", shown(*v)));
+    fail_at(key, fmt::format("expected a finite number, got {}", json_shown(*v)));
   return v->get<double>();
 }
 

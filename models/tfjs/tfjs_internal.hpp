@@ -1,36 +1,24 @@
 #pragma once
-// Inside the TF.js import (models/tfjs.hpp): strict JSON, bounded file reads, the weights manifest and
-// the layers topology. The manifest and topology parts take no files, so the fuzz target and the tests
-// drive them from memory.
+// Inside the TF.js import (models/tfjs.hpp): the weights manifest and the layers topology. Both take no
+// files, so the fuzz target and the tests drive them from memory; JSON and file reads follow the rules of
+// every dkm reader (models/json_reader.hpp, models/input_file.hpp).
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "models/input_file.hpp"
+#include "models/json_reader.hpp"
 #include "models/model.hpp"
 #include "models/tensor.hpp"
 
 namespace dkm::models::tfjs {
 
-using Json = nlohmann::ordered_json;
-
-// model.json holds the topology and the manifest; the largest known ones are a few MB.
-inline constexpr uint64_t kMaxModelJsonBytes = uint64_t{64} << 20;
-// All weight shards together: protobuf's 2 GiB limit, as for ONNX files, so both formats hold the same models.
-inline constexpr uint64_t kMaxWeightBytes = (uint64_t{1} << 31) - 1;
-
-// JSON text to a document: syntax errors with line and column, duplicate keys and numbers beyond double
-// range are InputErrors naming `source`.
-Json parse_json(std::string_view text, const std::string& source);
-// "a string", "an array", ... and the value cut to 40 characters, for "got ..." in messages.
-std::string type_name(const Json& v);
-std::string shown(const Json& v);
-
-// The whole regular file at `path`, refusing directories, devices, FIFOs and files over `limit_bytes`
-// before reading a byte.
-std::string read_regular_file(const std::string& path, uint64_t limit_bytes, const std::string& what);
+// model.json holds the topology and the manifest (the largest known ones are a few MB): a JSON text.
+inline constexpr uint64_t kMaxModelJsonBytes = kMaxTextInputBytes;
+// All weight shards together: the limit of every binary input, so TF.js and ONNX hold the same models.
+inline constexpr uint64_t kMaxWeightBytes = kMaxBinaryInputBytes;
 
 // One entry of the weights manifest with its place in its group's bytes (the group's shards concatenated).
 struct ManifestWeight {

@@ -224,7 +224,7 @@ void Converter::batchnorm() {
   const Json* a = axis && axis->is_array() && axis->size() == 1 ? &(*axis)[0] : axis;
   bool channel_axis = !a || *a == -1 || (!x.flat && *a == 3) || (x.flat && *a == 1);
   if (!channel_axis)
-    fail_at("axis", fmt::format("expected the channel axis (-1{}), got {}", x.flat ? " or 1" : " or 3", shown(*axis)));
+    fail_at("axis", fmt::format("expected the channel axis (-1{}), got {}", x.flat ? " or 1" : " or 3", json_shown(*axis)));
   const int64_t c = x.shape.c;
   // Keras stores what it learned and tracked; dkm counts a folded scale and shift per channel.
   if (config_bool("scale", true)) weight("gamma", {c});
@@ -284,7 +284,7 @@ void Converter::emit_activation(const std::string& keras_name, const std::string
 void Converter::fused_activation() {
   const Json* a = config("activation");
   if (!a) return;
-  if (!a->is_string()) fail_at("activation", fmt::format("expected an activation name, got {}", shown(*a)));
+  if (!a->is_string()) fail_at("activation", fmt::format("expected an activation name, got {}", json_shown(*a)));
   emit_activation(a->get<std::string>(), name_ + "/" + a->get<std::string>());
 }
 
@@ -307,7 +307,7 @@ void Converter::activation_layer() {
     f = "elu";
   } else {  // Softmax
     const Json* axis = config("axis");
-    if (axis && *axis != -1) fail_at("axis", fmt::format("expected -1 (the channels), got {}", shown(*axis)));
+    if (axis && *axis != -1) fail_at("axis", fmt::format("expected -1 (the channels), got {}", json_shown(*axis)));
     f = "softmax";
   }
   if (f == "linear") return;
@@ -323,7 +323,7 @@ void Converter::merge(LayerKind kind) {
   if (kind == LayerKind::concat) {
     const Json* axis = config("axis");
     bool channels = !axis || *axis == -1 || *axis == (xs[0].flat ? 1 : 3);
-    if (!channels) fail_at("axis", fmt::format("expected the channel axis (-1), got {}", shown(*axis)));
+    if (!channels) fail_at("axis", fmt::format("expected the channel axis (-1), got {}", json_shown(*axis)));
     for (const Value& v : xs)
       if (v.flattened_from && v.flattened_from->h * v.flattened_from->w > 1)
         fail("expected no flattened NHWC tensor among the inputs (their feature order is not dkm's)");
@@ -348,7 +348,7 @@ void Converter::flatten(bool reshape) {
     std::vector<int64_t> dims;
     for (const Json& d : *t) {
       if (!d.is_number_integer() || d.get<int64_t>() < -1 || d.get<int64_t>() == 0)
-        fail_at("target_shape", fmt::format("expected positive sizes (or -1), got {}", shown(*t)));
+        fail_at("target_shape", fmt::format("expected positive sizes (or -1), got {}", json_shown(*t)));
       dims.push_back(d.get<int64_t>());
     }
     int64_t n = x.shape.numel();
@@ -356,7 +356,7 @@ void Converter::flatten(bool reshape) {
     bool to_1x1 = dims.size() == 3 && dims[0] == 1 && dims[1] == 1 && (dims[2] == -1 || dims[2] == n);
     if (!to_flat && !to_1x1)
       fail_at("target_shape", fmt::format("expected [{}] or [1, 1, {}] (a flatten, or features as a 1x1 image), got {}",
-                                          n, n, shown(*t)));
+                                          n, n, json_shown(*t)));
     if (to_1x1) {  // no data moves: features become channels of a 1x1 image
       if (x.flattened_from && x.flattened_from->h * x.flattened_from->w > 1)
         fail_at("target_shape", "expected features in channel order, got a flattened NHWC tensor");
@@ -386,7 +386,7 @@ void Converter::zero_padding() {
   auto size = [&](const Json& v) {
     if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (int64_t{1} << 31))
       fail_at("padding", fmt::format("expected N, [vertical, horizontal] or [[top, bottom], [left, right]], got {}",
-                                     p ? shown(*p) : "nothing"));
+                                     p ? json_shown(*p) : "nothing"));
     return v.get<int64_t>();
   };
   if (!p) {

@@ -61,32 +61,32 @@ class ManifestReader {
   }
 
   std::string string(const Json& v, const std::string& where, const char* expected) const {
-    if (!v.is_string()) fail(where, fmt::format("expected {}, got {} ({})", expected, type_name(v), shown(v)));
+    if (!v.is_string()) fail(where, fmt::format("expected {}, got {} ({})", expected, json_type_name(v), json_shown(v)));
     return v.get<std::string>();
   }
 
   double finite(const Json& v, const std::string& where, const char* expected) const {
     if (!v.is_number() || !std::isfinite(v.get<double>()))
-      fail(where, fmt::format("expected {}, got {} ({})", expected, type_name(v), shown(v)));
+      fail(where, fmt::format("expected {}, got {} ({})", expected, json_type_name(v), json_shown(v)));
     return v.get<double>();
   }
 
   ManifestWeight weight(const Json& j, const std::string& where, size_t group) const {
-    if (!j.is_object()) fail(where, fmt::format("expected a weight entry (an object), got {}", type_name(j)));
+    if (!j.is_object()) fail(where, fmt::format("expected a weight entry (an object), got {}", json_type_name(j)));
     ManifestWeight w;
     w.where = where;
     w.group = group;
     w.name = string(key(j, where, "name"), where + ".name", "a weight name (a string)");
     const Json& shape = key(j, where, "shape");
     if (!shape.is_array() || shape.size() > 8)
-      fail(where + ".shape", fmt::format("expected the weight's shape (an array of at most 8 sizes), got {}", shown(shape)));
+      fail(where + ".shape", fmt::format("expected the weight's shape (an array of at most 8 sizes), got {}", json_shown(shape)));
     int64_t numel = 1;
     for (size_t i = 0; i < shape.size(); ++i) {
       const Json& d = shape[i];
       std::string at = fmt::format("{}.shape[{}]", where, i);
       if (!d.is_number_integer() || (d.is_number_unsigned() ? d.get<uint64_t>() > uint64_t(kMaxElements)
                                                               : d.get<int64_t>() < 0 || d.get<int64_t>() > kMaxElements))
-        fail(at, fmt::format("expected a size from 0 to {}, got {}", kMaxElements, shown(d)));
+        fail(at, fmt::format("expected a size from 0 to {}, got {}", kMaxElements, json_shown(d)));
       int64_t v = d.get<int64_t>();
       w.shape.push_back(v);
       if (v != 0 && numel > kMaxElements / v)
@@ -106,7 +106,7 @@ class ManifestReader {
   }
 
   void quantization(const Json& q, const std::string& where, ManifestWeight& w) const {
-    if (!q.is_object()) fail(where, fmt::format("expected a quantization object, got {}", type_name(q)));
+    if (!q.is_object()) fail(where, fmt::format("expected a quantization object, got {}", json_type_name(q)));
     w.stored = string(key(q, where, "dtype"), where + ".dtype", "a quantised dtype (a string)");
     for (const auto& [k, v] : q.items())
       if (k != "dtype" && k != "scale" && k != "min" && k != "original_dtype")
@@ -138,23 +138,23 @@ int64_t ManifestWeight::numel() const {
 Manifest parse_manifest(const Json& manifest, const std::string& source, const std::string& at) {
   ManifestReader r(source);
   if (!manifest.is_array())
-    r.fail(at, fmt::format("expected the weights manifest (an array of groups), got {}", type_name(manifest)));
+    r.fail(at, fmt::format("expected the weights manifest (an array of groups), got {}", json_type_name(manifest)));
   Manifest m;
   uint64_t total = 0;
   for (size_t g = 0; g < manifest.size(); ++g) {
     std::string where = fmt::format("{}[{}]", at, g);
     const Json& group = manifest[g];
-    if (!group.is_object()) r.fail(where, fmt::format("expected a weight group (an object), got {}", type_name(group)));
+    if (!group.is_object()) r.fail(where, fmt::format("expected a weight group (an object), got {}", json_type_name(group)));
     ManifestGroup mg;
     mg.where = where;
     const Json& paths = r.key(group, where, "paths");
     if (!paths.is_array() || paths.empty())
-      r.fail(where + ".paths", fmt::format("expected a non-empty array of shard file names, got {}", shown(paths)));
+      r.fail(where + ".paths", fmt::format("expected a non-empty array of shard file names, got {}", json_shown(paths)));
     for (size_t i = 0; i < paths.size(); ++i)
       mg.paths.push_back(r.string(paths[i], fmt::format("{}.paths[{}]", where, i), "a shard file name (a string)"));
     const Json& weights = r.key(group, where, "weights");
     if (!weights.is_array())
-      r.fail(where + ".weights", fmt::format("expected an array of weight entries, got {}", type_name(weights)));
+      r.fail(where + ".weights", fmt::format("expected an array of weight entries, got {}", json_type_name(weights)));
     for (size_t i = 0; i < weights.size(); ++i) {
       ManifestWeight w = r.weight(weights[i], fmt::format("{}.weights[{}]", where, i), g);
       w.offset = mg.bytes;

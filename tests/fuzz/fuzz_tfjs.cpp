@@ -8,7 +8,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace dkm::models::tfjs;
   dkm::fuzz::expect_clean([&] {
-    const Json doc = parse_json(dkm::fuzz::as_text(data, size), "fuzz/model.json");
+    const dkm::Json doc = dkm::parse_json(dkm::fuzz::as_text(data, size), "fuzz/model.json", "a TF.js model.json");
     auto zeros = [](const ManifestGroup& g) {
       if (g.bytes > (uint64_t{1} << 20)) throw dkm::InputError("fuzz/model.json", g.where, "a group of at most 1 MiB");
       return std::string(g.bytes, '\0');
