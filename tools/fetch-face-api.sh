@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetches @vladmandic/face-api (MIT) from npm at a pinned version, checks the tarball's sha256, and lays out
-# four of its uint8-quantised networks as TF.js layers models under tools/data/face-api/NET/: the published
+# five of its uint8-quantised networks as TF.js layers models under tools/data/face-api/NET/: the published
 # weight shard and manifest, and a model.json written by tools/face-api/model_json.py (face-api ships weights
 # manifests only; its layers are TypeScript code, transcribed there). Prints the folder. Tests that need it
 # skip with a message when it is absent.
@@ -8,12 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 package="@vladmandic/face-api@1.7.15"
 tarball_sha256="0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
-nets=(tiny_face_detector face_landmark_68_tiny face_landmark_68 face_expression)
+# Bump when the list of networks changes, so a cache from an earlier list is fetched again.
+cache_key="$tarball_sha256 nets-v2"
+nets=(tiny_face_detector face_landmark_68_tiny face_landmark_68 face_expression age_gender)
 out="data/face-api"
 python=/usr/bin/python3
 
 mkdir -p "$out"
-if [ "$(cat "$out/.tarball-sha256" 2>/dev/null)" != "$tarball_sha256" ]; then
+if [ "$(cat "$out/.cache-key" 2>/dev/null)" != "$cache_key" ]; then
   command -v npm >/dev/null || { echo "fetch-face-api: npm not found (apt-get install npm)" >&2; exit 1; }
   work="$(mktemp -d data/.fetch-XXXXXX)"
   trap 'rm -rf "$work"' EXIT
@@ -32,7 +34,7 @@ if [ "$(cat "$out/.tarball-sha256" 2>/dev/null)" != "$tarball_sha256" ]; then
     mkdir -p "$out/$net"
     mv "$work/package/model/${net}_model.bin" "$work/package/model/${net}_model-weights_manifest.json" "$out/$net/"
   done
-  echo "$tarball_sha256" >"$out/.tarball-sha256"
+  echo "$cache_key" >"$out/.cache-key"
 fi
 # The topology is this repository's: written every time, so a change to the transcription takes effect.
 for net in "${nets[@]}"; do

@@ -89,15 +89,31 @@ TEST_CASE("tfjs: face-api landmark and expression nets import with their manifes
   struct Net {
     const char* name;
     int64_t params, outputs;
+    int blocks, convs;
   };
-  for (Net net : {Net{"face_landmark_68_tiny", 77224, 136}, Net{"face_landmark_68", 356840, 136},
-                  Net{"face_expression", 323687, 7}}) {
+  // src/faceFeatureExtractor/denseBlock.ts on 112: each block halves the size with its conv0 (a plain 3x3
+  // conv on the image in block 0, separable after), then convs - 1 separable 3x3 convs; fc on the average.
+  auto macs = [](const Net& n) {
+    int64_t total = 0, size = 112, in = 3;
+    for (int b = 0; b < n.blocks; ++b) {
+      const int64_t filters = int64_t{32} << b;
+      size /= 2;
+      const int64_t pixels = size * size;
+      total += b == 0 ? pixels * 27 * filters : pixels * (in * 9 + in * filters);
+      total += (n.convs - 1) * pixels * (filters * 9 + filters * filters);
+      in = filters;
+    }
+    return total + in * n.outputs;
+  };
+  for (Net net : {Net{"face_landmark_68_tiny", 77224, 136, 3, 3}, Net{"face_landmark_68", 356840, 136, 4, 4},
+                  Net{"face_expression", 323687, 7, 4, 4}}) {
     CAPTURE(net.name);
     if (!have(net.name)) return;
     Model m = load_model(kFaceApi + "/" + net.name + "/model.json");
     CHECK(m.input == Shape{3, 112, 112});
     CHECK(m.layers.back().output_shape == Shape{net.outputs, 1, 1});
     CHECK(m.total_params() == net.params);
+    CHECK(m.total_macs() == macs(net));
     nlohmann::json decoded = numpy_decode(net.name, "fc/weights dense0/conv1/bias");
     if (decoded.empty()) continue;
     CHECK(decoded.at("params") == m.total_params());
@@ -108,4 +124,25 @@ TEST_CASE("tfjs: face-api landmark and expression nets import with their manifes
     CHECK(hwio_as_oihw(fc, 1, 1, in, net.outputs) == w.values);
     CHECK(m.weights.at("dense0/conv1.bias").values == values(decoded, "dense0/conv1/bias"));
   }
+}
+
+TEST_CASE("tfjs: face-api age_gender (TinyXception, two heads) imports with 421,731 parameters and 97,230,080 MACs") {
+  if (!have("age_gender")) return;
+  Model m = load_model(kFaceApi + "/age_gender");
+  CHECK(m.total_params() == 421731);
+  // src/xception/TinyXception.ts on 112: conv_in 3x3/2 to 56; reduction blocks (two 3x3 separable convs, a
+  // 3x3/2 max pool, a 1x1/2 expansion conv added) to 28, 14; two main blocks of three separable convs at 14;
+  // the exit reduction block to 7; a 256 -> 512 separable conv; heads of 1 and 2 on 512 features.
+  auto sep = [](int64_t pixels, int64_t in, int64_t out) { return pixels * (in * 9 + in * out); };
+  const int64_t macs = 56 * 56 * 32 * 27 + sep(56 * 56, 32, 64) + sep(56 * 56, 64, 64) + 28 * 28 * 32 * 64 +
+                       sep(28 * 28, 64, 128) + sep(28 * 28, 128, 128) + 14 * 14 * 64 * 128 +
+                       6 * sep(14 * 14, 128, 128) + sep(14 * 14, 128, 256) + sep(14 * 14, 256, 256) +
+                       7 * 7 * 128 * 256 + sep(7 * 7, 256, 512) + 512 * 3;
+  CHECK(m.total_macs() == macs);
+  CHECK(m.find("fc/age")->output_shape == Shape{1, 1, 1});
+  CHECK(m.find("fc/gender/softmax") != nullptr);
+  nlohmann::json decoded = numpy_decode("age_gender", "fc/gender/weights");
+  if (decoded.empty()) return;
+  CHECK(decoded.at("params") == m.total_params());
+  CHECK(hwio_as_oihw(values(decoded, "fc/gender/weights"), 1, 1, 512, 2) == m.weights.at("fc/gender.weight").values);
 }

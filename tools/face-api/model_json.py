@@ -9,7 +9,7 @@ weight name, which becomes Keras's ("filters" -> "kernel", "depthwise_filter" ->
 The shard bytes are not touched: dkm reads and dequantises the published ones.
 
 usage: model_json.py NET MANIFEST OUT_DIR   (NET: tiny_face_detector, face_landmark_68_tiny,
-       face_landmark_68, face_expression); writes OUT_DIR/model.json next to the copied NET_model.bin
+       face_landmark_68, face_expression, age_gender); writes OUT_DIR/model.json next to the copied NET_model.bin
 """
 import json
 import sys
@@ -92,7 +92,43 @@ def face_net(name, blocks, pool, classes):
     return g
 
 
+def age_gender():
+    """src/xception/TinyXception.ts with 2 main blocks (src/ageGenderNet/AgeGenderNet.ts) on a 112 x 112 input,
+    then a 7x7 average and the two heads fc/age (1) and fc/gender (2, softmax)."""
+    g = Graph("age_gender", 112, 112)
+
+    def relu(name, x):
+        return g.add("Activation", name, [x], activation="relu")
+
+    def reduction(name, x, filters, activate_input=True):
+        out = relu(f"{name}/relu_in", x) if activate_input else x
+        out = g.sepconv(f"{name}/separable_conv0", out, filters)
+        out = g.sepconv(f"{name}/separable_conv1", relu(f"{name}/relu0", out), filters)
+        out = g.add("MaxPooling2D", f"{name}/pool", [out], pool_size=[3, 3], strides=[2, 2], padding="same")
+        return g.add("Add", f"{name}/sum", [out, g.conv(f"{name}/expansion_conv", x, filters, 1, strides=2)])
+
+    def main(name, x):
+        out = x
+        for k in range(3):
+            out = g.sepconv(f"{name}/separable_conv{k}", relu(f"{name}/relu{k}", out), 128)
+        return g.add("Add", f"{name}/sum", [out, x])
+
+    x = g.conv("entry_flow/conv_in", "input", 32, 3, strides=2, activation="relu")
+    x = reduction("entry_flow/reduction_block_0", x, 64, activate_input=False)
+    x = reduction("entry_flow/reduction_block_1", x, 128)
+    for i in range(2):
+        x = main(f"middle_flow/main_block_{i}", x)
+    x = reduction("exit_flow/reduction_block", x, 256)
+    x = g.sepconv("exit_flow/separable_conv", x, 512, activation="relu")
+    x = g.add("AveragePooling2D", "pool", [x], pool_size=[7, 7], strides=[2, 2], padding="valid")
+    x = g.add("Flatten", "flatten", [x])
+    g.add("Dense", "fc/age", [x], units=1, activation="linear", use_bias=True)
+    g.add("Dense", "fc/gender", [x], units=2, activation="softmax", use_bias=True)
+    return g
+
+
 NETS = {
+    "age_gender": age_gender,
     "tiny_face_detector": tiny_face_detector,
     "face_landmark_68_tiny": lambda: face_net("face_landmark_68_tiny", 3, 14, 136),
     "face_landmark_68": lambda: face_net("face_landmark_68", 4, 7, 136),
