@@ -1,13 +1,12 @@
 #include "kmeans/plan.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
-#include "models/atomic_file.hpp"
+#include "models/input_file.hpp"
 #include "models/error.hpp"
 #include "models/json_reader.hpp"
 
@@ -187,10 +186,10 @@ Plan parse_plan(std::string_view text, const std::string& source) {
 Plan load_plan(const std::string& path_or_name) {
   if (const EmbeddedFile* f = shipped_file(plan_files(), path_or_name))
     return parse_plan(f->text, "<embedded>/" + std::string(f->name));
-  if (std::filesystem::is_regular_file(path_or_name)) return parse_plan(read_file(path_or_name), path_or_name);
-  throw InputError(path_or_name, "",
-                   fmt::format("expected a plan file or a shipped plan name ({}), got {}", shipped_names(plan_files()),
-                               std::filesystem::exists(path_or_name) ? "a directory or special file" : "no such file"));
+  if (path_kind(path_or_name) != PathKind::missing)
+    return parse_plan(read_file(path_or_name, kMaxTextInputBytes), path_or_name);
+  throw InputError(path_or_name, "", fmt::format("expected a plan file or a shipped plan name ({}), got no such file",
+                                                 shipped_names(plan_files())));
 }
 
 std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& model) {

@@ -10,6 +10,7 @@
 
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
+#include "models/input_file.hpp"
 #include "models/json_reader.hpp"
 #include "models/tensor_io.hpp"
 
@@ -152,7 +153,7 @@ std::string encode_safetensors(const Safetensors& file) {
   return out;
 }
 
-Safetensors read_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+Safetensors read_safetensors(const std::string& path) { return parse_safetensors(read_file(path, kMaxBinaryInputBytes), path); }
 
 void write_safetensors(const std::string& path, const Safetensors& file) {
   write_file_atomic(path, encode_safetensors(file));

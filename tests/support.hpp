@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,16 @@ inline size_t count(const std::string& haystack, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
   return n;
+}
+
+// For a test that cannot run here: under ctest (tests/CMakeLists.txt sets DKM_CTEST and runs each
+// TEST_CASE in its own process) it prints why and exits with 77, which ctest reports as skipped; run
+// directly it returns so the caller can print why with MESSAGE and return.
+inline void skip_under_ctest(const std::string& why) {
+  if (!std::getenv("DKM_CTEST")) return;
+  std::printf("skipped: %s\n", why.c_str());
+  std::fflush(stdout);
+  std::_Exit(77);
 }
 
 inline std::string slurp(const std::string& path) {

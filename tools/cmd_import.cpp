@@ -1,11 +1,12 @@
 // `dkm import MODEL.onnx -o SPEC.json [--weights-out W.safetensors] [--input-shape 1,3,H,W]`: an ONNX
-// model as a dkm model spec and its conv/linear weights; and the way back, `dkm export MODEL.onnx
-// --weights W -o OUT.onnx`: the original graph with those weights (e.g. from `dkm decompress`) written
+// model (or a TF.js model.json, docs/tfjs.md) as a dkm model spec and its conv/linear weights; and the
+// way back, `dkm export MODEL.onnx --weights W -o OUT.onnx`: the original graph with those weights (e.g. from `dkm decompress`) written
 // into it, for any ONNX runtime (docs/onnx.md).
 #include <fmt/core.h>
 
 #include "models/atomic_file.hpp"
 #include "models/onnx.hpp"
+#include "models/tfjs.hpp"
 #include "models/tensor_io.hpp"
 #include "tools/command.hpp"
 
@@ -21,10 +22,13 @@ struct ImportOptions {
 };
 
 void run_import(const ImportOptions& o) {
-  if (!o.model.ends_with(".onnx")) throw UsageError("import: expected an .onnx file, got " + o.model);
-  models::OnnxOptions options;
-  if (!o.input_shape.empty()) options.input_shape = models::parse_input_shape(o.input_shape);
-  models::Model m = models::load_onnx(o.model, options);
+  const auto model_json = models::tfjs_model_json(o.model);
+  if (!o.model.ends_with(".onnx") && !model_json)
+    throw UsageError("import: expected an .onnx file or a TF.js model.json (or its folder), got " + o.model);
+  std::vector<int64_t> input_shape;
+  if (!o.input_shape.empty()) input_shape = models::parse_input_shape(o.input_shape);
+  models::Model m =
+      model_json ? models::load_tfjs(*model_json, {input_shape}) : models::load_onnx(o.model, {input_shape});
   // Both outputs are prepared before either is written, so a failure leaves neither.
   std::string spec = models::to_json_spec(m);
   if (!o.weights_out.empty()) save_weights(o.weights_out, m.weights);
@@ -68,12 +72,13 @@ void setup_export(CLI::App& app) {
 
 void setup_import(CLI::App& app) {
   auto o = std::make_shared<ImportOptions>();
-  auto* cmd = app.add_subcommand("import", "Convert an ONNX model to a dkm model spec and weights");
-  cmd->add_option("MODEL", o->model, "ONNX file (.onnx)")->required();
+  auto* cmd = app.add_subcommand("import", "Convert an ONNX or TF.js model to a dkm model spec and weights");
+  cmd->add_option("MODEL", o->model, "ONNX file (.onnx), or a TF.js model.json or its folder")->required();
   cmd->add_option("-o,--output", o->spec_out, "model spec to write (.json)")->required();
   cmd->add_option("--weights-out", o->weights_out, "also write the conv/linear weights (.safetensors or .npz)");
   cmd->add_option("--input-shape", o->input_shape,
-                  "input shape in the ONNX input's layout (1,3,H,W or 1,H,W,3), needed for symbolic dimensions");
+                  "input shape in the ONNX input's layout (1,3,H,W or 1,H,W,3; TF.js: 1,H,W,C), needed for "
+                  "symbolic dimensions");
   cmd->callback([o] { run_import(*o); });
 }
 

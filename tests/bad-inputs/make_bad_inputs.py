@@ -52,6 +52,57 @@ def with_json(path, edit):
     return json.dumps(d, indent=1)
 
 
+def tfjs_tiny():
+    """The base TF.js layers model (tfjs-tiny/): 6x6x1 -> Conv2D 2x3x3 (uint8) -> Flatten -> Dense 3 (float32)."""
+    layers = [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [None, 6, 6, 1]},
+         "inbound_nodes": []},
+        {"class_name": "Conv2D", "name": "conv1", "config": {"name": "conv1", "filters": 2, "kernel_size": [3, 3],
+                                                             "activation": "relu"},
+         "inbound_nodes": [[["x", 0, 0, {}]]]},
+        {"class_name": "Flatten", "name": "flat", "config": {"name": "flat"}, "inbound_nodes": [[["conv1", 0, 0, {}]]]},
+        {"class_name": "Dense", "name": "fc", "config": {"name": "fc", "units": 3}, "inbound_nodes": [[["flat", 0, 0, {}]]]},
+    ]
+    weights = [
+        {"name": "conv1/kernel", "shape": [3, 3, 1, 2], "dtype": "float32",
+         "quantization": {"dtype": "uint8", "scale": 0.01, "min": -0.5}},
+        {"name": "conv1/bias", "shape": [2], "dtype": "float32"},
+        {"name": "fc/kernel", "shape": [32, 3], "dtype": "float32"},
+        {"name": "fc/bias", "shape": [3], "dtype": "float32"},
+    ]
+    doc = {"format": "layers-model", "generatedBy": "make_bad_inputs.py",
+           "modelTopology": {"model_config": {"class_name": "Model", "config": {
+               "name": "tiny", "layers": layers, "input_layers": [["x", 0, 0]], "output_layers": [["fc", 0, 0]]}}},
+           "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": weights}]}
+    shard = bytes(range(18)) + struct.pack("<2f", 0.1, -0.1) + struct.pack("<99f", *[0.001 * i for i in range(99)])
+    return doc, shard
+
+
+def tfjs(name, edit=None, shard=None, text=None, link=None):
+    """A TF.js model folder: model.json (the base edited, or `text`) and its shard (or a symlink `link`)."""
+    d = os.path.join(HERE, name)
+    os.makedirs(d, exist_ok=True)
+    doc, base_shard = tfjs_tiny()
+    if edit:
+        edit(doc)
+    put(os.path.join(name, "model.json"), text if text is not None else json.dumps(doc, indent=1))
+    path = os.path.join(d, "group1-shard1of1.bin")
+    if os.path.lexists(path):
+        os.remove(path)
+    if link:
+        os.symlink(link, path)
+    elif shard is not False:
+        put(os.path.join(name, "group1-shard1of1.bin"), base_shard if shard is None else shard)
+
+
+def tfjs_layer(doc, i):
+    return doc["modelTopology"]["model_config"]["config"]["layers"][i]
+
+
+def tfjs_weight(doc, i):
+    return doc["weightsManifest"][0]["weights"][i]
+
+
 def main():
     tiny = json.load(open(os.path.join(HERE, "tiny-model.json")))
 
@@ -187,6 +238,33 @@ def main():
     container("ct-extra-tensor.safetensors",
               edit_data=lambda h, d: (h.update(stray={"dtype": "U8", "shape": [4], "data_offsets": [len(d), len(d) + 4]}),
                                       d.extend(b"\0" * 4)))
+
+    # --- TF.js layers models (dkm info DIR/model.json) ---
+    tfjs("tfjs-tiny")
+    base, base_shard = tfjs_tiny()
+    tfjs("tfjs-not-json", text='{"format": "layers-model",\n "modelTopology": ')
+    tfjs("tfjs-duplicate-key", text=json.dumps(base, indent=1).replace('"format": "layers-model",',
+                                                                        '"format": "layers-model", "format": "x",'))
+    tfjs("tfjs-missing-shard", shard=False)
+    tfjs("tfjs-shard-short", shard=base_shard[:-1])
+    tfjs("tfjs-shard-dev-zero", link="/dev/zero")
+    tfjs("tfjs-shard-escape", edit=lambda d: d["weightsManifest"][0].update(paths=["../tiny-model.json"]))
+    tfjs("tfjs-unknown-class", edit=lambda d: tfjs_layer(d, 1).update(class_name="Conv3D"))
+    tfjs("tfjs-unsupported-class", edit=lambda d: tfjs_layer(d, 1).update(class_name="Conv2DTranspose"))
+    tfjs("tfjs-unknown-dtype", edit=lambda d: tfjs_weight(d, 2).update(dtype="complex64"))
+    tfjs("tfjs-unknown-quantization", edit=lambda d: tfjs_weight(d, 0)["quantization"].update(dtype="int4"))
+    tfjs("tfjs-huge-shape", edit=lambda d: tfjs_weight(d, 2).update(shape=[2**31, 2**31]))
+    tfjs("tfjs-huge-weights", edit=lambda d: tfjs_weight(d, 2).update(shape=[2**29, 3]))
+    tfjs("tfjs-shape-mismatch", edit=lambda d: tfjs_weight(d, 0).update(shape=[3, 3, 2, 1]))
+    tfjs("tfjs-unused-weight", edit=lambda d: d["weightsManifest"][0]["weights"].append(
+        {"name": "stray/kernel", "shape": [0], "dtype": "float32"}))
+    tfjs("tfjs-nan-weight", shard=base_shard[:18] + struct.pack("<f", float("nan")) + base_shard[22:])
+    tfjs("tfjs-graph-model", edit=lambda d: d.update(format="graph-model"))
+    tfjs("tfjs-bare-manifest", text=json.dumps(base["weightsManifest"]))
+    tfjs("tfjs-channels-first", edit=lambda d: tfjs_layer(d, 1)["config"].update(data_format="channels_first"))
+    tfjs("tfjs-null-input", edit=lambda d: tfjs_layer(d, 0)["config"].update(batch_input_shape=[None, None, None, 1]))
+    tfjs("tfjs-shared-layer", edit=lambda d: tfjs_layer(d, 3).update(
+        inbound_nodes=[[["flat", 0, 0, {}]], [["flat", 0, 0, {}]]]))
 
     # --- ONNX (dkm info) ---
     put("onnx-garbage.onnx", b"\x08\x07\x12\xff\xff\xff\xff\x0f not a protobuf")

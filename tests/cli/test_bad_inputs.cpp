@@ -73,7 +73,7 @@ TEST_CASE("bad inputs: the catalogue has at least 40 cases and lists every file"
     CHECK(std::filesystem::exists(kDir + "/" + c["file"].get<std::string>()));
   }
   std::set<std::string> support = {"catalogue.json", "make_bad_inputs.py", "tiny-model.json", "tiny-plan.json",
-                                   "tiny-compressed.safetensors"};
+                                   "tiny-compressed.safetensors", "tfjs-tiny"};
   for (const auto& entry : std::filesystem::directory_iterator(kDir)) {
     std::string f = entry.path().filename().string();
     if (!support.contains(f)) CHECK_MESSAGE(listed.contains(f), f, " is not in catalogue.json");
@@ -85,6 +85,7 @@ TEST_CASE("bad inputs: the base files of the catalogue are valid") {
   CHECK(run_dkm("estimate '" + kDir + "/tiny-model.json' --plan '" + kDir + "/tiny-plan.json'").exit_code == 0);
   TempDir out;
   CHECK(run_dkm("decompress '" + kDir + "/tiny-compressed.safetensors' -o '" + (out / "w.npz") + "'").exit_code == 0);
+  CHECK(run_dkm("info '" + kDir + "/tfjs-tiny/model.json'").exit_code == 0);
 }
 
 TEST_CASE("bad inputs: model specs") { CHECK(run_cases("model-") >= 10); }
@@ -94,6 +95,7 @@ TEST_CASE("bad inputs: npy") { CHECK(run_cases("npy-") >= 10); }
 TEST_CASE("bad inputs: npz") { CHECK(run_cases("npz-") >= 5); }
 TEST_CASE("bad inputs: safetensors") { CHECK(run_cases("st-") >= 5); }
 TEST_CASE("bad inputs: compressed container and Huffman stream") { CHECK(run_cases("ct-") >= 10); }
+TEST_CASE("bad inputs: TF.js layers models") { CHECK(run_cases("tfjs-") >= 20); }
 TEST_CASE("bad inputs: run, calibrate and evaluate") { CHECK(run_cases("run-") >= 8); }
 TEST_CASE("bad inputs: ONNX") {
 #ifdef DKM_HAVE_ONNX

@@ -10,7 +10,7 @@ fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${DKM_FUZZ_BUILD:-$root/build-fuzz}
 targets=()
-for t in model profile plan npy npz safetensors container huffman onnx; do
+for t in model profile plan npy npz safetensors container huffman onnx tfjs; do
   [[ -x $build/tests/fuzz/fuzz_$t ]] && targets+=("$t")
 done
 if [[ ${#targets[@]} -eq 0 ]]; then

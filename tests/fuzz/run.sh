@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target: tests/fuzz/run.sh TARGET SECONDS
-# TARGET is the format (model profile plan npy npz safetensors container huffman onnx). The fuzz build is
+# TARGET is the format (model profile plan npy npz safetensors container huffman onnx tfjs). The fuzz build is
 # $DKM_FUZZ_BUILD (default build-fuzz in the repository root; see docs/reliability.md). The growing corpus
 # goes to $DKM_FUZZ_BUILD/fuzz/corpus/TARGET (seeded from tests/fuzz/corpus/TARGET, never committed),
 # crash reproducers to $DKM_FUZZ_BUILD/fuzz/artifacts/TARGET/, the log to $DKM_FUZZ_BUILD/fuzz/TARGET.log.
@@ -25,7 +25,7 @@ mkdir -p "$work/corpus/$target" "$work/artifacts/$target"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 dict=()
-case $target in model | profile | plan) dict=(-dict="$root/tests/fuzz/json.dict") ;; esac
+case $target in model | profile | plan | tfjs) dict=(-dict="$root/tests/fuzz/json.dict") ;; esac
 "$exe" "$work/corpus/$target" "$root/tests/fuzz/corpus/$target" "${dict[@]}" \
   -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
   -artifact_prefix="$work/artifacts/$target/" >"$work/$target.log" 2>&1

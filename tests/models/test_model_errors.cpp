@@ -191,8 +191,8 @@ TEST_CASE("load_model: files, zoo names and what is neither") {
   };
   CHECK(message(dir / "missing.json") == dir / "missing.json" + ": no such file; expected a model spec file (.json)");
   CHECK(message("resnet51") ==
-        "resnet51: no such file or zoo model; expected a model spec file (.json), an ONNX file (.onnx) or a zoo name "
-        "(alexnet, googlenet, lenet5, mobilenet_v2, resnet18, resnet50, squeezenet1_0, vgg16, wrn-16-4)");
+        "resnet51: no such file or zoo model; expected a model spec file (.json), an ONNX file (.onnx), a TF.js "
+        "model.json or a zoo name (alexnet, googlenet, lenet5, mobilenet_v2, resnet18, resnet50, squeezenet1_0, vgg16, wrn-16-4)");
   {
     std::ofstream(dir / "bad.json") << "{\"format\": \"dkm-model/1\",";
   }
