@@ -81,7 +81,8 @@ std::string error_path(Edit edit) {
 TEST_CASE("every missing or ill-typed profile field is an error naming its JSON path") {
   CHECK(error_path([](json&) {}) == "no error");
   CHECK(error_path([](json& j) { j.erase("format"); }) == "format");
-  CHECK(error_path([](json& j) { j["format"] = "dkm-hwprofile/2"; }) == "format");
+  CHECK(error_path([](json& j) { j["format"] = "dkm-hwprofile/3"; }) == "format");
+  CHECK(error_path([](json& j) { j["format"] = "dkm-hwprofile/2"; }) == "levels");  // version 2 adds "levels"
   CHECK(error_path([](json& j) { j.erase("name"); }) == "name");
   CHECK(error_path([](json& j) { j["energy_unit"] = "nJ"; }) == "energy_unit");
   CHECK(error_path([](json& j) { j["technology"].erase("source"); }) == "technology.source");

@@ -1,0 +1,50 @@
+// The mapping search against Timeloop v3.0.3's mapper on the same architecture and constraints: with
+// Timeloop's objective (delay first, energy breaks ties) dkm never takes more cycles, and at equal cycles
+// at most 1.05 x the energy; with the energy objective it never spends more energy. Every mapping it
+// returns is legal under the same constraints.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "estimator/mapper.hpp"
+#include "estimator/nest.hpp"
+#include "estimator/profile.hpp"
+#include "models/error.hpp"
+#include "tests/estimator/timeloop_reference.hpp"
+
+using namespace dkm;
+using namespace dkm::estimator;
+
+TEST_CASE("the mapper matches or beats Timeloop's mapper on every reference layer, with legal mappings") {
+  const std::string dir = test::timeloop_dir();
+  REQUIRE_MESSAGE(!dir.empty(), "../shared/reference/timeloop is missing beside the clone");
+  const HwProfile p = load_profile("eyeriss-like-timeloop");
+  const std::vector<LevelCosts> levels = level_costs(p, {16, 16, 16});
+  const auto layers = test::read_csv(dir + "/timeloop-v3-eyeriss-like.csv");
+  REQUIRE(layers.size() == 113);
+  for (const auto& row : layers) {
+    const std::string key = row.at("network") + "-" + row.at("layer");
+    const Workload w = test::reference_workload(row);
+    const int64_t tl_cycles = std::stoll(row.at("cycles"));
+    const double tl_pj = std::stod(row.at("energy_uJ")) * 1e6;
+
+    const MapResult de = search_mapping(w, p, levels, p.mac_energy, {Objective::delay_energy});
+    CHECK_MESSAGE(check_mapping(w, levels, de.mapping) == "", key);
+    CHECK_MESSAGE(check_constraints(p, de.mapping) == "", key);
+    CHECK_MESSAGE(de.cost.cycles <= tl_cycles, key);
+    if (de.cost.cycles == tl_cycles) CHECK_MESSAGE(de.cost.energy <= 1.05 * tl_pj, key);
+
+    const MapResult en = search_mapping(w, p, levels, p.mac_energy, {Objective::energy});
+    CHECK_MESSAGE(check_mapping(w, levels, en.mapping) == "", key);
+    CHECK_MESSAGE(check_constraints(p, en.mapping) == "", key);
+    CHECK_MESSAGE(en.cost.energy <= tl_pj * (1 + 1e-9), key);
+    // The re-evaluation of the returned mapping is the result the search reported.
+    CHECK(evaluate(w, levels, en.mapping, p.mac_energy).energy == en.cost.energy);
+  }
+}
+
+TEST_CASE("objectives parse by name and nothing else") {
+  CHECK(parse_objective("delay-energy", "--objective") == Objective::delay_energy);
+  CHECK(parse_objective("edp", "--objective") == Objective::edp);
+  CHECK_THROWS_AS(parse_objective("speed", "--objective"), InputError);
+}
