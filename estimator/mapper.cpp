@@ -85,6 +85,12 @@ class Search {
   }
 
   MapResult run() {
+    if (o_.objective == Objective::delay || o_.objective == Objective::delay_energy) {
+      counting_ = true;
+      assign(0);
+      counting_ = false;
+      only_pes_ = max_pes_;
+    }
     assign(0);
     if (!found_) throw InputError("mapping", "", "a legal mapping under the profile's capacities and constraints (none exists)");
     return best_;
@@ -220,15 +226,35 @@ class Search {
   }
 
   void price() {
-    LoopNest m = build();
-    NestResult r = evaluate(w_, levels_, m, mac_energy_);
+    // The nest innermost first, exactly as build() lays it out outermost first.
+    flat_.clear();
+    int64_t pes = 1;
+    for (int l = L_ - 1; l >= 0; --l) {
+      const auto& f = factor_[static_cast<size_t>(l)];
+      for (LoopKind k : {LoopKind::spatial_y, LoopKind::spatial_x})
+        for (int d = kDims - 1; d >= 0; --d)
+          if (f[static_cast<size_t>(k)][static_cast<size_t>(d)] > 1) {
+            flat_.push_back({l, {static_cast<Dim>(d), f[static_cast<size_t>(k)][static_cast<size_t>(d)], k}});
+            pes *= f[static_cast<size_t>(k)][static_cast<size_t>(d)];
+          }
+      for (char ch : order_[static_cast<size_t>(l)]) {
+        Dim d = static_cast<Dim>(kDimNames.find(ch));
+        flat_.push_back({l, {d, f[0][di(d)], LoopKind::temporal}});
+      }
+    }
+    if (counting_) {
+      max_pes_ = std::max(max_pes_, pes);
+      return;
+    }
+    if (only_pes_ && pes != only_pes_) return;
+    evaluate_flat(w_, levels_, flat_, mac_energy_, scratch_);
     ++count_;
-    Candidate c{r.cycles, r.energy};
+    Candidate c{scratch_.cycles, scratch_.energy};
     if (!found_ || better(o_.objective, c, best_c_)) {
       found_ = true;
       best_c_ = c;
-      best_.mapping = std::move(m);
-      best_.cost = std::move(r);
+      best_.mapping = build();
+      best_.cost = scratch_;
     }
     best_.candidates = count_;
   }
@@ -248,6 +274,12 @@ class Search {
   Candidate best_c_{};
   MapResult best_;
   int64_t count_ = 0;
+  std::vector<FlatLoop> flat_;
+  NestResult scratch_;
+  // Delay-first objectives: cycles = MACs / PEs used, so only the mappings using the most PEs compete;
+  // a first pass without pricing finds that number.
+  bool counting_ = false;
+  int64_t max_pes_ = 0, only_pes_ = 0;
 };
 
 }  // namespace

@@ -51,22 +51,21 @@ int64_t volume(const Coords& c) { return c[0] * c[1] * c[2] * c[3]; }
 // visiting iteration 0 and iteration 1 of each loop and scaling the latter by (bound - 1). Between
 // consecutive tiles it counts the data not already held; when the translation between tiles differs from
 // the previous one, the held data are discarded and the whole tile counts (reset on stride change).
+constexpr int kMaxWalk = 48;
+
 class DeltaWalk {
  public:
-  DeltaWalk(const Coords& tile, std::vector<Coords> taus, std::vector<int64_t> bounds)
-      : tile_(tile), size_(volume(tile)), taus_(std::move(taus)), bounds_(std::move(bounds)) {
-    const size_t k = taus_.size();
-    same_.assign(k * k, false);
-    overlap_.resize(k);
-    for (size_t i = 0; i < k; ++i) {
+  // taus[i], bounds[i]: the translation entering iteration 1 of loop i and its bound, innermost first.
+  DeltaWalk(const Coords& tile, const Coords* taus, const int64_t* bounds, int k)
+      : size_(volume(tile)), taus_(taus), bounds_(bounds), k_(k) {
+    for (int i = 0; i < k; ++i) {
       int64_t o = 1;
-      for (size_t a = 0; a < 4; ++a) o *= std::max<int64_t>(0, tile_[a] - std::abs(taus_[i][a]));
-      overlap_[i] = size_ - o;
-      for (size_t j = 0; j < k; ++j) same_[i * k + j] = taus_[i] == taus_[j];
+      for (size_t a = 0; a < 4; ++a) o *= std::max<int64_t>(0, tile[a] - std::abs(taus[i][a]));
+      partial_[i] = size_ - o;
     }
   }
 
-  int64_t total() { return walk(static_cast<int>(taus_.size()), -1, -1).sum; }
+  int64_t total() { return walk(k_, -1, -1).sum; }
 
  private:
   struct Step {
@@ -76,15 +75,14 @@ class DeltaWalk {
 
   Step leaf(int entry, int pt) const {
     if (entry < 0) return {size_, -1};
-    if (pt < 0 || same_[static_cast<size_t>(pt) * taus_.size() + static_cast<size_t>(entry)])
-      return {overlap_[static_cast<size_t>(entry)], pt < 0 ? entry : pt};
+    if (pt < 0 || pt == entry || taus_[pt] == taus_[entry]) return {partial_[entry], pt < 0 ? entry : pt};
     return {size_, -1};
   }
 
   // Loops 0 .. j-1 (innermost first), entered with translation `entry` while following `pt`.
   Step walk(int j, int entry, int pt) {
     if (j == 0) return leaf(entry, pt);
-    const bool memo = taus_.size() > 12;  // exponential without it; small nests are faster plain
+    const bool memo = k_ > 12;  // exponential without it; small nests are faster plain
     const int64_t key = (static_cast<int64_t>(j) * 64 + entry + 1) * 64 + pt + 1;
     if (memo) {
       auto it = memo_.find(key);
@@ -92,36 +90,31 @@ class DeltaWalk {
     }
     Step first = walk(j - 1, entry, pt);
     Step rest = walk(j - 1, j - 1, first.pt);
-    Step s{first.sum + (bounds_[static_cast<size_t>(j - 1)] - 1) * rest.sum, rest.pt};
+    Step s{first.sum + (bounds_[j - 1] - 1) * rest.sum, rest.pt};
     if (memo) memo_.emplace(key, s);
     return s;
   }
 
-  Coords tile_;
   int64_t size_;
-  std::vector<Coords> taus_;
-  std::vector<int64_t> bounds_;
-  std::vector<bool> same_;
-  std::vector<int64_t> overlap_;
+  const Coords* taus_;
+  const int64_t* bounds_;
+  int k_;
+  std::array<int64_t, kMaxWalk> partial_{};
   std::unordered_map<int64_t, Step> memo_;
 };
 
-struct NestLoop {
-  int level;
-  Loop loop;
-};
+}  // namespace
 
-// All loops innermost first.
-std::vector<NestLoop> flatten(const LoopNest& m) {
-  std::vector<NestLoop> nest;
+// All non-trivial loops innermost first.
+std::vector<FlatLoop> flatten(const LoopNest& m) {
+  std::vector<FlatLoop> nest;
   for (int l = static_cast<int>(m.levels.size()) - 1; l >= 0; --l) {
     const auto& loops = m.levels[static_cast<size_t>(l)];
-    for (auto it = loops.rbegin(); it != loops.rend(); ++it) nest.push_back({l, *it});
+    for (auto it = loops.rbegin(); it != loops.rend(); ++it)
+      if (it->bound > 1) nest.push_back({l, *it});
   }
   return nest;
 }
-
-}  // namespace
 
 std::string_view to_string(Space s) {
   switch (s) {
@@ -187,64 +180,77 @@ std::string check_mapping(const Workload& w, const std::vector<LevelCosts>& leve
 }
 
 NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, const LoopNest& m, double mac_energy) {
-  const int L = static_cast<int>(levels.size());
-  const std::vector<NestLoop> nest = flatten(m);
   NestResult r;
+  const std::vector<FlatLoop> nest = flatten(m);
+  evaluate_flat(w, levels, nest, mac_energy, r);
+  return r;
+}
+
+void evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std::span<const FlatLoop> nest,
+                   double mac_energy, NestResult& r) {
+  const int L = static_cast<int>(levels.size());
+  const int n = static_cast<int>(nest.size());
+  if (L > kMaxLevels || n > kMaxWalk) throw InputError("mapping", "", "at most 16 levels and 48 loops");
   r.levels.resize(static_cast<size_t>(L));
   r.macs = w.macs();
   r.cycles = 1;
   r.pes_used = 1;
-  for (const NestLoop& n : nest) {
-    if (n.loop.kind == LoopKind::temporal) r.cycles *= n.loop.bound;
-    else r.pes_used *= n.loop.bound;
+  r.energy = 0;
+  std::array<int64_t, kMaxWalk> step;  // a loop's stride: the product of the inner loops over its dimension
+  {
+    Extents run;
+    run.fill(1);
+    for (int i = 0; i < n; ++i) {
+      const Loop& lp = nest[static_cast<size_t>(i)].loop;
+      step[static_cast<size_t>(i)] = run[idx(lp.dim)];
+      run[idx(lp.dim)] *= lp.bound;
+      if (lp.kind == LoopKind::temporal) r.cycles *= lp.bound;
+      else r.pes_used *= lp.bound;
+    }
   }
   // Instances: product of the spatial loops at outer levels. Tile extents: product of loops at or below.
-  std::vector<Extents> ext(static_cast<size_t>(L));
-  std::vector<Extents> whole(static_cast<size_t>(L));  // extents times the temporal loops above
+  std::array<Extents, kMaxLevels> ext, whole;
   for (int l = 0; l < L; ++l) {
-    Extents e, a;
+    Extents& e = ext[static_cast<size_t>(l)];
+    Extents& a = whole[static_cast<size_t>(l)];
     e.fill(1);
     a.fill(1);
     int64_t inst = 1;
-    for (const NestLoop& n : nest) {
-      if (n.level >= l) e[idx(n.loop.dim)] *= n.loop.bound;
-      else if (n.loop.kind == LoopKind::temporal) a[idx(n.loop.dim)] *= n.loop.bound;
-      else inst *= n.loop.bound;
+    for (const FlatLoop& f : nest) {
+      if (f.level >= l) e[idx(f.loop.dim)] *= f.loop.bound;
+      else if (f.loop.kind == LoopKind::temporal) a[idx(f.loop.dim)] *= f.loop.bound;
+      else inst *= f.loop.bound;
     }
-    for (int d = 0; d < kDims; ++d) a[static_cast<size_t>(d)] *= e[static_cast<size_t>(d)];
-    ext[static_cast<size_t>(l)] = e;
-    whole[static_cast<size_t>(l)] = a;
+    for (size_t d = 0; d < kDims; ++d) a[d] *= e[d];
     r.levels[static_cast<size_t>(l)].instances = inst;
   }
 
   // Per level and kept data space: the data received over the run (sum of the walk's deltas).
-  std::vector<std::array<int64_t, kSpaces>> received(static_cast<size_t>(L));
+  std::array<std::array<int64_t, kSpaces>, kMaxLevels> received{};
+  std::array<Coords, kMaxWalk> taus;
+  std::array<int64_t, kMaxWalk> bounds;
   for (int l = 0; l < L; ++l) {
     for (int si = 0; si < kSpaces; ++si) {
       if (!levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)]) continue;
       const Space s = static_cast<Space>(si);
       const Coords tile = tile_of(s, w, ext[static_cast<size_t>(l)]);
-      std::vector<Coords> taus;
-      std::vector<int64_t> bounds;
+      int k = 0;
       Extents inner_steps{};  // sum of the steps of the loops already walked (inner ones)
-      for (size_t i = 0; i < nest.size(); ++i) {
-        const NestLoop& n = nest[i];
-        if (n.level >= l || n.loop.kind != LoopKind::temporal || n.loop.bound < 2) continue;
-        int64_t step = 1;
-        for (size_t j = 0; j < i; ++j)
-          if (nest[j].loop.dim == n.loop.dim) step *= nest[j].loop.bound;
-        Extents t{};
-        for (int d = 0; d < kDims; ++d) t[static_cast<size_t>(d)] = -inner_steps[static_cast<size_t>(d)];
-        t[idx(n.loop.dim)] += step;
-        taus.push_back(shift_of(s, w, t));
-        bounds.push_back(n.loop.bound);
-        inner_steps[idx(n.loop.dim)] += step;
+      for (int i = 0; i < n; ++i) {
+        const FlatLoop& f = nest[static_cast<size_t>(i)];
+        if (f.level >= l || f.loop.kind != LoopKind::temporal) continue;
+        Extents t;
+        for (size_t d = 0; d < kDims; ++d) t[d] = -inner_steps[d];
+        t[idx(f.loop.dim)] += step[static_cast<size_t>(i)];
+        taus[static_cast<size_t>(k)] = shift_of(s, w, t);
+        bounds[static_cast<size_t>(k)] = f.loop.bound;
+        ++k;
+        inner_steps[idx(f.loop.dim)] += step[static_cast<size_t>(i)];
       }
       SpaceCounts& sc = r.levels[static_cast<size_t>(l)].space[static_cast<size_t>(si)];
       sc.tile = volume(tile);
       sc.partition = volume(tile_of(s, w, whole[static_cast<size_t>(l)]));
-      received[static_cast<size_t>(l)][static_cast<size_t>(si)] =
-          DeltaWalk(tile, std::move(taus), std::move(bounds)).total();
+      received[static_cast<size_t>(l)][static_cast<size_t>(si)] = DeltaWalk(tile, taus.data(), bounds.data(), k).total();
     }
   }
 
@@ -252,32 +258,33 @@ NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, co
   // multicast (spatial loops between that do not index the data space) or the spatial reduction.
   for (int si = 0; si < kSpaces; ++si) {
     const Space s = static_cast<Space>(si);
-    std::vector<int> keep;  // outermost first
-    for (int l = 0; l < L; ++l)
-      if (levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)]) keep.push_back(l);
-    for (size_t k = 0; k < keep.size(); ++k) {
-      const int l = keep[k];
-      const int child = k + 1 < keep.size() ? keep[k + 1] : L;
+    int prev = -1;  // the next outer level keeping s
+    for (int l = 0; l < L; ++l) {
+      if (!levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)]) continue;
+      int child = l + 1;
+      while (child < L && !levels[static_cast<size_t>(child)].keeps[static_cast<size_t>(si)]) ++child;
       int64_t relevant = 1, irrelevant = 1;
-      for (const NestLoop& n : nest) {
-        if (n.loop.kind == LoopKind::temporal || n.level < l || n.level >= child) continue;
-        (indexes(s, n.loop.dim) ? relevant : irrelevant) *= n.loop.bound;
+      for (const FlatLoop& f : nest) {
+        if (f.loop.kind == LoopKind::temporal || f.level < l || f.level >= child) continue;
+        (indexes(s, f.loop.dim) ? relevant : irrelevant) *= f.loop.bound;
       }
       LevelResult& lr = r.levels[static_cast<size_t>(l)];
       SpaceCounts& sc = lr.space[static_cast<size_t>(si)];
       const int64_t down = child == L ? r.macs / (lr.instances * irrelevant)
                                       : received[static_cast<size_t>(child)][static_cast<size_t>(si)] * relevant;
-      const int64_t in = k == 0 ? 0 : received[static_cast<size_t>(l)][static_cast<size_t>(si)];
+      const int64_t in = prev < 0 ? 0 : received[static_cast<size_t>(l)][static_cast<size_t>(si)];
       if (s == Space::outputs) {
         // Written by the level below; the first write of each output needs no read, and the first fill
         // of each is skipped (partial sums start at zero).
         sc.updates = down;
         sc.reads = down - sc.partition;
-        sc.fills = k == 0 ? 0 : in - sc.partition;
+        sc.fills = prev < 0 ? 0 : in - sc.partition;
       } else {
         sc.reads = down;
         sc.fills = in;
+        sc.updates = 0;
       }
+      prev = l;
     }
   }
 
@@ -285,9 +292,11 @@ NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, co
     const LevelCosts& lc = levels[static_cast<size_t>(l)];
     LevelResult& lr = r.levels[static_cast<size_t>(l)];
     double e = 0;
-    for (int si = 0; si < kSpaces; ++si) {
-      const auto s = static_cast<size_t>(si);
-      if (!lc.keeps[s]) continue;
+    for (size_t s = 0; s < kSpaces; ++s) {
+      if (!lc.keeps[s]) {
+        lr.space[s] = SpaceCounts{};
+        continue;
+      }
       const SpaceCounts& sc = lr.space[s];
       e += (static_cast<double>(sc.reads) * lc.read[s] + static_cast<double>(sc.fills) * lc.fill[s] +
             static_cast<double>(sc.updates) * lc.update[s]) *
@@ -298,7 +307,6 @@ NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, co
   }
   r.mac_energy = static_cast<double>(r.macs) * mac_energy;
   r.energy += r.mac_energy;
-  return r;
 }
 
 std::string format_loop_nest(const std::vector<LevelCosts>& levels, const LoopNest& m) {

@@ -9,6 +9,7 @@
 // (docs/hwprofile.md, "Loop nests and tiles").
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,6 +97,17 @@ std::string check_mapping(const Workload& w, const std::vector<LevelCosts>& leve
 
 // Counts and energy of a legal mapping (check_mapping(...) == ""); mac_energy per MAC in profile unit.
 NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, const LoopNest& m, double mac_energy);
+
+// The non-trivial loops of a nest innermost first, each with its level: the form the mapper builds
+// directly. evaluate_flat reuses `out`'s storage.
+struct FlatLoop {
+  int level = 0;
+  Loop loop;
+};
+inline constexpr int kMaxLevels = 16;
+std::vector<FlatLoop> flatten(const LoopNest& m);
+void evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std::span<const FlatLoop> inner_first,
+                   double mac_energy, NestResult& out);
 
 // The mapping as Timeloop prints it (map.txt): levels outermost first, loops indented.
 std::string format_loop_nest(const std::vector<LevelCosts>& levels, const LoopNest& m);
