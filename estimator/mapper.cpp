@@ -1,6 +1,7 @@
 #include "estimator/mapper.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <fmt/core.h>
 
@@ -165,7 +166,12 @@ class Search {
   // Dimensions in a fixed order; each takes every factorisation over its free slots.
   void assign(int d) {
     if (d == kDims) {
-      orders(0);
+      int64_t pes = 1;
+      for (const auto& f : factor_)
+        for (int k = 1; k < 3; ++k)
+          for (int64_t x : f[static_cast<size_t>(k)]) pes *= x;
+      if (counting_) max_pes_ = std::max(max_pes_, pes);
+      else if (!only_pes_ || pes == only_pes_) orders(0);
       return;
     }
     const auto& slots = slots_[static_cast<size_t>(d)];
@@ -242,13 +248,18 @@ class Search {
         flat_.push_back({l, {d, f[0][di(d)], LoopKind::temporal}});
       }
     }
-    if (counting_) {
-      max_pes_ = std::max(max_pes_, pes);
-      return;
+    // Only a candidate that can still win is priced to the end (the bound is the best energy at this
+    // candidate's cycles: for delay-first objectives every candidate left has the same cycles).
+    double bound = std::numeric_limits<double>::infinity();
+    if (found_) {
+      int64_t cycles = 1;
+      for (const FlatLoop& f : flat_)
+        if (f.loop.kind == LoopKind::temporal) cycles *= f.loop.bound;
+      if (o_.objective == Objective::edp) bound = best_c_.energy * static_cast<double>(best_c_.cycles) / static_cast<double>(cycles);
+      else if (o_.objective == Objective::energy || cycles == best_c_.cycles) bound = best_c_.energy;
     }
-    if (only_pes_ && pes != only_pes_) return;
-    evaluate_flat(w_, levels_, flat_, mac_energy_, scratch_);
     ++count_;
+    if (!evaluate_flat(w_, levels_, flat_, mac_energy_, scratch_, bound)) return;
     Candidate c{scratch_.cycles, scratch_.energy};
     if (!found_ || better(o_.objective, c, best_c_)) {
       found_ = true;

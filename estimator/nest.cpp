@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <unordered_map>
 
 #include <fmt/core.h>
@@ -182,12 +183,12 @@ std::string check_mapping(const Workload& w, const std::vector<LevelCosts>& leve
 NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, const LoopNest& m, double mac_energy) {
   NestResult r;
   const std::vector<FlatLoop> nest = flatten(m);
-  evaluate_flat(w, levels, nest, mac_energy, r);
+  evaluate_flat(w, levels, nest, mac_energy, r, std::numeric_limits<double>::infinity());
   return r;
 }
 
-void evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std::span<const FlatLoop> nest,
-                   double mac_energy, NestResult& r) {
+bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std::span<const FlatLoop> nest,
+                   double mac_energy, NestResult& r, double bound) {
   const int L = static_cast<int>(levels.size());
   const int n = static_cast<int>(nest.size());
   if (L > kMaxLevels || n > kMaxWalk) throw InputError("mapping", "", "at most 16 levels and 48 loops");
@@ -225,6 +226,39 @@ void evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
     r.levels[static_cast<size_t>(l)].instances = inst;
   }
 
+  // The spatial loops between two levels (from `outer` inclusive to `inner` exclusive) that index data
+  // space s (distinct data per instance) and that do not (multicast or spatial reduction).
+  auto spatial_between = [&](Space s, int outer, int inner, bool want_indexed) {
+    int64_t p = 1;
+    for (const FlatLoop& f : nest)
+      if (f.loop.kind != LoopKind::temporal && f.level >= outer && f.level < inner && indexes(s, f.loop.dim) == want_indexed)
+        p *= f.loop.bound;
+    return p;
+  };
+  auto cost = [&](int l, Space s, int64_t reads, int64_t fills, int64_t updates) {
+    const LevelCosts& lc = levels[static_cast<size_t>(l)];
+    const auto i = static_cast<size_t>(s);
+    return (static_cast<double>(reads) * lc.read[i] + static_cast<double>(fills) * lc.fill[i] +
+            static_cast<double>(updates) * lc.update[i]) *
+           lc.words_per_datum[i] * static_cast<double>(r.levels[static_cast<size_t>(l)].instances);
+  };
+  // A running lower bound on the energy (every term is non-negative): the MACs and the innermost
+  // reads first, then each walk's fills and its parent's reads as the walks go inward, cheapest first.
+  double running = static_cast<double>(r.macs) * mac_energy;
+  std::array<int, kSpaces> parent;
+  parent.fill(-1);
+  for (int si = 0; si < kSpaces; ++si) {
+    const Space s = static_cast<Space>(si);
+    for (int l = L - 1; l >= 0; --l)
+      if (levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)]) {
+        const int64_t down = r.macs / (r.levels[static_cast<size_t>(l)].instances * spatial_between(s, l, L, false));
+        running += s == Space::outputs ? cost(l, s, down - volume(tile_of(s, w, whole[static_cast<size_t>(l)])), 0, down)
+                                       : cost(l, s, down, 0, 0);
+        break;
+      }
+  }
+  if (running > bound) return false;
+
   // Per level and kept data space: the data received over the run (sum of the walk's deltas).
   std::array<std::array<int64_t, kSpaces>, kMaxLevels> received{};
   std::array<Coords, kMaxWalk> taus;
@@ -250,7 +284,16 @@ void evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
       SpaceCounts& sc = r.levels[static_cast<size_t>(l)].space[static_cast<size_t>(si)];
       sc.tile = volume(tile);
       sc.partition = volume(tile_of(s, w, whole[static_cast<size_t>(l)]));
-      received[static_cast<size_t>(l)][static_cast<size_t>(si)] = DeltaWalk(tile, taus.data(), bounds.data(), k).total();
+      const int64_t got = DeltaWalk(tile, taus.data(), bounds.data(), k).total();
+      received[static_cast<size_t>(l)][static_cast<size_t>(si)] = got;
+      const int p = parent[static_cast<size_t>(si)];
+      parent[static_cast<size_t>(si)] = l;
+      if (p < 0) continue;
+      const int64_t down = got * spatial_between(s, p, l, true);
+      const int64_t p_part = volume(tile_of(s, w, whole[static_cast<size_t>(p)]));
+      running += s == Space::outputs ? cost(l, s, 0, got - sc.partition, 0) + cost(p, s, down - p_part, 0, down)
+                                     : cost(l, s, 0, got, 0) + cost(p, s, down, 0, 0);
+      if (running > bound) return false;
     }
   }
 
@@ -263,11 +306,7 @@ void evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
       if (!levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)]) continue;
       int child = l + 1;
       while (child < L && !levels[static_cast<size_t>(child)].keeps[static_cast<size_t>(si)]) ++child;
-      int64_t relevant = 1, irrelevant = 1;
-      for (const FlatLoop& f : nest) {
-        if (f.loop.kind == LoopKind::temporal || f.level < l || f.level >= child) continue;
-        (indexes(s, f.loop.dim) ? relevant : irrelevant) *= f.loop.bound;
-      }
+      const int64_t relevant = spatial_between(s, l, child, true), irrelevant = spatial_between(s, l, child, false);
       LevelResult& lr = r.levels[static_cast<size_t>(l)];
       SpaceCounts& sc = lr.space[static_cast<size_t>(si)];
       const int64_t down = child == L ? r.macs / (lr.instances * irrelevant)
@@ -307,6 +346,7 @@ void evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
   }
   r.mac_energy = static_cast<double>(r.macs) * mac_energy;
   r.energy += r.mac_energy;
+  return true;
 }
 
 std::string format_loop_nest(const std::vector<LevelCosts>& levels, const LoopNest& m) {

@@ -99,15 +99,16 @@ std::string check_mapping(const Workload& w, const std::vector<LevelCosts>& leve
 NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, const LoopNest& m, double mac_energy);
 
 // The non-trivial loops of a nest innermost first, each with its level: the form the mapper builds
-// directly. evaluate_flat reuses `out`'s storage.
+// directly. evaluate_flat reuses `out`'s storage; it stops early and returns false once the energy is
+// certain to exceed `bound` (the mapper's best so far), and `out` is then incomplete.
 struct FlatLoop {
   int level = 0;
   Loop loop;
 };
 inline constexpr int kMaxLevels = 16;
 std::vector<FlatLoop> flatten(const LoopNest& m);
-void evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std::span<const FlatLoop> inner_first,
-                   double mac_energy, NestResult& out);
+bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std::span<const FlatLoop> inner_first,
+                   double mac_energy, NestResult& out, double bound);
 
 // The mapping as Timeloop prints it (map.txt): levels outermost first, loops indented.
 std::string format_loop_nest(const std::vector<LevelCosts>& levels, const LoopNest& m);
