@@ -5,7 +5,9 @@
 // 0.5 % of Timeloop's own figures. Every mapping the mapper returns is legal under the same constraints.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
+#include <map>
 
 #include "estimator/mapper.hpp"
 #include "estimator/nest.hpp"
@@ -20,10 +22,13 @@ using namespace dkm::estimator;
 TEST_CASE("the mapper matches or beats Timeloop's mapper on every reference layer, with legal mappings") {
   const std::string dir = test::timeloop_dir();
   REQUIRE_MESSAGE(!dir.empty(), "../shared/reference/timeloop is missing beside the clone");
-  const HwProfile p = load_profile("eyeriss-like-timeloop");
-  const std::vector<LevelCosts> levels = level_costs(p, {16, 16, 16});
-  const auto layers = test::read_csv(dir + "/timeloop-v3-eyeriss-like.csv");
+  const test::Reference ref = test::load_reference(dir);
+  const HwProfile& p = ref.profile;
+  const std::vector<LevelCosts>& levels = ref.levels;
+  const auto& layers = ref.layers;
   REQUIRE(layers.size() == 113);
+  // Count-weighted pJ/MAC per network: MACs, delay-energy energy, energy-objective energy.
+  std::map<std::string, std::array<double, 3>> nets;
   for (const auto& row : layers) {
     const std::string key = row.at("network") + "-" + row.at("layer");
     const Workload w = test::reference_workload(row);
@@ -43,6 +48,26 @@ TEST_CASE("the mapper matches or beats Timeloop's mapper on every reference laye
     CHECK_MESSAGE(en.cost.energy <= tl_pj * (1 + 1e-9), key);
     // The re-evaluation of the returned mapping is the result the search reported.
     CHECK(evaluate(w, levels, en.mapping, p.mac_energy).energy == en.cost.energy);
+    const double count = std::stod(row.at("count_in_network"));
+    auto& n = nets[row.at("network")];
+    n[0] += static_cast<double>(w.macs()) * count;
+    n[1] += de.cost.energy * count;
+    n[2] += en.cost.energy * count;
+  }
+  // docs/validation.md's table: columns 5 (dkm delay-energy) and 7 (dkm energy), 3 decimals.
+  const std::string doc = test::slurp(test::source_path("docs/validation.md"));
+  for (const auto& [net, n] : nets) {
+    const size_t at = doc.find("| " + net + " | ");
+    REQUIRE_MESSAGE(at != std::string::npos, net);
+    std::vector<std::string> cells;
+    std::string cell;
+    for (size_t i = at + 1; i < doc.size() && doc[i] != '\n'; ++i) {
+      if (doc[i] == '|') cells.push_back(cell), cell.clear();
+      else cell += doc[i];
+    }
+    REQUIRE(cells.size() >= 7);
+    CHECK_MESSAGE(std::abs(std::stod(cells[4]) - n[1] / n[0]) < 0.0006, net);
+    CHECK_MESSAGE(std::abs(std::stod(cells[6]) - n[2] / n[0]) < 0.0006, net);
   }
 }
 

@@ -33,9 +33,10 @@ struct Evaluated {
 TEST_CASE("Timeloop's own mappings reproduce its access counts and energies on every reference layer") {
   const std::string dir = test::timeloop_dir();
   REQUIRE_MESSAGE(!dir.empty(), "../shared/reference/timeloop is missing beside the clone");
-  const HwProfile p = load_profile("eyeriss-like-timeloop");
-  const std::vector<LevelCosts> levels = level_costs(p, {16, 16, 16});
-  const auto layers = test::read_csv(dir + "/timeloop-v3-eyeriss-like.csv");
+  const test::Reference ref = test::load_reference(dir);
+  const HwProfile& p = ref.profile;
+  const std::vector<LevelCosts>& levels = ref.levels;
+  const auto& layers = ref.layers;
   REQUIRE(layers.size() == 113);
 
   std::map<std::string, Evaluated> by_layer;

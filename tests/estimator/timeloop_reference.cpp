@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "estimator/mapper.hpp"
+
 namespace dkm::test {
 
 std::string timeloop_dir() {
@@ -50,6 +52,14 @@ estimator::Workload reference_workload(const std::map<std::string, std::string>&
   w[Dim::Q] = std::stoll(row.at("Q"));
   w.stride_h = w.stride_w = std::stoll(row.at("stride"));
   return w;
+}
+
+Reference load_reference(const std::string& dir) {
+  Reference r;
+  r.profile = estimator::load_profile("eyeriss-like-timeloop");
+  r.levels = estimator::level_costs(r.profile, {16, 16, 16});
+  r.layers = read_csv(dir + "/timeloop-v3-eyeriss-like.csv");
+  return r;
 }
 
 }  // namespace dkm::test

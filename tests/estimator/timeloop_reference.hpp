@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "estimator/nest.hpp"
+#include "estimator/profile.hpp"
 
 namespace dkm::test {
 
@@ -16,5 +17,13 @@ std::vector<std::map<std::string, std::string>> read_csv(const std::string& path
 
 // The problem of a reference row (N = 1, P and Q torchvision's output sizes, square stride).
 estimator::Workload reference_workload(const std::map<std::string, std::string>& row);
+
+// eyeriss-like-timeloop at 16 bits and the reference's layer rows.
+struct Reference {
+  estimator::HwProfile profile;
+  std::vector<estimator::LevelCosts> levels;
+  std::vector<std::map<std::string, std::string>> layers;
+};
+Reference load_reference(const std::string& dir);
 
 }  // namespace dkm::test
