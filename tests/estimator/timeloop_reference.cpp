@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <doctest/doctest.h>
+
 #include "estimator/mapper.hpp"
 
 namespace dkm::test {
@@ -54,11 +56,14 @@ estimator::Workload reference_workload(const std::map<std::string, std::string>&
   return w;
 }
 
-Reference load_reference(const std::string& dir) {
+Reference load_reference() {
   Reference r;
+  r.dir = timeloop_dir();
+  REQUIRE_MESSAGE(!r.dir.empty(), "../shared/reference/timeloop is missing beside the clone");
   r.profile = estimator::load_profile("eyeriss-like-timeloop");
   r.levels = estimator::level_costs(r.profile, {16, 16, 16});
-  r.layers = read_csv(dir + "/timeloop-v3-eyeriss-like.csv");
+  r.layers = read_csv(r.dir + "/timeloop-v3-eyeriss-like.csv");
+  REQUIRE(r.layers.size() == 113);
   return r;
 }
 
