@@ -16,6 +16,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kFormat = "dkm-hwprofile/1";
+constexpr std::string_view kFormat2 = "dkm-hwprofile/2";  // version 1 plus "levels"
 
 // Reads fields of one JSON object, naming the JSON path of anything missing or ill-typed.
 class Reader {
@@ -113,6 +114,165 @@ std::optional<DataType> parse_data_type(std::string_view s) {
   return std::nullopt;
 }
 
+// {"M": 1, "P": "all"}: per dimension a fixed factor or the whole remaining bound.
+std::array<int64_t, kDims> read_factors(const Reader& r, const std::string& key) {
+  const json& j = r.get(key);
+  if (!j.is_object()) r.fail(key, "an object of dimension: factor (an integer >= 1 or \"all\")");
+  std::array<int64_t, kDims> f{};
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string where = r.at(key) + "." + it.key();
+    size_t d = it.key().size() == 1 ? kDimNames.find(it.key()[0]) : std::string_view::npos;
+    if (d == std::string_view::npos) throw InputError(r.file(), where, "a dimension N, M, C, P, Q, R or S");
+    if (it->is_string() && it->get<std::string>() == "all") f[d] = kAll;
+    else if (it->is_number_integer() && it->get<int64_t>() >= 1 && it->get<int64_t>() <= (int64_t{1} << 40))
+      f[d] = it->get<int64_t>();
+    else throw InputError(r.file(), where, "an integer factor >= 1 or \"all\"");
+  }
+  return f;
+}
+
+std::string read_dims(const Reader& r, const std::string& key, bool unique_permutation) {
+  std::string dims = r.string(key);
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (kDimNames.find(dims[i]) == std::string_view::npos || dims.find(dims[i]) != i)
+      r.fail(key, "dimension letters from NMCPQRS, each at most once");
+  if (unique_permutation && !dims.empty() && dims.size() != kDimNames.size())
+    r.fail(key, "\"\" (the mapper picks) or all seven of NMCPQRS, innermost first");
+  return dims;
+}
+
+StorageLevel read_level(const Reader& r, EnergyUnit unit, bool outermost) {
+  r.only({"name", "keeps", "capacity", "energy", "fanout", "constraints"});
+  StorageLevel l;
+  l.name = r.string("name");
+  if (l.name.empty() || l.name.find_first_of(" [\n") != std::string::npos)
+    r.fail("name", "a non-empty name without spaces or '['");
+  const json& keeps = r.get("keeps");
+  if (!keeps.is_array()) r.fail("keeps", "an array of data spaces (\"weights\", \"inputs\", \"outputs\")");
+  for (size_t i = 0; i < keeps.size(); ++i) {
+    bool ok = false;
+    for (int s = 0; s < kSpaces; ++s)
+      if (keeps[i].is_string() && keeps[i].get<std::string>() == to_string(static_cast<Space>(s)))
+        ok = !l.keeps[static_cast<size_t>(s)] && (l.keeps[static_cast<size_t>(s)] = true);
+    if (!ok) throw InputError(r.file(), r.at(fmt::format("keeps[{}]", i)), "\"weights\", \"inputs\" or \"outputs\", once each");
+  }
+  if (outermost && !(l.keeps[0] && l.keeps[1] && l.keeps[2]))
+    r.fail("keeps", "all three data spaces at the outermost level (DRAM)");
+
+  Reader cap = r.object("capacity");
+  cap.only({"words", "word_bits", "source"});
+  l.capacity_words = cap.integer("words", outermost ? 0 : 1, int64_t{1} << 40);
+  l.word_bits = static_cast<int>(cap.integer("word_bits", 1, 4096));
+  l.capacity_source = cap.source();
+
+  Reader e = r.object("energy");
+  e.only({"read", "fill", "update", "unit", "per", "word_bits", "source"});
+  if (e.string("unit") != to_string(unit)) e.fail("unit", fmt::format("\"{}\" (the profile's energy_unit)", to_string(unit)));
+  if (e.string("per") != "word") e.fail("per", "\"word\"");
+  const int bits = static_cast<int>(e.integer("word_bits", 1, 4096));
+  const std::string src = e.source();
+  l.read = {e.number("read", 0, false), bits, src};
+  l.fill = {e.number("fill", 0, false), bits, src};
+  l.update = {e.number("update", 0, false), bits, src};
+
+  Reader f = r.object("fanout");
+  f.only({"x", "y", "source"});
+  l.fanout_x = f.integer("x", 1, 1 << 20);
+  l.fanout_y = f.integer("y", 1, 1 << 20);
+  l.fanout_source = f.source();
+
+  Reader c = r.object("constraints");
+  c.only({"temporal_factors", "temporal_order", "spatial_factors", "spatial_x", "spatial_y", "source"});
+  l.constraints.temporal = read_factors(c, "temporal_factors");
+  l.constraints.spatial = read_factors(c, "spatial_factors");
+  l.constraints.order = read_dims(c, "temporal_order", true);
+  l.constraints.spatial_x = read_dims(c, "spatial_x", false);
+  l.constraints.spatial_y = read_dims(c, "spatial_y", false);
+  if (l.fanout_x == 1 && !l.constraints.spatial_x.empty()) c.fail("spatial_x", "\"\" (fanout.x is 1)");
+  if (l.fanout_y == 1 && !l.constraints.spatial_y.empty()) c.fail("spatial_y", "\"\" (fanout.y is 1)");
+  l.constraints_source = c.source();
+  return l;
+}
+
+// A version-1 profile as storage levels: DRAM, the global buffer (what it does not bypass), then the
+// per-PE scratchpads in Eyeriss' order (ifmap, weights, psum innermost), under the row-stationary
+// constraints of Timeloop's Eyeriss-like exercise (docs/hwprofile.md). Every fill of a scratchpad
+// crosses the array network, so it carries the array energy.
+std::vector<StorageLevel> derive_levels(const HwProfile& p) {
+  auto per_word = [&](const AccessEnergy& e) {
+    return AccessEnergy{e.per_bit() * p.act_bits, p.act_bits, e.source};
+  };
+  auto plus = [](AccessEnergy a, const AccessEnergy& b) {
+    a.energy += b.energy;
+    a.source += "; plus the array network: " + b.source;
+    return a;
+  };
+  const std::string rs = "row-stationary constraints of Timeloop's Eyeriss-like exercise (2020.ispass), as for version-1 profiles";
+  std::vector<StorageLevel> levels;
+  StorageLevel dram;
+  dram.name = "DRAM";
+  dram.keeps = {true, true, true};
+  dram.word_bits = p.act_bits;
+  dram.capacity_source = "unbounded";
+  dram.read = dram.fill = dram.update = per_word(p.dram);
+  dram.fanout_source = "no fan-out";
+  dram.constraints.temporal[static_cast<size_t>(Dim::R)] = 1;
+  dram.constraints.temporal[static_cast<size_t>(Dim::S)] = 1;
+  dram.constraints.temporal[static_cast<size_t>(Dim::P)] = 1;
+  dram.constraints.order = "RSPCMNQ";
+  dram.constraints_source = rs;
+  levels.push_back(dram);
+
+  StorageLevel buf;
+  buf.name = "buffer";
+  buf.keeps = {!p.bypasses_buffer(DataType::weights), !p.bypasses_buffer(DataType::inputs), true};
+  buf.word_bits = p.act_bits;
+  buf.capacity_words = p.buffer_bytes * 8 / p.act_bits;
+  buf.capacity_source = p.buffer_source;
+  buf.read = buf.fill = buf.update = per_word(p.buffer);
+  buf.fanout_x = p.pe_cols;
+  buf.fanout_y = p.pe_rows;
+  buf.fanout_source = p.pe_array_source;
+  for (Dim d : {Dim::Q, Dim::R, Dim::S}) buf.constraints.temporal[static_cast<size_t>(d)] = 1;
+  buf.constraints.temporal[static_cast<size_t>(Dim::P)] = kAll;
+  buf.constraints.order = "QRSCPNM";
+  buf.constraints.spatial[static_cast<size_t>(Dim::S)] = kAll;
+  buf.constraints.spatial_x = "MQ";
+  buf.constraints.spatial_y = "CMS";
+  buf.constraints_source = rs;
+  levels.push_back(buf);
+
+  auto spad = [&](const char* name, Space s, const Scratchpad& sp) {
+    StorageLevel l;
+    l.name = name;
+    l.keeps[static_cast<size_t>(s)] = true;
+    l.word_bits = p.act_bits;
+    l.capacity_words = sp.words;
+    l.capacity_source = sp.source;
+    l.read = per_word(sp.energy);
+    l.fill = l.update = plus(per_word(sp.energy), per_word(p.array));
+    l.fanout_source = "per PE: no fan-out";
+    l.constraints.temporal.fill(1);
+    l.constraints.order = "NMCPQRS";
+    l.constraints_source = rs;
+    return l;
+  };
+  StorageLevel ifmap = spad("ifmap_spad", Space::inputs, p.rf_inputs);
+  StorageLevel weights = spad("weights_spad", Space::weights, p.rf_weights);
+  weights.constraints.temporal[static_cast<size_t>(Dim::C)] = 0;
+  weights.constraints.temporal[static_cast<size_t>(Dim::R)] = kAll;
+  weights.constraints.order = "NMPQSCR";
+  StorageLevel psum = spad("psum_spad", Space::outputs, p.rf_psums);
+  psum.constraints.temporal[static_cast<size_t>(Dim::M)] = 0;
+  psum.constraints.order = "NCPQRSM";
+  // A psum read for accumulation does not cross the network.
+  psum.update = per_word(p.rf_psums.energy);
+  levels.push_back(ifmap);
+  levels.push_back(weights);
+  levels.push_back(psum);
+  return levels;
+}
+
 }  // namespace
 
 std::string_view to_string(EnergyUnit unit) { return unit == EnergyUnit::pj ? "pJ" : "mac_normalised"; }
@@ -171,9 +331,15 @@ HwProfile parse_profile(std::string_view json_text, const std::string& source) {
     throw InputError(source, "", "valid JSON with numbers a double can hold");
   }
   Reader top(j, "", source);
-  top.only({"format", "name", "description", "energy_unit", "technology", "bits", "pe_array", "mac", "rf",
-            "array", "buffer", "dram", "scaling_rules"});
-  if (top.string("format") != kFormat) top.fail("format", fmt::format("\"{}\"", kFormat));
+  const std::string format = top.string("format");
+  const bool v2 = format == kFormat2;
+  if (format != kFormat && !v2) top.fail("format", fmt::format("\"{}\" or \"{}\"", kFormat, kFormat2));
+  if (v2)
+    top.only({"format", "name", "description", "energy_unit", "technology", "bits", "pe_array", "mac", "rf",
+              "array", "buffer", "dram", "scaling_rules", "levels"});
+  else
+    top.only({"format", "name", "description", "energy_unit", "technology", "bits", "pe_array", "mac", "rf",
+              "array", "buffer", "dram", "scaling_rules"});
 
   HwProfile p;
   p.file = source;
@@ -253,7 +419,35 @@ HwProfile parse_profile(std::string_view json_text, const std::string& source) {
     if (!rules[i].is_string()) throw InputError(source, fmt::format("scaling_rules[{}]", i), "a string");
     p.scaling_rules.push_back(rules[i].get<std::string>());
   }
+  if (!v2) {
+    p.levels = derive_levels(p);
+    return p;
+  }
+  const json& levels = top.get("levels");
+  if (!levels.is_array() || levels.size() < 2 || levels.size() > 16)
+    top.fail("levels", "an array of 2 to 16 storage levels, DRAM first");
+  for (size_t i = 0; i < levels.size(); ++i) {
+    p.levels.push_back(read_level(Reader(levels[i], fmt::format("levels[{}]", i), source), p.unit, i == 0));
+    for (size_t j = 0; j < i; ++j)
+      if (p.levels[j].name == p.levels[i].name)
+        throw InputError(source, fmt::format("levels[{}].name", i), "a name no other level has");
+  }
+  for (int s = 0; s < kSpaces; ++s) {
+    bool kept = false;
+    for (size_t i = 1; i < p.levels.size(); ++i) kept = kept || p.levels[i].keeps[static_cast<size_t>(s)];
+    if (!kept)
+      throw InputError(source, "levels", fmt::format("a level below DRAM that keeps {}", to_string(static_cast<Space>(s))));
+  }
+  if (p.pes() != p.pe_rows * p.pe_cols)
+    throw InputError(source, "levels", fmt::format("fan-outs that multiply to pe_array's {} PEs, not {}",
+                                                   p.pe_rows * p.pe_cols, p.pes()));
   return p;
+}
+
+int64_t HwProfile::pes() const {
+  int64_t n = 1;
+  for (const StorageLevel& l : levels) n *= l.fanout_x * l.fanout_y;
+  return n;
 }
 
 HwProfile load_profile(const std::string& name_or_path) {

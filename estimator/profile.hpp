@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "estimator/nest.hpp"
 #include "models/embedded.hpp"
 
 namespace dkm::estimator {
@@ -46,6 +47,30 @@ struct Scratchpad {
   std::string source;  // of `words`
 };
 
+// What the mapper may choose at one storage level (Timeloop's mapspace constraints). Per dimension a
+// factor is free (0), fixed (> 0) or the whole remaining bound (kAll).
+inline constexpr int64_t kAll = -1;
+struct LevelConstraints {
+  std::array<int64_t, kDims> temporal{};  // temporal loop factors at this level
+  std::array<int64_t, kDims> spatial{};   // spatial factors of the fan-out below this level
+  std::string order;                      // temporal loop order, innermost first ("" = the mapper picks)
+  std::string spatial_x, spatial_y;       // dimensions each fan-out axis may unroll ("" = none)
+};
+
+// One storage level of the accelerator, outermost (DRAM) first: Timeloop's architecture vocabulary.
+struct StorageLevel {
+  std::string name;
+  std::array<bool, kSpaces> keeps{};  // data spaces held here; the others bypass it
+  int64_t capacity_words = 0;         // words of word_bits shared by the kept data; 0 = unbounded (DRAM)
+  int word_bits = 16;
+  std::string capacity_source;
+  AccessEnergy read, fill, update;    // per access of one word_bits word
+  int64_t fanout_x = 1, fanout_y = 1; // spatial instances below one instance of this level
+  std::string fanout_source;
+  LevelConstraints constraints;
+  std::string constraints_source;
+};
+
 struct HwProfile {
   std::string name;
   std::string description;
@@ -78,6 +103,12 @@ struct HwProfile {
   AccessEnergy dram;
 
   std::vector<std::string> scaling_rules;  // every derivation used for the numbers above, in words
+
+  // The storage hierarchy the mapper searches, DRAM first. A "dkm-hwprofile/2" file states it
+  // ("levels"); for a "dkm-hwprofile/1" file it is derived from the sections above (docs/hwprofile.md,
+  // "Levels of a version-1 profile").
+  std::vector<StorageLevel> levels;
+  int64_t pes() const;  // product of every level's fan-out
 
   const Scratchpad& scratchpad(DataType type) const;
   bool bypasses_buffer(DataType type) const { return buffer_bypass[static_cast<size_t>(type)]; }

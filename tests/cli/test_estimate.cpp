@@ -29,7 +29,7 @@ TEST_CASE("dkm estimate: default profile named, JSON totals with units") {
 }
 
 TEST_CASE("dkm estimate: every shipped profile, batch, and a plan") {
-  for (const char* hw : {"eyeriss-65nm", "eyeriss-like", "horowitz-45nm", "accelergy-45nm"}) {
+  for (const char* hw : {"eyeriss-65nm", "eyeriss-like", "horowitz-45nm", "accelergy-45nm", "eyeriss-like-timeloop"}) {
     CAPTURE(hw);
     auto r = run_dkm(std::string("estimate alexnet --hw ") + hw + " --batch 4");
     CHECK(r.exit_code == 0);

@@ -81,7 +81,8 @@ std::string error_path(Edit edit) {
 TEST_CASE("every missing or ill-typed profile field is an error naming its JSON path") {
   CHECK(error_path([](json&) {}) == "no error");
   CHECK(error_path([](json& j) { j.erase("format"); }) == "format");
-  CHECK(error_path([](json& j) { j["format"] = "dkm-hwprofile/2"; }) == "format");
+  CHECK(error_path([](json& j) { j["format"] = "dkm-hwprofile/3"; }) == "format");
+  CHECK(error_path([](json& j) { j["format"] = "dkm-hwprofile/2"; }) == "levels");  // version 2 adds "levels"
   CHECK(error_path([](json& j) { j.erase("name"); }) == "name");
   CHECK(error_path([](json& j) { j["energy_unit"] = "nJ"; }) == "energy_unit");
   CHECK(error_path([](json& j) { j["technology"].erase("source"); }) == "technology.source");
@@ -123,4 +124,57 @@ TEST_CASE("per-bit and per-word energies price a datum by its bits") {
   CHECK(p.access_energy(Level::dram, DataType::weights, 16) == 128.0);
   CHECK(p.access_energy(Level::array, DataType::weights, 4) == 0.5);
   CHECK(p.access_energy(Level::rf, DataType::codebook, 16) == 1.0);
+}
+
+namespace {
+
+// Applies `edit` to the shipped format-2 profile and returns the InputError's JSON path (or "no error").
+template <class Edit>
+std::string level_error_path(Edit edit) {
+  json j = json::parse(test::slurp(test::source_path("hwprofiles/eyeriss-like-timeloop.json")));
+  edit(j);
+  try {
+    parse_profile(j.dump(), "bad.json");
+  } catch (const InputError& e) {
+    return e.where();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("format 2: the storage levels load, and every bad level field is an error naming its JSON path") {
+  const HwProfile p = load_profile("eyeriss-like-timeloop");
+  REQUIRE(p.levels.size() == 6);
+  CHECK(p.levels[1].name == "shared_glb");
+  CHECK(p.levels[1].capacity_words == 65536);
+  CHECK(!p.levels[1].keeps[static_cast<size_t>(Space::weights)]);
+  CHECK(p.levels[1].read.energy * 4 == doctest::Approx(29.63));
+  CHECK(p.levels[0].read.energy == 200);
+  CHECK(p.pes() == 168);
+  CHECK(p.levels[4].constraints.temporal[static_cast<size_t>(Dim::R)] == kAll);
+  // A version-1 profile gets levels derived from its sections.
+  const HwProfile v1 = load_profile("eyeriss-65nm");
+  REQUIRE(v1.levels.size() == 5);
+  CHECK(v1.levels[1].capacity_words == 108 * 1024 / 2);
+  CHECK(v1.pes() == 168);
+
+  CHECK(level_error_path([](json&) {}) == "no error");
+  CHECK(level_error_path([](json& j) { j.erase("levels"); }) == "levels");
+  CHECK(level_error_path([](json& j) { j["levels"][1]["capacity"]["words"] = -1; }) == "levels[1].capacity.words");
+  CHECK(level_error_path([](json& j) { j["levels"][0]["keeps"] = json::array({"weights"}); }) == "levels[0].keeps");
+  CHECK(level_error_path([](json& j) { j["levels"][3]["keeps"][0] = "psums"; }) == "levels[3].keeps[0]");
+  CHECK(level_error_path([](json& j) { j["levels"][2]["energy"].erase("source"); }) == "levels[2].energy.source");
+  CHECK(level_error_path([](json& j) { j["levels"][5]["energy"]["read"] = "1"; }) == "levels[5].energy.read");
+  CHECK(level_error_path([](json& j) { j["levels"][1]["fanout"]["x"] = 13; }) == "levels");  // 13 x 12 != 168
+  CHECK(level_error_path([](json& j) { j["levels"][1]["constraints"]["spatial_x"] = "MZ"; }) ==
+        "levels[1].constraints.spatial_x");
+  CHECK(level_error_path([](json& j) { j["levels"][1]["constraints"]["temporal_order"] = "QRS"; }) ==
+        "levels[1].constraints.temporal_order");
+  CHECK(level_error_path([](json& j) { j["levels"][1]["constraints"]["temporal_factors"]["P"] = 0; }) ==
+        "levels[1].constraints.temporal_factors.P");
+  CHECK(level_error_path([](json& j) { j["levels"][0]["constraints"]["spatial_x"] = "M"; }) ==
+        "levels[0].constraints.spatial_x");
+  CHECK(level_error_path([](json& j) { j["levels"][2]["name"] = j["levels"][1]["name"]; }) == "levels[2].name");
+  CHECK(level_error_path([](json& j) { j["levels"][4]["extra"] = 1; }) == "levels[4].extra");
 }
