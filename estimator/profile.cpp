@@ -1,13 +1,12 @@
 #include "estimator/profile.hpp"
 
 #include <cmath>
-#include <filesystem>
 #include <optional>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "models/atomic_file.hpp"
+#include "models/input_file.hpp"
 #include "models/error.hpp"
 
 namespace dkm::estimator {
@@ -260,7 +259,8 @@ HwProfile parse_profile(std::string_view json_text, const std::string& source) {
 HwProfile load_profile(const std::string& name_or_path) {
   if (const EmbeddedFile* f = find_embedded(profile_files(), name_or_path))
     return parse_profile(f->text, "<embedded>/" + std::string(f->name));
-  if (std::filesystem::exists(name_or_path)) return parse_profile(read_file(name_or_path), name_or_path);
+  if (path_kind(name_or_path) != PathKind::missing)
+    return parse_profile(read_file(name_or_path, kMaxTextInputBytes), name_or_path);
   std::string names;
   for (const auto& f : profile_files()) {
     if (!names.empty()) names += ", ";

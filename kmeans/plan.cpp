@@ -1,14 +1,13 @@
 #include "kmeans/plan.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "models/atomic_file.hpp"
+#include "models/input_file.hpp"
 #include "models/error.hpp"
 
 namespace dkm::kmeans {
@@ -223,7 +222,8 @@ Plan parse_plan(std::string_view text, const std::string& source) {
 }
 
 Plan load_plan(const std::string& path_or_name) {
-  if (std::filesystem::is_regular_file(path_or_name)) return parse_plan(read_file(path_or_name), path_or_name);
+  if (path_kind(path_or_name) != PathKind::missing)
+    return parse_plan(read_file(path_or_name, kMaxTextInputBytes), path_or_name);
   if (const EmbeddedFile* f = find_embedded(plan_files(), path_or_name))
     return parse_plan(f->text, "<embedded>/" + std::string(f->name));
   std::vector<std::string> names;

@@ -9,7 +9,4 @@ namespace dkm {
 // Throws dkm::InputError (naming the path) when the file cannot be written.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
-// Reads a whole file; throws dkm::InputError naming the path when it cannot be read.
-std::string read_file(const std::string& path);
-
 }  // namespace dkm

@@ -3,9 +3,8 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <filesystem>
 
-#include "models/atomic_file.hpp"
+#include "models/input_file.hpp"
 #include "models/embedded.hpp"
 #include "models/error.hpp"
 #include "models/spec_format.hpp"
@@ -155,11 +154,11 @@ Model load_model(const std::string& path_or_zoo_name) {
   // A bare name is a zoo model first, so `dkm info resnet50` means the same everywhere.
   if (is_zoo_name(arg))
     if (const EmbeddedFile* f = find_embedded(zoo_files(), arg)) return parse_model(f->text, "zoo:" + arg);
-  if (std::filesystem::is_regular_file(arg)) return parse_model(read_file(arg), arg);
+  // An existing path is read as a file (read_file refuses a directory, a FIFO or a device by name).
+  if (path_kind(arg) != PathKind::missing) return parse_model(read_file(arg, kMaxTextInputBytes), arg);
   std::vector<std::string_view> names;
   auto entries = zoo();
   for (const auto& e : entries) names.push_back(e.name);
-  if (std::filesystem::exists(arg)) throw InputError(arg, "", "expected a model spec file, got a directory or special file");
   if (!is_zoo_name(arg)) throw InputError(arg, "", "no such file; expected a model spec file (.json)");
   throw InputError(arg, "", fmt::format("no such file or zoo model; expected a model spec file (.json), an ONNX "
                                         "file (.onnx) or a zoo name ({})",

@@ -11,6 +11,7 @@
 
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
+#include "models/input_file.hpp"
 #include "models/tensor_io.hpp"
 
 namespace dkm {
@@ -247,7 +248,7 @@ std::string encode_npy(const Array& array) {
   return out;
 }
 
-Array read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+Array read_npy(const std::string& path) { return parse_npy(read_file(path, kMaxBinaryInputBytes), path); }
 
 void write_npy(const std::string& path, const Array& array) { write_file_atomic(path, encode_npy(array)); }
 

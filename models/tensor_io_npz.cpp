@@ -11,6 +11,7 @@
 
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
+#include "models/input_file.hpp"
 #include "models/tensor_io.hpp"
 
 namespace dkm {
@@ -196,7 +197,7 @@ void put(std::string& out, uint64_t value, int width) {
 }  // namespace
 
 ArrayMap read_npz(const std::string& path) {
-  std::string bytes = read_file(path);
+  std::string bytes = read_file(path, kMaxBinaryInputBytes);
   Reader r(bytes, path);
   std::vector<Member> members = read_directory(r, find_directory(r));
   ArrayMap arrays;

@@ -10,6 +10,7 @@
 
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
+#include "models/input_file.hpp"
 #include "models/tensor_io.hpp"
 
 namespace dkm {
@@ -165,7 +166,7 @@ std::string encode_safetensors(const Safetensors& file) {
   return out;
 }
 
-Safetensors read_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+Safetensors read_safetensors(const std::string& path) { return parse_safetensors(read_file(path, kMaxBinaryInputBytes), path); }
 
 void write_safetensors(const std::string& path, const Safetensors& file) {
   write_file_atomic(path, encode_safetensors(file));

@@ -11,6 +11,7 @@
 #include "estimator/profile.hpp"
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
+#include "models/input_file.hpp"
 #include "reports/compare.hpp"
 #include "reports/pipeline.hpp"
 #include "reports/table.hpp"
@@ -53,7 +54,7 @@ reports::Comparison from_results(const CompareCliOptions& o) {
     throw UsageError("--weights and --random-weights apply with --plan only");
   reports::Comparison c;
   for (const auto& path : o.inputs) {
-    const std::string text = read_file(path);
+    const std::string text = read_file(path, kMaxTextInputBytes);
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(text);

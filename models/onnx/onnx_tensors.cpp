@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "models/atomic_file.hpp"
+#include "models/input_file.hpp"
 #include "models/error.hpp"
 #include "models/onnx/onnx_internal.hpp"
 
@@ -96,7 +96,7 @@ bool is_float_type(int type) {
 }  // namespace
 
 onnx::ModelProto read_model_proto(const std::string& path) {
-  std::string bytes = read_file(path);
+  std::string bytes = read_file(path, kMaxBinaryInputBytes);
   if (bytes.size() > static_cast<size_t>(INT_MAX))
     throw InputError(path, "", "expected an ONNX file under 2 GiB (protobuf's limit; external data is not supported)");
   onnx::ModelProto model;

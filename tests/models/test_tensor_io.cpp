@@ -83,7 +83,7 @@ TEST_CASE("npy: every dtype round-trips through encode and parse") {
 
 TEST_CASE("npy: the encoder writes what numpy.save writes, and reads versions 2.0 and 3.0") {
   Array u8 = make_array<uint8_t>(DType::u8, {1, 2}, {0, 255});
-  CHECK(encode_npy(u8) == read_file(fixture("u8.npy")));
+  CHECK(encode_npy(u8) == dkm::test::slurp(fixture("u8.npy")));
   for (const char* name : {"v2.npy", "v3.npy"}) {
     Tensor t = read_npy(fixture(name)).to_tensor(name, "a");
     CHECK(t.shape == std::vector<int64_t>{2, 3});
@@ -167,7 +167,7 @@ TEST_CASE("npz: zip64 end records and zip64 extra fields are followed") {
   // central record and the end record, the real values in a zip64 extra field and a zip64 end record.
   TempDir dir;
   write_npz(dir / "one.npz", {{"x", make_array<float>(DType::f32, {2}, {1.f, 2.f})}});
-  std::string zip = read_file(dir / "one.npz");
+  std::string zip = dkm::test::slurp(dir / "one.npz");
   auto get = [&](size_t at, int width) {
     uint64_t v = 0;
     std::memcpy(&v, zip.data() + at, static_cast<size_t>(width));
@@ -231,7 +231,7 @@ TEST_CASE("npz: write_npz round-trips, and numpy reads it when installed") {
   ArrayMap back = read_npz(dir / "w.npz");
   REQUIRE(back.size() == 3);
   for (const auto& [name, a] : arrays) CHECK(same(back.at(name), a));
-  CHECK(read_file(dir / "w.npz") == (write_npz(dir / "w2.npz", arrays), read_file(dir / "w2.npz")));  // deterministic
+  CHECK(dkm::test::slurp(dir / "w.npz") == (write_npz(dir / "w2.npz", arrays), dkm::test::slurp(dir / "w2.npz")));  // deterministic
 
   std::string py = python_with_numpy();
   if (py.empty()) {
@@ -246,13 +246,13 @@ TEST_CASE("npz: write_npz round-trips, and numpy reads it when installed") {
                     " z['empty'].shape)\n");
   std::string cmd = py + " '" + script + "' '" + (dir / "w.npz") + "' > '" + (dir / "out.txt") + "' 2>&1";
   CHECK(std::system(cmd.c_str()) == 0);
-  CHECK(read_file(dir / "out.txt") ==
+  CHECK(dkm::test::slurp(dir / "out.txt") ==
         "['conv1.weight', 'empty', 'fc.bias'] [[0.0, 0.25, 0.5], [0.75, 1.0, 1.25]] int32 [-4, 4] (0,)\n");
 }
 
 TEST_CASE("npz: corrupt archives are refused with the byte offset") {
   TempDir dir;
-  std::string good = read_file(fixture("savez.npz"));
+  std::string good = dkm::test::slurp(fixture("savez.npz"));
   auto error_for = [&](const std::string& bytes) {
     write_file_atomic(dir / "bad.npz", bytes);
     std::string msg = input_error([&] { read_npz(dir / "bad.npz"); });
@@ -264,7 +264,7 @@ TEST_CASE("npz: corrupt archives are refused with the byte offset") {
   std::string flipped = good;
   flipped[0x40 + 130] ^= 1;
   CHECK(error_for(flipped) == "byte 66: member 'conv1.weight.npy': CRC-32 a4009c0a, found 2525f92d (corrupt data)");
-  std::string compressed = read_file(fixture("savez_compressed.npz"));
+  std::string compressed = dkm::test::slurp(fixture("savez_compressed.npz"));
   std::string broken = compressed;
   for (size_t i = 0x40; i < 0x48; ++i) broken[i] = '\xff';
   CHECK(error_for(broken).find("member 'conv1.weight.npy': a valid deflate stream of 152 bytes (corrupt)") !=
@@ -272,7 +272,7 @@ TEST_CASE("npz: corrupt archives are refused with the byte offset") {
   // A member that is not an .npy file.
   ArrayMap one = {{"x", make_array<float>(DType::f32, {1}, {1.f})}};
   write_npz(dir / "one.npz", one);
-  std::string renamed = read_file(dir / "one.npz");
+  std::string renamed = dkm::test::slurp(dir / "one.npz");
   for (size_t pos = renamed.find("x.npy"); pos != std::string::npos; pos = renamed.find("x.npy", pos + 1))
     renamed.replace(pos, 5, "x.txt");
   CHECK(error_for(renamed) == "byte 167: only .npy members, found 'x.txt'");
