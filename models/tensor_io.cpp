@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "models/atomic_file.hpp"
 #include "models/error.hpp"
 #include "models/tensor_io.hpp"
 
@@ -168,7 +169,7 @@ Weights load_weights(const std::string& path) {
   throw InputError(path, "", "expected a weights file ending in .npy, .npz or .safetensors");
 }
 
-void save_weights(const std::string& path, const Weights& weights) {
+std::string encode_weights(const std::string& path, const Weights& weights) {
   std::string ext = extension_of(path);
   if (ext != ".npz" && ext != ".safetensors")
     throw UsageError(fmt::format("output '{}': expected a name ending in .npz or .safetensors", path));
@@ -179,11 +180,10 @@ void save_weights(const std::string& path, const Weights& weights) {
                                               tensor.values.size()));
     arrays.emplace(name, Array::from_tensor(tensor));
   }
-  if (ext == ".npz") {
-    write_npz(path, arrays);
-  } else {
-    write_safetensors(path, Safetensors{std::move(arrays), {}});
-  }
+  if (ext == ".npz") return encode_npz(arrays, path);
+  return encode_safetensors(Safetensors{std::move(arrays), {}});
 }
+
+void save_weights(const std::string& path, const Weights& weights) { write_file_atomic(path, encode_weights(path, weights)); }
 
 }  // namespace dkm

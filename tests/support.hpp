@@ -45,10 +45,12 @@ struct RunResult {
   std::string err;  // standard error
 };
 
-// Runs `dkm <args>` through the shell (args are passed verbatim) and captures both streams.
-inline RunResult run_dkm(const std::string& args) {
+// Runs `dkm <args>` through the shell (args are passed verbatim) and captures both streams. With
+// `timeout_s`, a run that takes longer is killed (exit code 137), so a test of a hang fails instead of hanging.
+inline RunResult run_dkm(const std::string& args, int timeout_s = 0) {
   TempDir dir;
-  std::string cmd = std::string("'") + DKM_BINARY + "' " + args + " >'" + (dir / "out") + "' 2>'" +
+  std::string cmd = (timeout_s > 0 ? "timeout -s KILL " + std::to_string(timeout_s) + " '" : std::string("'")) +
+                    DKM_BINARY + "' " + args + " >'" + (dir / "out") + "' 2>'" +
                     (dir / "err") + "' </dev/null";
   int status = std::system(cmd.c_str());
   RunResult r;
