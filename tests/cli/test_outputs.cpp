@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -197,6 +198,10 @@ TEST_CASE("inputs: FIFOs, directories, symlink loops and over-long names are one
       {"compress " + q(kTiny) + " --plan " + q(kPlan) + " --weights " + q(fifo + ".npz") + " -o " + q(out), ""},
       {"decompress " + q(fifo) + " -o " + q(out + ".npz"), fifo + not_regular},
       {"compare " + q(fifo), fifo + not_regular},
+#ifdef DKM_HAVE_ONNX
+      {"info " + q(fifo + ".onnx"), fifo + ".onnx" + not_regular},
+      {"export " + q(fifo + ".onnx") + " --weights " + q(fifo + ".npz") + " -o " + q(out), fifo + ".npz" + not_regular},
+#endif
       {"info " + q(dir.path.string()), dir.path.string() + ": expected a regular file, found a directory"},
       {"info " + q(loop), loop + ": cannot access: Too many levels of symbolic links"},
       {"estimate " + q(kTiny) + " --plan " + q(loop), loop + ": cannot access: Too many levels of symbolic links"},
@@ -204,7 +209,8 @@ TEST_CASE("inputs: FIFOs, directories, symlink loops and over-long names are one
       {"info " + q(kTiny) + " --csv " + q(loop), loop + ": cannot write output: Too many levels of symbolic links"},
       {"info " + q(kTiny) + " --csv " + q(long_name), long_name + ": cannot write output: File name too long"},
   };
-  ::mkfifo((fifo + ".npz").c_str(), 0600);
+  REQUIRE(::mkfifo((fifo + ".npz").c_str(), 0600) == 0);
+  REQUIRE(::mkfifo((fifo + ".onnx").c_str(), 0600) == 0);
   for (const auto& c : cases) {
     CAPTURE(c.args);
     auto r = run_dkm(c.args, kLimit);
@@ -214,4 +220,20 @@ TEST_CASE("inputs: FIFOs, directories, symlink loops and over-long names are one
   }
   CHECK(!fs::exists(out));
   CHECK(!fs::exists(out + ".npz"));
+}
+
+TEST_CASE("outputs: a device node is written through and stays a device") {
+  TempDir dir;
+  // A node like /dev/null, made in the scratch folder (needs root; skipped otherwise).
+  if (::mknod((dir / "null").c_str(), S_IFCHR | 0600, ::makedev(1, 3)) != 0) {
+    MESSAGE("skipped: mknod needs root");
+    return;
+  }
+  auto r = run_dkm("estimate " + q(kTiny) + " --csv " + q(dir / "null") + " --json " + q(dir / "null"), kLimit);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err == "");
+  struct stat st {};
+  REQUIRE(::stat((dir / "null").c_str(), &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
+  CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 }
