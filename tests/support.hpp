@@ -7,8 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
+
+#include "models/error.hpp"
 
 namespace dkm::test {
 
@@ -26,6 +29,16 @@ inline std::string slurp(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The message of the dkm::InputError thrown by `f`, or "" when it throws none.
+inline std::string input_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const dkm::InputError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 // A fresh empty directory under the system temp dir, removed at scope exit.
