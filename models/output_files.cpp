@@ -45,6 +45,10 @@ std::string follow_links(const std::string& path) {
       throw InputError(path, "", "cannot write output: " + errno_text());
     }
     if (!S_ISLNK(st.st_mode)) return p;
+    // A link to a pipe, a terminal or a device (/dev/stdout, whose /proc/self/fd/1 reads "pipe:[...]") is
+    // written through the link itself: opening it reaches the right file where reading the link does not.
+    struct stat to {};
+    if (::stat(p.c_str(), &to) == 0 && !S_ISREG(to.st_mode)) return p;
     if (hops == 40) throw InputError(path, "", "cannot write output: " + std::string(std::strerror(ELOOP)));
     std::string link(PATH_MAX, '\0');
     const ssize_t n = ::readlink(p.c_str(), link.data(), link.size());
@@ -123,11 +127,13 @@ void OutputFiles::add(const std::string& option, const std::string& path) {
       o.mode = static_cast<unsigned>(st.st_mode & 07777);
       if (S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode))
         throw InputError(path, "", fmt::format("cannot write output to {}", file_type_name(st.st_mode)));
-      if (!S_ISREG(st.st_mode)) {
-        // A FIFO, a terminal or a device: written in place. The one standard output is open on is `-`.
-        struct stat out {};
-        const bool is_stdout = ::fstat(STDOUT_FILENO, &out) == 0 && out.st_dev == st.st_dev && out.st_ino == st.st_ino;
-        o.kind = is_stdout ? Kind::standard_output : Kind::stream;
+      // The file standard output is open on (`--json /dev/stdout`, or its own name under `> file`) is `-`.
+      struct stat out {};
+      const bool is_stdout = ::fstat(STDOUT_FILENO, &out) == 0 && out.st_dev == st.st_dev && out.st_ino == st.st_ino;
+      if (is_stdout) {
+        o.kind = Kind::standard_output;
+      } else if (!S_ISREG(st.st_mode)) {  // a FIFO, a terminal or a device: written in place
+        o.kind = Kind::stream;
         if (::access(o.target.c_str(), W_OK) != 0) throw InputError(path, "", "cannot write output: " + errno_text());
       } else {
         check_directory(path, o.target);

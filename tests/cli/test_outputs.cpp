@@ -95,6 +95,13 @@ TEST_CASE("outputs: - is standard output, which then carries the data alone") {
   CHECK(twice.exit_code == 2);
   CHECK(twice.err == "dkm: error: --csv - and --json -: the same file; give each output its own path\n");
   CHECK(run_dkm("estimate --help").out.find("(- for standard output)") != std::string::npos);
+  // A link to the file standard output is open on (as /dev/stdout is) is standard output too; the link
+  // lives in the scratch folder, so an old binary replacing it harms nothing.
+  fs::create_symlink("/proc/self/fd/1", dir.path / "stdout");
+  auto link = run_dkm("estimate " + q(kTiny) + " --json " + q(dir / "stdout"), kLimit);
+  CHECK(link.exit_code == 0);
+  CHECK(nlohmann::json::parse(link.out)["model"] == "tiny");
+  CHECK(fs::is_symlink(dir.path / "stdout"));
 }
 
 TEST_CASE("outputs: an input is never overwritten (same path, hard link, symlink), for every command") {
