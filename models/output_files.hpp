@@ -10,9 +10,9 @@
 // - a regular file or a new name: replaced atomically (models/atomic_file.hpp), keeping its permissions;
 // - a symbolic link: the file it points to is replaced and the link kept;
 // - a FIFO, a terminal, /dev/null or another device: written through, never replaced;
-// - `-`: standard output. Standard output then carries the data alone: once it is written, the process's
-//   standard output is pointed at standard error, so the summary a command prints afterwards cannot mix
-//   into `--json - | jq`.
+// - `-`, and any path naming the file standard output is open on (/dev/stdout): standard output. It then
+//   carries the data alone: once it is written, the process's standard output is pointed at standard
+//   error, so the summary a command prints afterwards cannot mix into `--json - | jq`.
 #include <cstdint>
 #include <string>
 #include <vector>
