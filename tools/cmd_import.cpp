@@ -56,6 +56,7 @@ void run_export(const ExportOptions& o) {
   OutputFiles files({o.model, o.weights});
   files.add("--output", o.output);
   const Weights weights = load_weights(o.weights);
+  require_finite(weights, o.weights);
   files.set("--output", models::encode_onnx_with_weights(o.model, weights, o.output, options));
   files.commit();
   fmt::print("{}: {} tensors from {} written into a copy -> {}\n", o.model, weights.size(), o.weights, o.output);

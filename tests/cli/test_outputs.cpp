@@ -233,7 +233,7 @@ TEST_CASE("outputs: a device node is written through and stays a device") {
   TempDir dir;
   // A node like /dev/null, made in the scratch folder (needs root; skipped otherwise).
   if (::mknod((dir / "null").c_str(), S_IFCHR | 0600, ::makedev(1, 3)) != 0) {
-    MESSAGE("skipped: mknod needs root");
+    dkm::test::skip("mknod needs root");
     return;
   }
   auto r = run_dkm("estimate " + q(kTiny) + " --csv " + q(dir / "null") + " --json " + q(dir / "null"), kLimit);
