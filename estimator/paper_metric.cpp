@@ -104,32 +104,34 @@ double shared_products(const ConvProblem& p, const LayerCompression& c) {
 
   // Per group g and input channel c, the vectors of filters o meeting it; `vec(o, c, r, s)` indexes the
   // container's OIHW vector order for the granularity.
+  // Uniform labels give every (g, c) the same expectation: one product, not a loop as long as the
+  // channels (a spec with 2^40 channels is estimated at once, not in hours).
   auto sum_over = [&](auto&& members, double per_distinct, int64_t n_members) {
+    if (!exact) {
+      products += static_cast<double>(G) * static_cast<double>(C) * per_distinct *
+                  expected_nonzero_distinct(static_cast<double>(n_members), c);
+      return;
+    }
     for (int64_t g = 0; g < G; ++g)
       for (int64_t ch = 0; ch < C; ++ch) {
-        if (exact) {
-          ids.clear();
-          members(g, ch, ids);
-          products += per_distinct * static_cast<double>(distinct(c.labels, ids, seen, c.zero_label));
-        } else {
-          products += per_distinct * expected_nonzero_distinct(static_cast<double>(n_members), c);
-        }
+        ids.clear();
+        members(g, ch, ids);
+        products += per_distinct * static_cast<double>(distinct(c.labels, ids, seen, c.zero_label));
       }
   };
 
   switch (c.granularity) {
     case kmeans::Granularity::filter: {
       // One vector per filter: whole dot products are reused among filters with the same centre.
+      const double per_distinct = batch * static_cast<double>(E * F * C * R * S);
+      if (!exact) {
+        products += static_cast<double>(G) * expected_nonzero_distinct(static_cast<double>(M), c) * per_distinct;
+        break;
+      }
       for (int64_t g = 0; g < G; ++g) {
-        double d = 0;
-        if (exact) {
-          ids.clear();
-          for (int64_t o = g * M; o < (g + 1) * M; ++o) ids.push_back(o);
-          d = static_cast<double>(distinct(c.labels, ids, seen, c.zero_label));
-        } else {
-          d = expected_nonzero_distinct(static_cast<double>(M), c);
-        }
-        products += d * batch * static_cast<double>(E * F * C * R * S);
+        ids.clear();
+        for (int64_t o = g * M; o < (g + 1) * M; ++o) ids.push_back(o);
+        products += static_cast<double>(distinct(c.labels, ids, seen, c.zero_label)) * per_distinct;
       }
       break;
     }

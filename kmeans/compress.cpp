@@ -14,6 +14,7 @@
 #include "kmeans/rng.hpp"
 #include "kmeans/sparsity.hpp"
 #include "models/error.hpp"
+#include "models/input_file.hpp"
 #include "models/tensor_io.hpp"
 
 namespace dkm::kmeans {
@@ -273,6 +274,18 @@ CompressedModel compress_model(const models::Model& model, const Weights& weight
 }
 
 Weights random_weights(const models::Model& model, uint64_t seed) {
+  // Every drawn value is held at once: a model whose weights cannot be (a spec with 2^40 channels) is
+  // refused before anything is drawn, by the limit every weight file has.
+  uint64_t values = 0;
+  for (const auto& layer : model.layers) {
+    if (!layer.has_weights()) continue;
+    values += static_cast<uint64_t>(layer.weight_count) + static_cast<uint64_t>(layer.bias_count);
+    if (values > kMaxBinaryInputBytes / sizeof(float))
+      throw InputError(model.name, fmt::format("layer '{}'", layer.name),
+                       fmt::format("weights that fit in {} of float32 for the whole model (dkm's limit for weight "
+                                   "files), found {} values up to this layer",
+                                   describe_limit(kMaxBinaryInputBytes), values));
+  }
   Weights w;
   auto draw = [&](const std::string& name, std::vector<int64_t> shape) {
     Tensor t;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kmeans/huffman.hpp"
+#include "models/atomic_file.hpp"
 #include "models/error.hpp"
 #include "models/json_reader.hpp"
 #include "models/tensor_io.hpp"
@@ -102,7 +103,7 @@ void check_layer(const CompressedLayer& l) {
 
 }  // namespace
 
-void write_compressed(const std::string& path, const CompressedModel& model) {
+std::string encode_compressed(const CompressedModel& model) {
   Safetensors file;
   json layers = json::array();
   std::set<std::string> names;
@@ -141,7 +142,11 @@ void write_compressed(const std::string& path, const CompressedModel& model) {
   file.metadata["random_weights"] = model.random_weights ? "true" : "false";
   file.metadata["weights_seed"] = std::to_string(model.weights_seed);
   file.metadata["layers"] = layers.dump();
-  write_safetensors(path, file);
+  return encode_safetensors(file);
+}
+
+void write_compressed(const std::string& path, const CompressedModel& model) {
+  write_file_atomic(path, encode_compressed(model));
 }
 
 namespace {

@@ -9,6 +9,7 @@
 namespace dkm::kmeans {
 
 void write_compressed(const std::string& path, const CompressedModel& model);   // atomic
+std::string encode_compressed(const CompressedModel& model);                     // the bytes write_compressed writes
 CompressedModel read_compressed(const std::string& path);                       // validates everything
 
 // Float weights exactly equal to codebook[label], in OIHW, plus the unchanged biases.

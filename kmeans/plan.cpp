@@ -186,10 +186,12 @@ Plan parse_plan(std::string_view text, const std::string& source) {
 Plan load_plan(const std::string& path_or_name) {
   if (const EmbeddedFile* f = shipped_file(plan_files(), path_or_name))
     return parse_plan(f->text, "<embedded>/" + std::string(f->name));
+  // An existing path is read as a file (read_file refuses a directory, a FIFO or a device by name).
   if (path_kind(path_or_name) != PathKind::missing)
     return parse_plan(read_file(path_or_name, kMaxTextInputBytes), path_or_name);
-  throw InputError(path_or_name, "", fmt::format("expected a plan file or a shipped plan name ({}), got no such file",
-                                                 shipped_names(plan_files())));
+  throw InputError(path_or_name, "",
+                   fmt::format("expected a plan file or a shipped plan name ({}), got no such file",
+                               shipped_names(plan_files())));
 }
 
 std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& model) {

@@ -63,6 +63,9 @@ inline Model load_onnx(const std::string& path) { return load_onnx(path, default
 // (float32 for float32 models). Names, shapes and layouts are checked against the import of `src_onnx`.
 void write_onnx_with_weights(const std::string& src_onnx, const Weights& replaced, const std::string& out_path,
                              const OnnxOptions& options = {});
+// The bytes write_onnx_with_weights writes (`out_path` only names the output in errors).
+std::string encode_onnx_with_weights(const std::string& src_onnx, const Weights& replaced,
+                                     const std::string& out_path, const OnnxOptions& options = {});
 
 #else
 
@@ -71,6 +74,10 @@ inline Model load_onnx(const std::string& path, const OnnxOptions& = {}) {
 }
 inline void write_onnx_with_weights(const std::string& src_onnx, const Weights&, const std::string&,
                                     const OnnxOptions& = {}) {
+  throw InputError(src_onnx, "", "ONNX support was not built (install libonnx-dev and libprotobuf-dev, re-run cmake)");
+}
+inline std::string encode_onnx_with_weights(const std::string& src_onnx, const Weights&, const std::string&,
+                                            const OnnxOptions& = {}) {
   throw InputError(src_onnx, "", "ONNX support was not built (install libonnx-dev and libprotobuf-dev, re-run cmake)");
 }
 

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "models/atomic_file.hpp"
 #include "models/error.hpp"
 #include "models/tensor_io.hpp"
 
@@ -169,7 +170,7 @@ Weights load_weights(const std::string& path) {
   throw InputError(path, "", "expected a weights file ending in .npy, .npz or .safetensors");
 }
 
-void save_weights(const std::string& path, const Weights& weights) {
+std::string encode_weights(const std::string& path, const Weights& weights) {
   std::string ext = extension_of(path);
   if (ext != ".npz" && ext != ".safetensors")
     throw UsageError(fmt::format("output '{}': expected a name ending in .npz or .safetensors", path));
@@ -180,12 +181,11 @@ void save_weights(const std::string& path, const Weights& weights) {
                                               tensor.values.size()));
     arrays.emplace(name, Array::from_tensor(tensor));
   }
-  if (ext == ".npz") {
-    write_npz(path, arrays);
-  } else {
-    write_safetensors(path, Safetensors{std::move(arrays), {}});
-  }
+  if (ext == ".npz") return encode_npz(arrays, path);
+  return encode_safetensors(Safetensors{std::move(arrays), {}});
 }
+
+void save_weights(const std::string& path, const Weights& weights) { write_file_atomic(path, encode_weights(path, weights)); }
 
 void require_finite(const Tensor& tensor, const std::string& source, const std::string& name) {
   for (size_t i = 0; i < tensor.values.size(); ++i)

@@ -33,6 +33,14 @@ struct Array {
 using ArrayMap = std::map<std::string, Array>;
 
 Array parse_npy(std::string_view bytes, const std::string& source);
+// The header alone, from the first bytes of a .npy of `file_size` bytes: its data must be exactly the
+// rest of the file (so a reader can check the size before holding the data, as the .npz reader does).
+struct NpyHeader {
+  DType dtype;
+  std::vector<int64_t> shape;
+  uint64_t data_offset = 0;
+};
+NpyHeader parse_npy_header(std::string_view first_bytes, uint64_t file_size, const std::string& source);
 std::string encode_npy(const Array& array);
 Array read_npy(const std::string& path);
 void write_npy(const std::string& path, const Array& array);
@@ -41,6 +49,7 @@ void write_npy(const std::string& path, const Array& array);
 // drop the ".npy" suffix.
 ArrayMap read_npz(const std::string& path);
 void write_npz(const std::string& path, const ArrayMap& arrays);
+std::string encode_npz(const ArrayMap& arrays, const std::string& path);  // `path` names the file in errors
 
 struct Safetensors {
   ArrayMap tensors;
@@ -55,6 +64,7 @@ void write_safetensors(const std::string& path, const Safetensors& file);
 Weights load_weights(const std::string& path);
 // .npz or .safetensors, chosen by the extension.
 void save_weights(const std::string& path, const Weights& weights);
+std::string encode_weights(const std::string& path, const Weights& weights);  // the bytes save_weights writes
 
 // NaN and infinite weights or biases must not enter a container or an export: throws dkm::InputError
 // (source, tensor name, "expected finite values, got nan at index I") for the first one.

@@ -146,7 +146,7 @@ DType parse_descr(const std::string& descr, HeaderParser& p, size_t descr_pos) {
 
 }  // namespace
 
-Array parse_npy(std::string_view bytes, const std::string& source) {
+NpyHeader parse_npy_header(std::string_view bytes, uint64_t file_size, const std::string& source) {
   if (bytes.size() < 10 || bytes.substr(0, 6) != kMagic)
     throw InputError(source, "byte 0", "the .npy magic \\x93NUMPY (not a NumPy .npy file)");
   int major = static_cast<unsigned char>(bytes[6]);
@@ -159,9 +159,12 @@ Array parse_npy(std::string_view bytes, const std::string& source) {
   for (size_t i = 0; i < length_bytes; ++i)
     header_len |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
   size_t header_start = 8 + length_bytes;
-  if (header_len > bytes.size() - header_start)
+  if (header_len > file_size - header_start)
     throw InputError(source, "byte 8", fmt::format("a header length within the file ({} bytes after the length "
-                                                   "field), found {}", bytes.size() - header_start, header_len));
+                                                   "field), found {}", file_size - header_start, header_len));
+  if (header_len > bytes.size() - header_start)
+    throw InputError(source, "byte 8", fmt::format("a header within the first {} bytes, found {} header bytes",
+                                                   bytes.size(), header_len));
   HeaderParser p(bytes.substr(header_start, header_len), header_start, source);
 
   std::optional<DType> dtype;
@@ -200,7 +203,7 @@ Array parse_npy(std::string_view bytes, const std::string& source) {
 
   // The data must be exactly the promised size: checked with the file size before any allocation.
   size_t data_offset = header_start + header_len;
-  uint64_t available = bytes.size() - data_offset;
+  uint64_t available = file_size - data_offset;
   uint64_t elements = 1;
   bool zero = std::find(shape->begin(), shape->end(), 0) != shape->end();
   for (int64_t d : *shape) {
@@ -219,10 +222,15 @@ Array parse_npy(std::string_view bytes, const std::string& source) {
     throw InputError(source, fmt::format("byte {}", data_offset),
                      fmt::format("{} data bytes for shape ({}) of {}, found {}", expected, join_dims(*shape, ", "),
                                  to_string(*dtype), available));
+  return NpyHeader{*dtype, std::move(*shape), data_offset};
+}
+
+Array parse_npy(std::string_view bytes, const std::string& source) {
+  NpyHeader h = parse_npy_header(bytes, bytes.size(), source);
   Array a;
-  a.dtype = *dtype;
-  a.shape = std::move(*shape);
-  a.bytes.assign(bytes.substr(data_offset));
+  a.dtype = h.dtype;
+  a.shape = std::move(h.shape);
+  a.bytes.assign(bytes.substr(h.data_offset));
   return a;
 }
 

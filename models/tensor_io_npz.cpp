@@ -132,37 +132,95 @@ std::vector<Member> read_directory(const Reader& r, const Directory& dir) {
   return members;
 }
 
-std::string inflate_member(const Reader& r, const Member& m, std::string_view data, uint64_t data_offset) {
-  if (m.uncompressed > m.compressed * kMaxDeflateRatio + 64)
-    r.fail(m.central_offset, fmt::format("member '{}': an uncompressed size deflate can reach from {} bytes, "
-                                         "found {}", m.name, m.compressed, m.uncompressed));
-  std::string out(m.uncompressed, '\0');
-  z_stream z{};
-  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw std::runtime_error("zlib inflateInit2 failed");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  // zlib's counters are 32-bit: feed and drain in chunks.
-  uint64_t in_left = data.size(), out_done = 0;
+// Inflates into `out` until it is full or the stream ends; returns zlib's last code. zlib's counters are
+// 32-bit: fed and drained in chunks.
+int inflate_into(z_stream& z, std::string_view data, uint64_t& in_done, char* out, uint64_t out_size) {
+  uint64_t out_done = 0;
   int rc = Z_OK;
-  while (rc == Z_OK) {
-    uInt in_chunk = static_cast<uInt>(std::min<uint64_t>(in_left, 1u << 30));
-    uInt out_chunk = static_cast<uInt>(std::min<uint64_t>(m.uncompressed - out_done, 1u << 30));
+  while (rc == Z_OK && out_done < out_size) {
+    uInt in_chunk = static_cast<uInt>(std::min<uint64_t>(data.size() - in_done, 1u << 30));
+    uInt out_chunk = static_cast<uInt>(std::min<uint64_t>(out_size - out_done, 1u << 30));
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + in_done));
     z.avail_in = in_chunk;
-    z.next_out = reinterpret_cast<Bytef*>(out.data() + out_done);
+    z.next_out = reinterpret_cast<Bytef*>(out + out_done);
     z.avail_out = out_chunk;
     rc = inflate(&z, Z_NO_FLUSH);
-    in_left -= in_chunk - z.avail_in;
+    in_done += in_chunk - z.avail_in;
     out_done += out_chunk - z.avail_out;
     if (rc == Z_OK && in_chunk == z.avail_in && out_chunk == z.avail_out) rc = Z_BUF_ERROR;  // no progress
   }
-  uint64_t consumed = data.size() - in_left;
-  inflateEnd(&z);
-  if (rc != Z_STREAM_END || out_done != m.uncompressed)
-    r.fail(data_offset + consumed, fmt::format("member '{}': a valid deflate stream of {} bytes ({})", m.name,
-                                               m.uncompressed, rc == Z_STREAM_END ? "size differs" : "corrupt"));
-  return out;
+  return out_done == out_size ? rc : (rc == Z_OK ? Z_BUF_ERROR : rc);
 }
 
-std::string extract(const Reader& r, const Member& m) {
+uint32_t crc_of(uint32_t crc, std::string_view bytes) {
+  for (uint64_t done = 0; done < bytes.size();) {
+    uInt chunk = static_cast<uInt>(std::min<uint64_t>(bytes.size() - done, 1u << 30));
+    crc = static_cast<uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), chunk));
+    done += chunk;
+  }
+  return crc;
+}
+
+// A .npy error inside a member, placed in the archive: "member 'w.npy', byte 10".
+template <class F>
+auto in_member(const Member& m, const std::string& source, F&& parse) {
+  try {
+    return parse();
+  } catch (const InputError& e) {
+    throw InputError(source, fmt::format("member '{}', {}", m.name, e.where()), e.expected());
+  }
+}
+
+struct Inflater {
+  z_stream z{};
+  Inflater() {
+    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw std::runtime_error("zlib inflateInit2 failed");
+  }
+  ~Inflater() { inflateEnd(&z); }
+};
+
+// A deflated member, streamed: first its .npy header (the first 1 MiB at most), whose shape must account
+// for exactly the member's declared size; only then is the data's memory taken, and the rest inflated
+// straight into it. Never more than the declared size is inflated.
+Array inflate_member(const Reader& r, const Member& m, std::string_view data, uint64_t data_offset,
+                     const std::string& source) {
+  if (m.uncompressed > m.compressed * kMaxDeflateRatio + 64)
+    r.fail(m.central_offset, fmt::format("member '{}': an uncompressed size deflate can reach from {} bytes, "
+                                         "found {}", m.name, m.compressed, m.uncompressed));
+  Inflater inf;
+  uint64_t in_done = 0;
+  auto corrupt = [&](int rc, const char* what) {
+    r.fail(data_offset + in_done, fmt::format("member '{}': a valid deflate stream of {} bytes ({})", m.name,
+                                              m.uncompressed, rc == Z_STREAM_END ? what : "corrupt"));
+  };
+  std::string head(static_cast<size_t>(std::min<uint64_t>(m.uncompressed, uint64_t{1} << 20)), '\0');
+  int rc = inflate_into(inf.z, data, in_done, head.data(), head.size());
+  if (head.size() < m.uncompressed ? rc != Z_OK : rc != Z_STREAM_END && rc != Z_OK) corrupt(rc, "it ends early");
+  // A member that fits in the head is whole: a CRC mismatch then says more than what the header looks like.
+  if (head.size() == m.uncompressed && rc == Z_STREAM_END && crc_of(0, head) != m.crc)
+    r.fail(data_offset, fmt::format("member '{}': CRC-32 {:08x}, found {:08x} (corrupt data)", m.name, m.crc, crc_of(0, head)));
+  NpyHeader h = in_member(m, source, [&] { return parse_npy_header(head, m.uncompressed, source); });
+  Array a;
+  a.dtype = h.dtype;
+  a.shape = std::move(h.shape);
+  a.bytes.resize(static_cast<size_t>(m.uncompressed - h.data_offset));
+  std::memcpy(a.bytes.data(), head.data() + h.data_offset, head.size() - h.data_offset);
+  const uint64_t have = head.size() - h.data_offset;
+  if (have < a.bytes.size()) rc = inflate_into(inf.z, data, in_done, a.bytes.data() + have, a.bytes.size() - have);
+  if (rc == Z_OK) {  // the output is full: the stream must end here, with no byte more
+    char extra = 0;
+    const uLong before = inf.z.total_out;
+    rc = inflate_into(inf.z, data, in_done, &extra, 1);
+    if (inf.z.total_out != before) corrupt(Z_STREAM_END, "it inflates to more");
+  }
+  if (rc != Z_STREAM_END) corrupt(rc, "it ends early");
+  const uint32_t crc = crc_of(crc_of(0, std::string_view(head).substr(0, h.data_offset)), a.bytes);
+  if (crc != m.crc)
+    r.fail(data_offset, fmt::format("member '{}': CRC-32 {:08x}, found {:08x} (corrupt data)", m.name, m.crc, crc));
+  return a;
+}
+
+Array extract(const Reader& r, const Member& m, const std::string& source) {
   if (m.flags & 0x1) r.fail(m.central_offset, fmt::format("member '{}': an unencrypted member", m.name));
   if (m.method != 0 && m.method != 8)
     r.fail(m.central_offset, fmt::format("member '{}': compression method 0 (stored) or 8 (deflate), found {}",
@@ -170,24 +228,14 @@ std::string extract(const Reader& r, const Member& m) {
   if (r.le(m.local_offset, 4) != kLocalHeader) r.fail(m.local_offset, fmt::format("member '{}': a local file header", m.name));
   uint64_t data_offset = m.local_offset + 30 + r.le(m.local_offset + 26, 2) + r.le(m.local_offset + 28, 2);
   std::string_view data = r.slice(data_offset, m.compressed, fmt::format("member '{}' data", m.name));
-  std::string out;
-  if (m.method == 0) {
-    if (m.compressed != m.uncompressed)
-      r.fail(m.central_offset, fmt::format("member '{}': equal sizes for a stored member, found {} and {}", m.name,
-                                           m.compressed, m.uncompressed));
-    out.assign(data);
-  } else {
-    out = inflate_member(r, m, data, data_offset);
-  }
-  uint32_t crc = 0;
-  for (uint64_t done = 0; done < out.size();) {
-    uInt chunk = static_cast<uInt>(std::min<uint64_t>(out.size() - done, 1u << 30));
-    crc = static_cast<uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(out.data() + done), chunk));
-    done += chunk;
-  }
+  if (m.method == 8) return inflate_member(r, m, data, data_offset, source);
+  if (m.compressed != m.uncompressed)
+    r.fail(m.central_offset, fmt::format("member '{}': equal sizes for a stored member, found {} and {}", m.name,
+                                         m.compressed, m.uncompressed));
+  const uint32_t crc = crc_of(0, data);
   if (crc != m.crc)
     r.fail(data_offset, fmt::format("member '{}': CRC-32 {:08x}, found {:08x} (corrupt data)", m.name, m.crc, crc));
-  return out;
+  return in_member(m, source, [&] { return parse_npy(data, source); });
 }
 
 void put(std::string& out, uint64_t value, int width) {
@@ -201,22 +249,25 @@ ArrayMap read_npz(const std::string& path) {
   Reader r(bytes, path);
   std::vector<Member> members = read_directory(r, find_directory(r));
   ArrayMap arrays;
+  // What the members inflate to is held in memory: the declared sizes are bounded before any inflation.
+  uint64_t inflated = 0;
+  for (const Member& m : members) {
+    if (m.uncompressed > kMaxBinaryInputBytes - inflated)
+      r.fail(m.central_offset, fmt::format("members that inflate to at most {} in all, found {} bytes more in '{}'",
+                                           describe_limit(kMaxBinaryInputBytes), m.uncompressed, m.name));
+    inflated += m.uncompressed;
+  }
   for (const Member& m : members) {
     if (m.name.size() < 5 || !m.name.ends_with(".npy"))
       r.fail(m.central_offset, fmt::format("only .npy members, found '{}'", m.name));
     std::string name = m.name.substr(0, m.name.size() - 4);
     if (arrays.contains(name)) r.fail(m.central_offset, fmt::format("one member named '{}', found two", m.name));
-    std::string member = extract(r, m);
-    try {
-      arrays.emplace(name, parse_npy(member, path));
-    } catch (const InputError& e) {
-      throw InputError(path, fmt::format("member '{}', {}", m.name, e.where()), e.expected());
-    }
+    arrays.emplace(name, extract(r, m, path));
   }
   return arrays;
 }
 
-void write_npz(const std::string& path, const ArrayMap& arrays) {
+std::string encode_npz(const ArrayMap& arrays, const std::string& path) {
   std::string out, directory;
   for (const auto& [name, array] : arrays) {
     std::string member_name = name + ".npy";
@@ -269,7 +320,9 @@ void write_npz(const std::string& path, const ArrayMap& arrays) {
   put(out, directory.size(), 4);
   put(out, directory_offset, 4);
   put(out, 0, 2);  // comment length
-  write_file_atomic(path, out);
+  return out;
 }
+
+void write_npz(const std::string& path, const ArrayMap& arrays) { write_file_atomic(path, encode_npz(arrays, path)); }
 
 }  // namespace dkm

@@ -8,8 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
+
+#include "models/error.hpp"
 
 namespace dkm::test {
 
@@ -44,6 +47,16 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// The message of the dkm::InputError thrown by `f`, or "" when it throws none.
+inline std::string input_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const dkm::InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // A fresh empty directory under the system temp dir, removed at scope exit.
 struct TempDir {
   std::filesystem::path path;
@@ -61,10 +74,12 @@ struct RunResult {
   std::string err;  // standard error
 };
 
-// Runs `dkm <args>` through the shell (args are passed verbatim) and captures both streams.
-inline RunResult run_dkm(const std::string& args) {
+// Runs `dkm <args>` through the shell (args are passed verbatim) and captures both streams. With
+// `timeout_s`, a run that takes longer is killed (exit code 137), so a test of a hang fails instead of hanging.
+inline RunResult run_dkm(const std::string& args, int timeout_s = 0) {
   TempDir dir;
-  std::string cmd = std::string("'") + DKM_BINARY + "' " + args + " >'" + (dir / "out") + "' 2>'" +
+  std::string cmd = (timeout_s > 0 ? "timeout -s KILL " + std::to_string(timeout_s) + " '" : std::string("'")) +
+                    DKM_BINARY + "' " + args + " >'" + (dir / "out") + "' 2>'" +
                     (dir / "err") + "' </dev/null";
   int status = std::system(cmd.c_str());
   RunResult r;

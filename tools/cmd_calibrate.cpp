@@ -6,7 +6,7 @@
 
 #include <fmt/core.h>
 
-#include "models/atomic_file.hpp"
+#include "models/output_files.hpp"
 #include "models/runtime/calibration.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
@@ -28,11 +28,14 @@ double median(std::vector<double> v) {
 }
 
 void run_calibrate(const CalibrateCommandOptions& o) {
+  OutputFiles files({o.common.model, o.common.weights, o.data});
+  files.add("--output", o.output);
   InferenceModel m = load_inference_model(o.common.model, o.common.weights);
   runtime::Activations data = load_input(m.model, o.data);
   if (stderr_is_terminal()) fmt::print(stderr, "calibrating on {} image(s)...\n", data.batch);
   runtime::Calibration stats = runtime::calibrate(m.model, m.weights, data, {o.batch, o.common.threads, m.weights_source});
-  write_file_atomic(o.output, runtime::to_json(stats));
+  files.set("--output", runtime::to_json(stats));
+  files.commit();
 
   reports::Table table;
   table.columns = {{"layer", "layer"},
@@ -58,7 +61,7 @@ void setup_calibrate(CLI::App& app) {
   auto* cmd = app.add_subcommand("calibrate", "Per-channel statistics of every conv/linear layer's input over calibration data");
   add_inference_options(cmd, o->common);
   cmd->add_option("--data", o->data, "calibration images: .npy of shape (N, C, H, W)")->required();
-  cmd->add_option("-o,--output", o->output, "statistics (JSON, format dkm-stats/1, docs/inference.md)")->required();
+  cmd->add_option("-o,--output", o->output, "statistics (JSON, format dkm-stats/1, docs/inference.md; - for standard output)")->required();
   cmd->add_option("--batch", o->batch, "images per forward pass (memory only; results do not depend on it)")
       ->check(integer_in(1, int64_t{1} << 30));
   cmd->callback([o] { run_calibrate(*o); });

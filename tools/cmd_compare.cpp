@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "estimator/profile.hpp"
-#include "models/atomic_file.hpp"
+#include "models/output_files.hpp"
 #include "models/error.hpp"
 #include "models/input_file.hpp"
 #include "reports/compare.hpp"
@@ -70,15 +70,23 @@ reports::Comparison from_results(const CompareCliOptions& o) {
 
 void run_compare(const CompareCliOptions& o) {
   if (o.inputs.empty()) throw UsageError("give a MODEL with --plan options, or result JSON files");
+  std::vector<std::string> inputs = o.inputs;
+  inputs.insert(inputs.end(), o.plans.begin(), o.plans.end());
+  inputs.insert(inputs.end(), {o.run.hw, o.run.weights});
+  OutputFiles files(inputs);
+  files.add("--csv", o.csv);
+  files.add("--json", o.json);
+  files.add("--html", o.html);
   const reports::Comparison c = o.plans.empty() ? from_results(o) : from_plans(o);
   const reports::Table table = reports::compare_table(c);
   // Everything is rendered before any file is written.
   const std::string csv = o.csv.empty() ? std::string() : reports::to_csv(table);
   const std::string json = o.json.empty() ? std::string() : reports::compare_json(c).dump(2) + "\n";
   const std::string html = o.html.empty() ? std::string() : reports::render_compare(c, "dkm 0.1.0");
-  if (!o.csv.empty()) write_file_atomic(o.csv, csv);
-  if (!o.json.empty()) write_file_atomic(o.json, json);
-  if (!o.html.empty()) write_file_atomic(o.html, html);
+  files.set("--csv", csv);
+  files.set("--json", json);
+  files.set("--html", html);
+  files.commit();
   fmt::print("energies in {}; gains are uncompressed / compressed\n\n{}",
              c.energy_unit.empty() ? "-" : c.energy_unit, reports::to_text(table));
   for (const auto& path : {o.csv, o.json, o.html})
@@ -101,9 +109,9 @@ void setup_compare(CLI::App& app) {
       ->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--conv-bits", o->run.conv_bits, "weight and activation bits of conv layers")->check(integer_in(1, 32));
   cmd->add_option("--threads", o->run.threads, "k-means threads, 0 = all")->check(integer_in(0, 4096));
-  cmd->add_option("--csv", o->csv, "write the table as CSV");
-  cmd->add_option("--json", o->json, "write the table as JSON (dkm-compare/1)");
-  cmd->add_option("--html", o->html, "write a self-contained HTML page");
+  cmd->add_option("--csv", o->csv, "write the table as CSV (- for standard output)");
+  cmd->add_option("--json", o->json, "write the table as JSON (dkm-compare/1; - for standard output)");
+  cmd->add_option("--html", o->html, "write a self-contained HTML page (- for standard output)");
   cmd->callback([o] { run_compare(*o); });
 }
 

@@ -14,7 +14,7 @@
 #include "kmeans/container.hpp"
 #include "kmeans/cuda_backend.hpp"
 #include "kmeans/plan.hpp"
-#include "models/atomic_file.hpp"
+#include "models/output_files.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
 #include "models/onnx.hpp"
@@ -83,6 +83,11 @@ reports::Table summary_table(const kmeans::CompressedModel& compressed, const es
 void run_compress(const CompressOptions& o) {
   const bool onnx_model = o.model.ends_with(".onnx");
   if (!o.onnx_out.empty() && !onnx_model) throw UsageError("--onnx-out needs an .onnx MODEL");
+  OutputFiles files({o.model, o.weights, o.plan});
+  files.add("--output", o.output);
+  files.add("--csv", o.csv);
+  files.add("--json", o.json);
+  files.add("--onnx-out", o.onnx_out);
   estimator::PipelineOptions p;
   p.model = o.model;
   p.plan = o.plan;
@@ -129,10 +134,12 @@ void run_compress(const CompressOptions& o) {
   }
   // Everything is computed before the first file is replaced, so the outputs change in one short
   // burst: a signal during the long work leaves every earlier file as it was.
-  kmeans::write_compressed(o.output, compressed);
-  if (!o.csv.empty()) write_file_atomic(o.csv, reports::to_csv(table));
-  if (!o.json.empty()) write_file_atomic(o.json, json_text);
-  if (!o.onnx_out.empty()) models::write_onnx_with_weights(o.model, kmeans::decompress(compressed), o.onnx_out);
+  files.set("--output", kmeans::encode_compressed(compressed));
+  if (!o.csv.empty()) files.set("--csv", reports::to_csv(table));
+  files.set("--json", json_text);
+  if (!o.onnx_out.empty())
+    files.set("--onnx-out", models::encode_onnx_with_weights(o.model, kmeans::decompress(compressed), o.onnx_out));
+  files.commit();
   const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
   if (o.random_seed)
@@ -159,7 +166,7 @@ void setup_compress(CLI::App& app) {
   cmd->add_option("--random-weights", o->random_seed,
                   "draw heavy-tailed stand-in weights with this seed (demos and benchmarks; labelled RANDOM)");
   cmd->add_option("--plan", o->plan, "plan file or shipped plan name (docs/plan.md)")->required();
-  cmd->add_option("-o,--output", o->output, "compressed model (.safetensors container, docs/container.md)")->required();
+  cmd->add_option("-o,--output", o->output, "compressed model (.safetensors container, docs/container.md; - for standard output)")->required();
   cmd->add_option("--threads", o->threads, "threads, 0 = all; results do not depend on it")->capture_default_str()
       ->check(integer_in(0, 4096));
   cmd->add_option("--device", o->device, "where k-means runs: cpu, cuda, or auto (the GPU when usable, else the CPU)")
@@ -167,8 +174,8 @@ void setup_compress(CLI::App& app) {
                           {"cuda", static_cast<int>(kmeans::Device::cuda)},
                           {"auto", static_cast<int>(kmeans::Device::automatic)}}))
       ->default_str("cpu");
-  cmd->add_option("--json", o->json, "also write the summary as JSON");
-  cmd->add_option("--csv", o->csv, "also write the summary table as CSV");
+  cmd->add_option("--json", o->json, "also write the summary as JSON (- for standard output)");
+  cmd->add_option("--csv", o->csv, "also write the summary table as CSV (- for standard output)");
   cmd->add_option("--onnx-out", o->onnx_out,
                   "with an .onnx MODEL: also write it with each compressed layer's weights set to codebook[label] (float32)");
   cmd->callback([o] { run_compress(*o); });

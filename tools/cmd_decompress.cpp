@@ -8,6 +8,7 @@
 
 #include "kmeans/container.hpp"
 #include "models/error.hpp"
+#include "models/output_files.hpp"
 #include "models/tensor_io.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
@@ -35,9 +36,12 @@ void run_decompress(const DecompressOptions& o) {
   std::string ext = std::filesystem::path(o.output).extension().string();
   if (ext != ".npz" && ext != ".safetensors")
     throw UsageError(fmt::format("--output '{}': expected a name ending in .npz or .safetensors", o.output));
+  OutputFiles files({o.input});
+  files.add("--output", o.output);
   kmeans::CompressedModel model = kmeans::read_compressed(o.input);
   Weights weights = kmeans::decompress(model);
-  save_weights(o.output, weights);
+  files.set("--output", encode_weights(o.output, weights));
+  files.commit();
 
   reports::Table table;
   table.columns = {{"layer", "layer"},   {"granularity", "granularity"}, {"k", "k"},

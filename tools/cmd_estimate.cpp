@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "estimator/pipeline.hpp"
-#include "models/atomic_file.hpp"
+#include "models/output_files.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
 #include "reports/table.hpp"
@@ -174,6 +174,9 @@ ordered_json elementwise_json(const estimator::Estimate& e) {
 
 void run_estimate(const EstimateCliOptions& o) {
   if (!o.plan.empty() && !o.compressed.empty()) throw UsageError("--plan and --compressed exclude each other");
+  OutputFiles files({o.model, o.hw, o.plan, o.compressed});
+  files.add("--csv", o.csv_path);
+  files.add("--json", o.json_path);
   estimator::PipelineOptions p;
   p.model = o.model;
   p.hw = o.hw;
@@ -208,8 +211,9 @@ void run_estimate(const EstimateCliOptions& o) {
   // Outputs are built completely before any file is written.
   const std::string csv = o.csv_path.empty() ? std::string() : reports::to_csv(table);
   const std::string json_text = out.dump(2) + "\n";
-  if (!o.csv_path.empty()) write_file_atomic(o.csv_path, csv);
-  if (!o.json_path.empty()) write_file_atomic(o.json_path, json_text);
+  files.set("--csv", csv);
+  files.set("--json", json_text);
+  files.commit();
 
   const std::string unit(to_string(e.unit));
   fmt::print("model {}, batch {}; hardware profile {} ({}); energies in {}\n", e.model, e.batch, hw.name, hw.file, unit);
@@ -242,8 +246,8 @@ void setup_estimate(CLI::App& app) {
   cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--conv-bits", o->conv_bits, "weight and activation bits of conv layers (FC layers keep theirs)")
       ->check(integer_in(1, 32));
-  cmd->add_option("--csv", o->csv_path, "write the per-layer table as CSV");
-  cmd->add_option("--json", o->json_path, "write the result as JSON");
+  cmd->add_option("--csv", o->csv_path, "write the per-layer table as CSV (- for standard output)");
+  cmd->add_option("--json", o->json_path, "write the result as JSON (- for standard output)");
   cmd->callback([o] { run_estimate(*o); });
 }
 

@@ -8,7 +8,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "models/atomic_file.hpp"
+#include "models/output_files.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
 #include "tools/usage.hpp"
@@ -29,6 +29,8 @@ nlohmann::json snr_json(double db) { return std::isfinite(db) ? nlohmann::json(d
 std::string snr_text(double db) { return std::isfinite(db) ? fmt::format("{:.2f} dB", db) : "identical"; }
 
 void run_evaluate(const EvaluateOptions& o) {
+  OutputFiles files({o.common.model, o.common.weights, o.compressed, o.data, o.labels});
+  files.add("--json", o.json);
   InferenceModel m = load_inference_model(o.common.model, o.common.weights);
   runtime::Activations data = load_input(m.model, o.data);
   runtime::EvaluationSetup setup;
@@ -69,7 +71,8 @@ void run_evaluate(const EvaluateOptions& o) {
       j["accuracy_drop_points"] = *e.float_accuracy - *e.compressed_accuracy;
     }
   }
-  if (!o.json.empty()) write_file_atomic(o.json, j.dump(1) + "\n");
+  files.set("--json", j.dump(1) + "\n");
+  files.commit();
   if (!compressed && !e.float_accuracy)
     fmt::print("nothing to compare: pass --labels for accuracy or --compressed for the SNR against the float model\n");
 }
@@ -87,7 +90,7 @@ void setup_evaluate(CLI::App& app) {
                   "(a logit; BlazeFace's face/non-face rule)")
       ->delimiter(',');
   cmd->add_option("--batch", o->batch, "images per forward pass (memory only)")->check(integer_in(1, int64_t{1} << 30));
-  cmd->add_option("--json", o->json, "also write the results as JSON to this file");
+  cmd->add_option("--json", o->json, "also write the results as JSON to this file (- for standard output)");
   cmd->callback([o] { run_evaluate(*o); });
 }
 

@@ -4,7 +4,7 @@
 // into it, for any ONNX runtime (docs/onnx.md).
 #include <fmt/core.h>
 
-#include "models/atomic_file.hpp"
+#include "models/output_files.hpp"
 #include "models/onnx.hpp"
 #include "models/tfjs.hpp"
 #include "models/tensor_io.hpp"
@@ -27,12 +27,15 @@ void run_import(const ImportOptions& o) {
     throw UsageError("import: expected an .onnx file or a TF.js model.json (or its folder), got " + o.model);
   std::vector<int64_t> input_shape;
   if (!o.input_shape.empty()) input_shape = models::parse_input_shape(o.input_shape);
+  OutputFiles files({o.model});
+  files.add("--output", o.spec_out);
+  files.add("--weights-out", o.weights_out);
   models::Model m =
       model_json ? models::load_tfjs(*model_json, {input_shape}) : models::load_onnx(o.model, {input_shape});
   // Both outputs are prepared before either is written, so a failure leaves neither.
-  std::string spec = models::to_json_spec(m);
-  if (!o.weights_out.empty()) save_weights(o.weights_out, m.weights);
-  write_file_atomic(o.spec_out, spec);
+  files.set("--output", models::to_json_spec(m));
+  if (!o.weights_out.empty()) files.set("--weights-out", encode_weights(o.weights_out, m.weights));
+  files.commit();
   int64_t convs = 0, weights = 0;
   for (const auto& l : m.layers)
     if (l.kind == models::LayerKind::conv2d || l.kind == models::LayerKind::linear) {
@@ -54,9 +57,12 @@ void run_export(const ExportOptions& o) {
   if (!o.model.ends_with(".onnx")) throw UsageError("export: expected the source .onnx file, got " + o.model);
   models::OnnxOptions options;
   if (!o.input_shape.empty()) options.input_shape = models::parse_input_shape(o.input_shape);
+  OutputFiles files({o.model, o.weights});
+  files.add("--output", o.output);
   const Weights weights = load_weights(o.weights);
   require_finite(weights, o.weights);
-  models::write_onnx_with_weights(o.model, weights, o.output, options);
+  files.set("--output", models::encode_onnx_with_weights(o.model, weights, o.output, options));
+  files.commit();
   fmt::print("{}: {} tensors from {} written into a copy -> {}\n", o.model, weights.size(), o.weights, o.output);
 }
 
@@ -74,7 +80,7 @@ void setup_import(CLI::App& app) {
   auto o = std::make_shared<ImportOptions>();
   auto* cmd = app.add_subcommand("import", "Convert an ONNX or TF.js model to a dkm model spec and weights");
   cmd->add_option("MODEL", o->model, "ONNX file (.onnx), or a TF.js model.json or its folder")->required();
-  cmd->add_option("-o,--output", o->spec_out, "model spec to write (.json)")->required();
+  cmd->add_option("-o,--output", o->spec_out, "model spec to write (.json; - for standard output)")->required();
   cmd->add_option("--weights-out", o->weights_out, "also write the conv/linear weights (.safetensors or .npz)");
   cmd->add_option("--input-shape", o->input_shape,
                   "input shape in the ONNX input's layout (1,3,H,W or 1,H,W,3; TF.js: 1,H,W,C), needed for "

@@ -3,7 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/atomic_file.hpp"
+#include "models/error.hpp"
+#include "models/output_files.hpp"
 #include "models/model.hpp"
 #include "models/spec_format.hpp"
 #include "reports/table.hpp"
@@ -33,10 +34,14 @@ reports::Table layer_table(const models::Model& m) {
 }
 
 void run_info(const InfoOptions& o) {
+  if (o.json && o.csv_path == "-") throw UsageError("--json prints to standard output: give --csv a file, not -");
+  OutputFiles files({o.model});
+  files.add("--csv", o.csv_path);
   models::Model m = models::load_model(o.model);
   int64_t conv_fc = m.conv_fc_params(), bn = m.bn_params();
   reports::Table table = layer_table(m);
-  if (!o.csv_path.empty()) write_file_atomic(o.csv_path, reports::to_csv(table));
+  files.set("--csv", reports::to_csv(table));
+  files.commit();
   if (o.json) {
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
     for (const auto& l : m.layers)
@@ -72,7 +77,7 @@ void setup_info(CLI::App& app) {
   cmd->add_option("MODEL", o->model, "model spec (.json), ONNX file (.onnx) or zoo name (see `dkm models`)")
       ->required();
   cmd->add_flag("--json", o->json, "print JSON instead of a table");
-  cmd->add_option("--csv", o->csv_path, "also write the table as CSV to this file");
+  cmd->add_option("--csv", o->csv_path, "also write the table as CSV to this file (- for standard output)");
   cmd->callback([o] { run_info(*o); });
 }
 

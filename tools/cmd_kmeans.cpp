@@ -12,6 +12,7 @@
 #include "kmeans/kmeans.hpp"
 #include "kmeans/plan.hpp"
 #include "models/error.hpp"
+#include "models/output_files.hpp"
 #include "models/tensor_io.hpp"
 #include "tools/command.hpp"
 #include "tools/usage.hpp"
@@ -55,6 +56,8 @@ Array scalar_array(DType dtype, T value) {
 void run_kmeans(const KMeansOptions& o) {
   if (std::filesystem::path(o.output).extension() != ".npz")
     throw UsageError(fmt::format("--output '{}': expected a name ending in .npz", o.output));
+  OutputFiles files({o.input, o.init_centers});
+  files.add("--output", o.output);
   kmeans::KMeansParams p;
   p.k = o.k;
   p.max_iter = o.max_iter;
@@ -99,7 +102,8 @@ void run_kmeans(const KMeansOptions& o) {
   out["labels"] = std::move(labels);
   out["inertia"] = scalar_array(DType::f64, r.inertia);
   out["iterations"] = scalar_array(DType::i64, int64_t{r.iterations});
-  write_npz(o.output, out);
+  files.set("--output", encode_npz(out, o.output));
+  files.commit();
   fmt::print("k-means: N = {}, d = {}, K = {}, init {}, {} iterations ({}), inertia {:.9g}, {:.1f} ms; wrote {}\n", n,
              dim, r.k, kmeans::to_string(p.init), r.iterations, r.converged ? "converged" : "max_iter reached",
              r.inertia, ms, o.output);

@@ -3,7 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/atomic_file.hpp"
+#include "models/error.hpp"
+#include "models/output_files.hpp"
 #include "models/model.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
@@ -30,8 +31,12 @@ reports::Table zoo_table() {
 }
 
 void run_models(const ModelsOptions& o) {
+  if (o.json && o.csv_path == "-") throw UsageError("--json prints to standard output: give --csv a file, not -");
+  OutputFiles files;
+  files.add("--csv", o.csv_path);
   reports::Table table = zoo_table();
-  if (!o.csv_path.empty()) write_file_atomic(o.csv_path, reports::to_csv(table));
+  files.set("--csv", reports::to_csv(table));
+  files.commit();
   if (o.json) {
     fmt::print("{}\n", nlohmann::json{{"models", reports::to_json_rows(table)}}.dump(2));
     return;
@@ -44,7 +49,7 @@ void setup_models(CLI::App& app) {
   auto o = std::make_shared<ModelsOptions>();
   auto* cmd = app.add_subcommand("models", "List the built-in model zoo with parameter and MAC totals");
   cmd->add_flag("--json", o->json, "print JSON instead of a table");
-  cmd->add_option("--csv", o->csv_path, "also write the table as CSV to this file");
+  cmd->add_option("--csv", o->csv_path, "also write the table as CSV to this file (- for standard output)");
   cmd->callback([o] { run_models(*o); });
 }
 

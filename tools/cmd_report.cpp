@@ -9,7 +9,7 @@
 #include <fmt/core.h>
 
 #include "estimator/profile.hpp"
-#include "models/atomic_file.hpp"
+#include "models/output_files.hpp"
 #include "models/error.hpp"
 #include "reports/compare.hpp"
 #include "reports/html.hpp"
@@ -34,6 +34,10 @@ struct ReportCliOptions {
 void run_report(ReportCliOptions o) {
   o.run.random_seed = o.random_seed;
   if (o.no_sweep && !o.rates.empty()) throw UsageError("--rates and --no-sweep exclude each other");
+  OutputFiles files({o.run.model, o.run.hw, o.run.plan, o.run.compressed, o.run.weights});
+  files.add("--output", o.output);
+  files.add("--csv", o.csv);
+  files.add("--json", o.json);
   if (stderr_is_terminal()) fmt::print(stderr, "dkm report: running {} ...\n", o.run.plan.empty() ? "the estimate" : "k-means and the estimate");
   const reports::Run run = reports::run_configuration(o.run);
   const std::vector<double> rates = o.no_sweep ? std::vector<double>{} : o.rates.empty() ? reports::default_sweep_rates(run) : o.rates;
@@ -43,9 +47,10 @@ void run_report(ReportCliOptions o) {
   const reports::Table table = reports::report_layer_table(input);
   const std::string csv = o.csv.empty() ? std::string() : reports::to_csv(table);
   const std::string json = o.json.empty() ? std::string() : reports::result_json(input).dump(2) + "\n";
-  write_file_atomic(o.output, html);
-  if (!o.csv.empty()) write_file_atomic(o.csv, csv);
-  if (!o.json.empty()) write_file_atomic(o.json, json);
+  files.set("--output", html);
+  files.set("--csv", csv);
+  files.set("--json", json);
+  files.commit();
 
   const reports::ReportTotals t = reports::report_totals(input);
   fmt::print("model {} | profile {} | plan {} | weights {}\n", input.model, input.profile,
@@ -90,9 +95,9 @@ void setup_report(CLI::App& app) {
       ->check(integer_in(1, 32));
   cmd->add_option("--threads", o->run.threads, "k-means threads, 0 = all; results do not depend on it")
       ->check(integer_in(0, 4096));
-  cmd->add_option("-o,--output", o->output, "the HTML file to write")->required();
-  cmd->add_option("--csv", o->csv, "also write the per-layer table as CSV");
-  cmd->add_option("--json", o->json, "also write the whole result as JSON (dkm-result/1, readable by dkm compare)");
+  cmd->add_option("-o,--output", o->output, "the HTML file to write (- for standard output)")->required();
+  cmd->add_option("--csv", o->csv, "also write the per-layer table as CSV (- for standard output)");
+  cmd->add_option("--json", o->json, "also write the whole result as JSON (dkm-result/1, readable by dkm compare; - for standard output)");
   cmd->callback([o] { run_report(*o); });
 }
 

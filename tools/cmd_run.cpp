@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include "models/output_files.hpp"
 #include "models/tensor_io.hpp"
 #include "tools/command.hpp"
 #include "tools/inference.hpp"
@@ -33,6 +34,8 @@ runtime::Activations default_input(const models::Model& model) {
 void run_run(const RunCommandOptions& o) {
   if (std::filesystem::path(o.output).extension() != ".npz")
     throw UsageError(fmt::format("--output '{}': expected a name ending in .npz", o.output));
+  OutputFiles files({o.common.model, o.common.weights, o.input});
+  files.add("--output", o.output);
   InferenceModel m = load_inference_model(o.common.model, o.common.weights);
   runtime::Activations input = o.input.empty() ? default_input(m.model) : load_input(m.model, o.input);
   runtime::RunOptions options;
@@ -44,7 +47,8 @@ void run_run(const RunCommandOptions& o) {
   runtime::Outputs outputs = runtime::run(m.model, m.weights, input, options);
   ArrayMap arrays;
   for (const auto& [name, a] : outputs) arrays[name] = Array::from_tensor(runtime::to_tensor(a));
-  write_npz(o.output, arrays);
+  files.set("--output", encode_npz(arrays, o.output));
+  files.commit();
   if (o.input.empty())
     fmt::print("note: no --input; ran one image of uniform [-1, 1) values (seed 0, docs/inference.md)\n");
   for (const auto& [name, a] : arrays) fmt::print("{}  ({})\n", name, join_dims(a.shape, "x"));

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "estimator/estimate.hpp"
-#include "models/atomic_file.hpp"
+#include "models/output_files.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
 #include "reports/table.hpp"
@@ -51,6 +51,9 @@ reports::Table sweep_table(const estimator::Sweep& s) {
 }
 
 void run_sweep(const SweepCliOptions& o) {
+  OutputFiles files({o.model, o.hw});
+  files.add("--csv", o.csv_path);
+  files.add("--json", o.json_path);
   const models::Model model = models::load_model(o.model);
   const estimator::HwProfile hw = estimator::load_profile(o.hw);
   estimator::EstimateOptions base;
@@ -71,8 +74,9 @@ void run_sweep(const SweepCliOptions& o) {
                                                                         : nlohmann::ordered_json()}};
   if (!s.r2) out["r2_undefined"] = s.r2_undefined;
   const std::string csv = o.csv_path.empty() ? std::string() : reports::to_csv(table);
-  if (!o.csv_path.empty()) write_file_atomic(o.csv_path, csv);
-  if (!o.json_path.empty()) write_file_atomic(o.json_path, out.dump(2) + "\n");
+  files.set("--csv", csv);
+  files.set("--json", out.dump(2) + "\n");
+  files.commit();
 
   fmt::print("model {}; hardware profile {} ({}); energies in {}; conv layers shared row-wise, uniform labels{}\n",
              s.model, hw.name, hw.file, estimator::to_string(s.unit),
@@ -98,8 +102,8 @@ void setup_sweep(CLI::App& app) {
   cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--conv-bits", o->conv_bits, "weight and activation bits of conv layers (FC layers keep theirs)")
       ->check(integer_in(1, 32));
-  cmd->add_option("--csv", o->csv_path, "write the per-rate table as CSV");
-  cmd->add_option("--json", o->json_path, "write the result as JSON");
+  cmd->add_option("--csv", o->csv_path, "write the per-rate table as CSV (- for standard output)");
+  cmd->add_option("--json", o->json_path, "write the result as JSON (- for standard output)");
   cmd->callback([o] { run_sweep(*o); });
 }
 

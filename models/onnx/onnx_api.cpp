@@ -33,8 +33,8 @@ Model load_onnx(const std::string& path, const OnnxOptions& options) {
   return model;
 }
 
-void write_onnx_with_weights(const std::string& src_onnx, const Weights& replaced, const std::string& out_path,
-                             const OnnxOptions& options) {
+std::string encode_onnx_with_weights(const std::string& src_onnx, const Weights& replaced, const std::string& out_path,
+                                     const OnnxOptions& options) {
   onnx::ModelProto proto = onnx_detail::read_model_proto(src_onnx);
   onnx_detail::Imported imported = onnx_detail::import_model(proto, src_onnx, options);
 
@@ -79,7 +79,12 @@ void write_onnx_with_weights(const std::string& src_onnx, const Weights& replace
   std::string bytes;
   if (!proto.SerializeToString(&bytes))
     throw InputError(out_path, "", "could not serialise the ONNX model (over protobuf's 2 GiB limit?)");
-  write_file_atomic(out_path, bytes);
+  return bytes;
+}
+
+void write_onnx_with_weights(const std::string& src_onnx, const Weights& replaced, const std::string& out_path,
+                             const OnnxOptions& options) {
+  write_file_atomic(out_path, encode_onnx_with_weights(src_onnx, replaced, out_path, options));
 }
 
 }  // namespace dkm::models

@@ -123,6 +123,8 @@ def main():
     put("model-duplicate-layer.json", with_json("tiny-model.json", lambda d: d["layers"].append(dict(d["layers"][0]))))
     put("model-number-overflow.json", with_json("tiny-model.json", lambda d: d.update(batch=1)).replace('"batch": 1', '"batch": 1e999'))
     put("model-bits-33.json", with_json("tiny-model.json", lambda d: d.update(weight_bits=33)))
+    # Valid, but 2^40 channels cannot be held: `compress --random-weights` refuses it before drawing any.
+    put("model-channels-2e40.json", with_json("tiny-model.json", lambda d: d["layers"][0].update(out_channels=2**40)))
 
     # --- hardware profiles (dkm estimate --hw) ---
     put("profile-not-json.json", "{\"format\": \"dkm-hwprofile/1\"")

@@ -21,16 +21,9 @@ using namespace dkm::kmeans;
 using dkm::test::TempDir;
 using nlohmann::json;
 
-namespace {
+using dkm::test::input_error;
 
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace {
 
 // conv1: OIHW [2,1,2,3], rows of 3, k = 3; fc: [2,4] scalar with a single centre; conv2: [2,2,1,1] filters.
 CompressedModel hand_model() {

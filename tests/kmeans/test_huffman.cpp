@@ -8,20 +8,14 @@
 
 #include "kmeans/huffman.hpp"
 #include "models/error.hpp"
+#include "tests/support.hpp"
 
 using namespace dkm;
 using namespace dkm::kmeans;
 
-namespace {
+using dkm::test::input_error;
 
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace {
 
 std::vector<uint8_t> lengths_of(std::vector<int64_t> histogram) { return huffman_code_lengths(histogram); }
 

@@ -26,16 +26,9 @@
 using namespace dkm;
 using dkm::test::TempDir;
 
-namespace {
+using dkm::test::input_error;
 
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace {
 
 // Runs `f` in a child process and returns its InputError message ("" when it threw none); "timed out"
 // when it did not finish within 20 s (it is killed then), "crashed" when it died otherwise.

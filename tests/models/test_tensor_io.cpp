@@ -13,19 +13,11 @@
 using namespace dkm;
 using dkm::test::TempDir;
 
+using dkm::test::input_error;
+
 namespace {
 
 std::string fixture(const std::string& name) { return test::source_path("tests/data/tensor_io/" + name); }
-
-// The message of the InputError thrown by `f`, or "" when it throws none.
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 template <typename T>
 Array make_array(DType dtype, std::vector<int64_t> shape, std::vector<T> values) {
