@@ -14,7 +14,7 @@ namespace dkm::kmeans {
 
 namespace {
 
-// A candidate's improvement: the points it would bring closer, in index order, with their new D^2.
+// A candidate's improvement: the points it would bring closer, with their new D^2.
 using Improved = std::vector<std::pair<int64_t, double>>;
 
 // Triangle inequality: a point x nearest to centre a (D^2 = closest) cannot come closer to a candidate y
@@ -43,13 +43,33 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
   };
 
   // closest[i]: D^2 of point i to its nearest chosen centre; its sums per run and chunk (in the order of
-  // sum_in_runs, parallel.hpp). owner[i] is that centre, members[c] its points in index order and
-  // far[c] their largest D^2: what the triangle inequality needs to skip points.
+  // sum_in_runs, parallel.hpp). owner[i] is that centre and members[c] its points by decreasing D^2,
+  // with copies of their coordinates (the scan reads them in order, not scattered over the input): a
+  // candidate's scan of a cluster stops at the first point the triangle inequality rules out, as every
+  // later one is ruled out too.
   std::vector<double> closest(static_cast<size_t>(n)), run_pot(static_cast<size_t>(runs)),
       chunk_pot(static_cast<size_t>(chunks));
   std::vector<int32_t> owner(prune ? static_cast<size_t>(n) : 0, 0);
-  std::vector<std::vector<int64_t>> members(prune ? static_cast<size_t>(k) : 0);
-  std::vector<double> far(static_cast<size_t>(k), 0.0);
+  struct Members {
+    std::vector<double> d2;
+    std::vector<int64_t> index;
+    std::vector<float> coords;  // size() x dim
+  };
+  std::vector<Members> members(prune ? static_cast<size_t>(k) : 0);
+  // Sets m to the points `list` (index, D^2), ordered by decreasing D^2 (lower index on ties).
+  auto fill = [&](Members& m, std::vector<std::pair<int64_t, double>> list) {
+    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    m.d2.resize(list.size());
+    m.index.resize(list.size());
+    m.coords.resize(list.size() * static_cast<size_t>(dim));
+    for (size_t e = 0; e < list.size(); ++e) {
+      m.index[e] = list[e].first;
+      m.d2[e] = list[e].second;
+      std::copy_n(&points[list[e].first * dim], dim, &m.coords[e * dim]);
+    }
+  };
 
   int64_t first = 0;
   if (w.empty()) {
@@ -80,12 +100,12 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
   double potential = 0;
   for (double s : chunk_pot) potential += s;
   if (prune) {
-    members[0].resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) members[0][i] = i;
-    far[0] = *std::max_element(closest.begin(), closest.end());
+    std::vector<std::pair<int64_t, double>> all(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) all[i] = {i, closest[i]};
+    fill(members[0], std::move(all));
   }
 
-  // The points candidate y would improve (D^2 strictly smaller), in index order.
+  // The points candidate y would improve (D^2 strictly smaller).
   auto improvements = [&](int64_t c, const float* y, Improved& out) {
     out.clear();
     if (!prune) {
@@ -97,35 +117,51 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     }
     for (int64_t a = 0; a < c; ++a) {
       const double cc = point_squared_distance_f64(&centers[a * dim], y, dim);
-      if (kPruneMargin * far[a] < cc) continue;
-      for (int64_t i : members[a]) {
-        if (kPruneMargin * closest[i] < cc) continue;
-        const double d = d2(i, y);
-        if (d < closest[i]) out.emplace_back(i, d);
+      const Members& m = members[a];
+      for (size_t e = 0; e < m.d2.size() && !(kPruneMargin * m.d2[e] < cc); ++e) {
+        const double d = point_squared_distance_f64(&m.coords[e * dim], y, dim);
+        if (d < m.d2[e]) out.emplace_back(m.index[e], d);
       }
     }
-    std::sort(out.begin(), out.end());
   };
   // The potential with those improvements, summed exactly as a full pass would (sum_in_runs per chunk,
   // chunks in order): runs and chunks without an improved point reuse their stored sums, which are the
-  // same sums of the same values. `store`: write the new run and chunk sums back (the chosen candidate).
-  auto potential_with = [&](const Improved& imp, bool store) {
+  // same sums of the same values. The improvements are marked in a worker's scratch (a stamp per point,
+  // run and chunk), so they need no sorting. `store`: write the new run and chunk sums back.
+  struct Scratch {
+    std::vector<uint32_t> point_stamp, run_stamp, chunk_stamp;
+    std::vector<double> value;
+    uint32_t stamp = 0;
+  };
+  auto potential_with = [&](const Improved& imp, Scratch& sc, bool store) {
+    if (sc.value.empty()) {
+      sc.point_stamp.assign(static_cast<size_t>(n), 0);
+      sc.value.assign(static_cast<size_t>(n), 0.0);
+      sc.run_stamp.assign(static_cast<size_t>(runs), 0);
+      sc.chunk_stamp.assign(static_cast<size_t>(chunks), 0);
+    }
+    const uint32_t id = ++sc.stamp;
+    for (const auto& [i, d] : imp) {
+      sc.point_stamp[i] = id;
+      sc.value[i] = d;
+      sc.run_stamp[i / kRunPoints] = id;
+      sc.chunk_stamp[i / kChunkPoints] = id;
+    }
     double total = 0;
-    size_t p = 0;
     for (int64_t ch = 0; ch < chunks; ++ch) {
-      if (p == imp.size() || imp[p].first >= chunk_end(ch)) {
+      if (sc.chunk_stamp[ch] != id) {
         total += chunk_pot[ch];
         continue;
       }
       double chunk_sum = 0;
       for (int64_t run = ch * kRunsPerChunk; run < std::min(runs, (ch + 1) * kRunsPerChunk); ++run) {
-        const int64_t rb = run * kRunPoints, re = std::min(n, rb + kRunPoints);
-        if (p == imp.size() || imp[p].first >= re) {
+        if (sc.run_stamp[run] != id) {
           chunk_sum += run_pot[run];
           continue;
         }
         double s = 0;
-        for (int64_t i = rb; i < re; ++i) s += p < imp.size() && imp[p].first == i ? imp[p++].second : closest[i];
+        for (int64_t i = run * kRunPoints; i < std::min(n, (run + 1) * kRunPoints); ++i)
+          s += sc.point_stamp[i] == id ? sc.value[i] : closest[i];
         chunk_sum += s;
         if (store) run_pot[run] = s;
       }
@@ -137,6 +173,8 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
 
   std::vector<int64_t> candidates(static_cast<size_t>(trials));
   std::vector<Improved> improved(static_cast<size_t>(trials));
+  const int64_t workers = std::min<int64_t>(trials, resolve_threads(threads));
+  std::vector<Scratch> scratch(static_cast<size_t>(workers));
   std::vector<double> candidate_pot(static_cast<size_t>(trials));
   for (int64_t c = 1; c < k; ++c) {
     // Candidates: the first index whose cumulative D^2 reaches u * potential (numpy searchsorted), the
@@ -157,10 +195,13 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
       }
       candidates[t] = std::min(i, n - 1);
     }
-    // Each candidate's potential; the trials are independent, so they share the threads.
-    parallel_chunks(trials, threads, [&](int64_t t) {
-      improvements(c, &points[candidates[t] * dim], improved[t]);
-      candidate_pot[t] = potential_with(improved[t], false);
+    // Each candidate's potential; the trials are independent, so they share the threads (each worker
+    // with its own scratch, the results not depending on which worker took which trial).
+    parallel_chunks(workers, threads, [&](int64_t wk) {
+      for (int64_t t = wk; t < trials; t += workers) {
+        improvements(c, &points[candidates[t] * dim], improved[t]);
+        candidate_pot[t] = potential_with(improved[t], scratch[wk], false);
+      }
     });
     int64_t best = 0;
     double best_pot = std::numeric_limits<double>::infinity();
@@ -168,22 +209,29 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
       if (candidate_pot[t] < best_pot) best_pot = candidate_pot[t], best = t;
     take(c, candidates[best]);
     const Improved& imp = improved[best];
-    potential_with(imp, true);
+    potential_with(imp, scratch[0], true);
     if (prune) {
       std::vector<int32_t> losers;
       for (const auto& [i, d] : imp) {
         losers.push_back(owner[i]);
         owner[i] = static_cast<int32_t>(c);
-        members[c].push_back(i);
-        far[c] = std::max(far[c], d);
       }
+      fill(members[c], imp);
       std::sort(losers.begin(), losers.end());
       losers.erase(std::unique(losers.begin(), losers.end()), losers.end());
       for (int32_t a : losers) {
-        auto& m = members[a];
-        m.erase(std::remove_if(m.begin(), m.end(), [&](int64_t i) { return owner[i] != a; }), m.end());
-        far[a] = 0;
-        for (int64_t i : m) far[a] = std::max(far[a], closest[i]);
+        Members& m = members[a];
+        size_t kept = 0;
+        for (size_t e = 0; e < m.d2.size(); ++e) {
+          if (owner[m.index[e]] != a) continue;
+          m.d2[kept] = m.d2[e];
+          m.index[kept] = m.index[e];
+          std::copy_n(&m.coords[e * dim], dim, &m.coords[kept * dim]);
+          ++kept;
+        }
+        m.d2.resize(kept);
+        m.index.resize(kept);
+        m.coords.resize(kept * static_cast<size_t>(dim));
       }
     }
     for (const auto& [i, d] : imp) closest[i] = d;
