@@ -39,11 +39,12 @@ a{color:var(--dkm-s0)}
 figure{margin:14px 0 26px}
 figcaption{font-size:13px;margin-top:4px;max-width:960px}
 .table-wrap{overflow-x:auto;border:1px solid var(--dkm-grid);border-radius:10px}
+#layers .table-wrap{width:calc(100vw - 48px);max-width:1872px;margin-left:50%;transform:translateX(-50%)}
 table{border-collapse:collapse;width:100%;font-size:12.5px;font-variant-numeric:tabular-nums}
 caption{caption-side:bottom;text-align:left;padding:6px 10px;font-size:12px}
 th,td{padding:5px 8px;border-bottom:1px solid var(--dkm-grid);white-space:nowrap;text-align:left}
 .num{text-align:right}
-thead th{position:sticky;top:0;background:var(--dkm-card);font-weight:600}
+thead th{position:sticky;top:0;background:var(--dkm-card);font-weight:600;white-space:normal;vertical-align:bottom}
 thead th button{all:unset;cursor:pointer;display:block;width:100%}
 thead th button:focus-visible{outline:2px solid var(--dkm-s0);outline-offset:2px}
 thead th[aria-sort=ascending] button::after{content:" \25B2";font-size:10px}
@@ -120,7 +121,7 @@ std::string summary(const ReportInput& in, const ReportTotals& t) {
   const std::string& u = in.energy_unit;
   std::string out = "<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">\n";
   out += fmt::format(
-      "<div class=\"card\"><h3>Model</h3><div class=\"big\">{}</div><dl><dt>layers</dt><dd>{}</dd>"
+      "<div class=\"card\"><h3>Model</h3><div class=\"big\">{}</div><dl><dt>conv + FC layers</dt><dd>{}</dd>"
       "<dt>weights</dt><dd>{}</dd><dt>MACs (batch {})</dt><dd>{}</dd></dl></div>\n",
       esc(in.model), in.layers.size(), short_number(static_cast<double>(t.weights)), in.batch,
       short_number(static_cast<double>(t.macs)));
@@ -223,9 +224,13 @@ std::string compression_section(const ReportInput& in) {
     after.values.push_back(l.huffman_bits / 8192.0);
   }
   size.series = {before, after};
+  size.value_labels = true;  // the compressed bars are slivers beside the originals: say their size
+  size.value_suffix = " KiB";
   out += "<h3>Storage</h3>\n" + figure(bar_chart(size), "Weights, biases, codebooks and indices; 1 KiB = 1024 bytes.");
 
   BarChart energy = size;
+  energy.value_labels = false;
+  energy.value_suffix.clear();
   energy.title = "Energy per layer, uncompressed and compressed";
   energy.description = "Grouped horizontal bars, two per layer: hierarchy-model energy before and after compression.";
   energy.value_title = "energy, hierarchy model [" + in.energy_unit + "]";
@@ -262,9 +267,18 @@ std::string sweep_section(const ReportInput& in) {
               {"row-stationary hierarchy model", sw.cluster_rates,
                relative(sw.hierarchy_energy, sw.hierarchy_uncompressed)}};
   if (std::isfinite(sw.r2)) p.note = fmt::format("R² = {:.4f}", sw.r2);
+  std::string plan_note;
+  if (sw.plan_rate > 0) {
+    p.series.push_back({"this plan, paper metric", {sw.plan_rate}, relative({sw.plan_paper_energy}, sw.paper_uncompressed)});
+    p.series.push_back({"this plan, hierarchy model", {sw.plan_rate},
+                        relative({sw.plan_hierarchy_energy}, sw.hierarchy_uncompressed)});
+    plan_note = fmt::format(" The single markers are this report's plan at its overall K/N = {} (the sum of K over "
+                            "the sum of N of its shared layers), with its own per-layer K and labels.",
+                            short_number(sw.plan_rate, 3));
+  }
   out += figure(line_plot(p), "Every conv layer shared row-wise at the given K/N with uniform labels (the paper's "
                               "validation experiment). R² is the coefficient of determination of a linear fit of "
-                              "the hierarchy energy on the paper metric.");
+                              "the hierarchy energy on the paper metric." + plan_note);
   return out + "</section>\n";
 }
 

@@ -70,11 +70,18 @@ Table report_layer_table(const ReportInput& in) {
       {"mse", "MSE", 3},
       {"hierarchy_energy_" + u, "hierarchy energy [" + in.energy_unit + "]", 4},
       {"hierarchy_share_percent", "share [%]", 3},
-      {"hierarchy_ratio", "uncompressed/compressed", 3},
+      {"hierarchy_ratio", "uncompressed ÷ compressed", 3},
       {"paper_energy_" + u, "paper metric [" + in.energy_unit + "]", 4},
-      {"paper_ratio", "paper uncompressed/compressed", 3},
+      {"paper_ratio", "paper uncompressed ÷ compressed", 3},
   };
   const ReportTotals tot = report_totals(in);
+  // The total's MSE: per weight over the compressed layers (each layer's MSE weighted by its weights).
+  double squared = 0, shared = 0;
+  for (const auto& l : in.layers)
+    if (l.compressed && std::isfinite(l.mse)) {
+      squared += l.mse * static_cast<double>(l.weights);
+      shared += static_cast<double>(l.weights);
+    }
   for (const auto& l : in.layers) {
     t.rows.push_back({
         l.name,
@@ -105,7 +112,7 @@ Table report_layer_table(const ReportInput& in) {
              tot.original_bits,
              tot.huffman_bits,
              ratio_cell(tot.original_bits, tot.huffman_bits),
-             Cell{},
+             shared > 0 ? Cell{squared / shared} : Cell{},
              tot.hierarchy_energy,
              ratio_cell(100.0 * tot.hierarchy_energy, tot.hierarchy_energy),
              ratio_cell(tot.hierarchy_energy_uncompressed, tot.hierarchy_energy),

@@ -70,6 +70,27 @@ double model_mse(const kmeans::CompressedModel& c) {
 
 std::vector<double> paper_sweep_rates() { return {0.5, 0.3, 0.25, 0.2, 0.15, 0.1, 0.05, 0.01}; }
 
+namespace {
+
+// K/N of the plan as a whole, 0 without shared layers.
+double plan_cluster_rate(const Run& run) {
+  double k = 0, n = 0;
+  for (const auto& l : run.ratio.layers) k += static_cast<double>(l.k), n += static_cast<double>(l.vectors);
+  return n > 0 ? k / n : 0;
+}
+
+}  // namespace
+
+std::vector<double> default_sweep_rates(const Run& run) {
+  std::vector<double> rates = paper_sweep_rates();
+  const double plan = plan_cluster_rate(run);
+  if (plan > 0 && plan < rates.back()) {
+    for (double r = rates.back() / std::sqrt(10.0); r > plan; r /= std::sqrt(10.0)) rates.push_back(r);
+    rates.push_back(plan);
+  }
+  return rates;
+}
+
 Run run_configuration(const RunOptions& o) {
   if (!o.weights.empty() && o.random_seed) throw UsageError("give at most one of --weights and --random-weights");
   if (o.hw.empty()) throw UsageError("a hardware profile is needed (--hw)");
@@ -183,6 +204,8 @@ ReportInput report_input(const Run& run, const std::vector<double>& sweep_rates,
     }
     std::tie(sw.paper_uncompressed, sw.hierarchy_uncompressed) = conv_energies(run.baseline);
     sw.r2 = s.r2;
+    sw.plan_rate = plan_cluster_rate(run);
+    if (sw.plan_rate > 0) std::tie(sw.plan_paper_energy, sw.plan_hierarchy_energy) = conv_energies(run.estimate);
     in.sweep = sw;
   }
 

@@ -57,4 +57,9 @@ CompareRow compare_row(const Run& run, const std::string& name);
 // The cluster rates of the paper's AlexNet validation sweep.
 std::vector<double> paper_sweep_rates();
 
+// The report's default sweep: the paper's rates, extended down to the plan's overall K/N (the sum of K over
+// the sum of N of its shared layers) with rates a factor sqrt(10) apart, so the plan's own point lies inside
+// the sweep rather than far left of it.
+std::vector<double> default_sweep_rates(const Run& run);
+
 }  // namespace dkm::reports

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loads a dkm HTML report in headless Chromium and checks it the way a reader would see it.
 
-Usage: browser-check.py REPORT.html --screenshots DIR [--chromium PATH] [--timeout SECONDS]
+Usage: browser-check.py REPORT.html --screenshots DIR [--chromium PATH] [--timeout SECONDS] [--width PX]
 
 Checks, in light and in dark colour scheme:
   - the page loads with no console error, no uncaught exception and no browser log error
@@ -11,6 +11,7 @@ Checks, in light and in dark colour scheme:
     in the HTML points at http(s) or a protocol-relative address;
   - every chart (svg.dkm-chart) has marks (.mark elements) with a non-empty drawn box;
   - sorting the layer table by a numeric column orders the rows;
+  - the layer table fits the window without a sideways scroll (window --width, default 1920 px);
 and saves a full-page screenshot per scheme (DIR/<stem>-light.png, DIR/<stem>-dark.png).
 
 Talks to Chromium over --remote-debugging-pipe (DevTools protocol on fds 3 and 4), so it needs only
@@ -151,8 +152,10 @@ PAGE_CHECK = r"""
   });
   const bg = getComputedStyle(document.body).backgroundColor;
   const table = document.querySelector("table.sortable");
+  const wrap = table ? table.closest(".table-wrap") : null;
   return JSON.stringify({charts, bg, height: document.documentElement.scrollHeight,
-                         rows: table ? table.tBodies[0].rows.length : 0});
+                         rows: table ? table.tBodies[0].rows.length : 0,
+                         table_overflow: wrap ? wrap.scrollWidth - wrap.clientWidth : 0});
 })()
 """
 
@@ -181,7 +184,7 @@ SORT_CHECK = r"""
 """
 
 
-def check_scheme(browser, url, scheme, screenshot, failures, slice_height=0):
+def check_scheme(browser, url, scheme, screenshot, failures, slice_height=0, width=1920):
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     for domain in ("Page", "Runtime", "Log", "Network"):
@@ -189,7 +192,7 @@ def check_scheme(browser, url, scheme, screenshot, failures, slice_height=0):
     browser.send("Emulation.setEmulatedMedia",
                  {"features": [{"name": "prefers-color-scheme", "value": scheme}]}, session=session)
     browser.send("Emulation.setDeviceMetricsOverride",
-                 {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=session)
+                 {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=session)
     browser.events.clear()
     browser.send("Page.navigate", {"url": url}, session=session)
     browser.wait_event("Page.loadEventFired", session)
@@ -224,21 +227,23 @@ def check_scheme(browser, url, scheme, screenshot, failures, slice_height=0):
             failures.append(f"[{scheme}] chart without marks: {c['title']}")
         if c["width"] < 100:
             failures.append(f"[{scheme}] chart drawn too narrow ({c['width']} px): {c['title']}")
+    if page["table_overflow"] > 0:
+        failures.append(f"[{scheme}] the layer table scrolls sideways at {width} px ({page['table_overflow']} px hidden)")
     print(f"[{scheme}] {len(page['charts'])} charts, marks per chart "
           f"{[c['marks'] for c in page['charts']]}, {page['rows']} table rows, background {page['bg']}")
 
     height = min(int(page["height"]), 16000)
     shot = browser.send("Page.captureScreenshot",
                         {"format": "png", "captureBeyondViewport": True,
-                         "clip": {"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1}}, session=session)
+                         "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}, session=session)
     with open(screenshot, "wb") as f:
         f.write(base64.b64decode(shot["data"]))
-    print(f"[{scheme}] screenshot {screenshot} (1280 x {height})")
+    print(f"[{scheme}] screenshot {screenshot} ({width} x {height})")
     # Optional slices of the page, for looking at the details at full size.
     for n, y in enumerate(range(0, height, slice_height) if slice_height > 0 else []):
         part = browser.send("Page.captureScreenshot",
                             {"format": "png", "captureBeyondViewport": True,
-                             "clip": {"x": 0, "y": y, "width": 1280, "height": min(slice_height, height - y),
+                             "clip": {"x": 0, "y": y, "width": width, "height": min(slice_height, height - y),
                                       "scale": 1}}, session=session)
         with open(screenshot[:-4] + f"-{n}.png", "wb") as f:
             f.write(base64.b64decode(part["data"]))
@@ -260,6 +265,7 @@ def main():
     ap.add_argument("--screenshots", required=True, help="directory for the PNG screenshots")
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--width", type=int, default=1920, help="window width in CSS pixels")
     ap.add_argument("--slices", type=int, default=0, metavar="PX",
                     help="also save the page in slices of this height (NAME-SCHEME-N.png)")
     args = ap.parse_args()
@@ -279,7 +285,7 @@ def main():
     try:
         for scheme in ("light", "dark"):
             check_scheme(browser, url, scheme, os.path.join(args.screenshots, f"{stem}-{scheme}.png"), failures,
-                         args.slices)
+                         args.slices, args.width)
     except (TimeoutError, RuntimeError, OSError) as e:
         print(f"browser-check: could not drive chromium: {e}", file=sys.stderr)
         return 2

@@ -32,9 +32,9 @@ struct ReportCliOptions {
 void run_report(ReportCliOptions o) {
   o.run.random_seed = o.random_seed;
   if (o.no_sweep && !o.rates.empty()) throw UsageError("--rates and --no-sweep exclude each other");
-  const std::vector<double> rates = o.no_sweep ? std::vector<double>{} : o.rates.empty() ? reports::paper_sweep_rates() : o.rates;
   if (stderr_is_terminal()) fmt::print(stderr, "dkm report: running {} ...\n", o.run.plan.empty() ? "the estimate" : "k-means and the estimate");
   const reports::Run run = reports::run_configuration(o.run);
+  const std::vector<double> rates = o.no_sweep ? std::vector<double>{} : o.rates.empty() ? reports::default_sweep_rates(run) : o.rates;
   const reports::ReportInput input = reports::report_input(run, rates, o.filters, "dkm 0.1.0");
   // Everything is rendered before any file is written: no partial output on error.
   const std::string html = reports::render_report(input);
@@ -74,7 +74,7 @@ void setup_report(CLI::App& app) {
                             "heavy-tailed stand-in weights with this seed (labelled RANDOM in the report)");
   w->excludes(r);
   c->excludes(r);
-  cmd->add_option("--rates", o->rates, "cluster rates of the sweep, comma separated (default: the paper's AlexNet rates)")
+  cmd->add_option("--rates", o->rates, "cluster rates of the sweep, comma separated (default: the paper's AlexNet rates, down to the plan's K/N)")
       ->delimiter(',')
       ->check(CLI::Range(1e-9, 1.0));
   cmd->add_flag("--no-sweep", o->no_sweep, "leave the sweep section out");

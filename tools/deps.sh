@@ -7,10 +7,10 @@ want=(cmake g++ make ninja-build pkg-config ccache libeigen3-dev nlohmann-json3-
       doctest-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler)
 if [ "${1:-build}" = test ]; then
   # Python bindings and the PyTorch hook; peers for equivalence tests and benchmarks (scikit-learn,
-  # faiss); ONNX checker and the LFW check set; the browser for the report test; sanitizer runtimes and
-  # libFuzzer (clang).
+  # faiss, torchvision CNNs for the inference check); ONNX checker and the LFW check set; the browser for the
+  # report test; sanitizer runtimes and libFuzzer (clang).
   want+=(python3 python3-dev pybind11-dev python3-pytest python3-numpy python3-sklearn python3-faiss
-         python3-torch dataset-fashion-mnist python3-onnx python3-skimage chromium
+         python3-torch python3-torchvision dataset-fashion-mnist python3-onnx python3-skimage chromium
          clang libclang-rt-14-dev)
   # Node.js runs onnxruntime-node for the accuracy check; keep a newer one if the machine has it.
   command -v node >/dev/null || want+=(nodejs)

@@ -216,6 +216,16 @@ def main():
         field(5, field(1, "perm") + field(8, 0) + field(8, 0) + field(20, 7))
     put("onnx-transpose-bad-perm.onnx", graph_with([const_node("c", [2, 3], [1, 2, 3, 4, 5, 6]), transpose]))
 
+    # --- dkm run / calibrate / evaluate on tiny-model.json (input 1x6x6, conv1 2x1x3x3, fc 3x32) ---
+    fc = npy(shape=(3, 32), data=struct.pack("<96f", *[0.001 * i for i in range(96)]))
+    put("run-weights.npz", zip_store([("conv1.weight.npy", good_weight), ("fc.weight.npy", fc)]))
+    put("run-input.npy", npy(shape=(1, 1, 6, 6)))
+    put("run-wrong-shape.npy", npy(shape=(1, 1, 5, 6)))
+    put("run-nan-input.npy", npy(shape=(1, 1, 6, 6), data=struct.pack("<36f", *[float("nan") if i == 7 else 0.0 for i in range(36)])))
+    put("run-missing-weight.npz", zip_store([("conv1.weight.npy", good_weight)]))
+    put("run-weight-shape.npz", zip_store([("conv1.weight.npy", npy(shape=(2, 1, 9), data=w)), ("fc.weight.npy", fc)]))
+    put("run-labels-fraction.npy", npy(shape=(1,), data=struct.pack("<f", 1.5)))
+
 
 def record(dkm):
     cat = json.load(open(os.path.join(HERE, "catalogue.json")))

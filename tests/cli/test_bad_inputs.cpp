@@ -94,6 +94,7 @@ TEST_CASE("bad inputs: npy") { CHECK(run_cases("npy-") >= 10); }
 TEST_CASE("bad inputs: npz") { CHECK(run_cases("npz-") >= 5); }
 TEST_CASE("bad inputs: safetensors") { CHECK(run_cases("st-") >= 5); }
 TEST_CASE("bad inputs: compressed container and Huffman stream") { CHECK(run_cases("ct-") >= 10); }
+TEST_CASE("bad inputs: run, calibrate and evaluate") { CHECK(run_cases("run-") >= 8); }
 TEST_CASE("bad inputs: ONNX") {
 #ifdef DKM_HAVE_ONNX
   CHECK(run_cases("onnx-") >= 2);

@@ -48,7 +48,16 @@ TEST_CASE("report: the bundled default writes HTML, CSV and JSON that agree, and
   CHECK(j["totals"]["cr"]["huffman"].get<double>() ==
         doctest::Approx(87920960.0 / j["totals"]["compressed_bits"]["huffman"].get<double>()));
   CHECK(j["layers"].size() == 17);
-  CHECK(j["sweep"]["cluster_rates"].size() == 8);
+  // The sweep: the paper's 8 rates, then down to the plan's own K/N (sum of K over sum of N), marked.
+  const auto& rates = j["sweep"]["cluster_rates"];
+  REQUIRE(rates.size() > 8);
+  CHECK(rates[7].get<double>() == 0.01);
+  double k = 0, n = 0;
+  for (const auto& l : j["layers"])
+    if (l["k"].is_number() && l["cluster_rate"].is_number())
+      k += l["k"].get<double>(), n += l["k"].get<double>() / l["cluster_rate"].get<double>();
+  CHECK(rates.back().get<double>() == doctest::Approx(k / n).epsilon(1e-9));
+  CHECK(html.find("this plan, paper metric") != std::string::npos);
 
   if (!std::filesystem::exists("/usr/bin/chromium")) {
     std::printf("skipped: chromium not installed (apt-get install chromium)\n");
