@@ -72,6 +72,11 @@ std::unique_ptr<Assigner> make_weighted_assigner(std::span<const float> points, 
 // prefix sums, so an assign costs O(K log N). Same labels as the CPU backend.
 std::unique_ptr<Assigner> make_sorted_1d_assigner(std::span<const float> values, int64_t k);
 
+// Assigner::farthest's rule over every point's squared distance to its centre and its label.
+template <typename D>
+std::vector<Farthest> farthest_points(std::span<const D> d2, std::span<const int32_t> labels, int64_t count,
+                                      std::span<const int64_t> counts);
+
 // Squared distance with the exact operation order the kernels use (the CPU's and the GPU's), so all
 // agree bit for bit.
 inline float squared_distance(const float* x, const float* c, int64_t dim) { return point_squared_distance(x, c, dim); }

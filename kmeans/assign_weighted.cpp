@@ -73,20 +73,7 @@ class WeightedAssigner final : public Assigner {
   }
 
   std::vector<Farthest> farthest(int64_t count, std::span<const int64_t> counts) override {
-    std::vector<int64_t> order(static_cast<size_t>(n_));
-    for (int64_t i = 0; i < n_; ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](int64_t a, int64_t b) { return dist_[a] != dist_[b] ? dist_[a] > dist_[b] : a < b; });
-    std::vector<int64_t> left(counts.begin(), counts.end());
-    std::vector<Farthest> out;
-    for (int64_t i : order) {
-      if (static_cast<int64_t>(out.size()) == count) break;
-      const int32_t l = labels_[i];
-      if (left[l] <= 1) continue;
-      --left[l];
-      out.push_back({i, l});
-    }
-    return out;
+    return farthest_points<double>(dist_, labels_, count, counts);
   }
 
   void labels(std::span<int32_t> out) const override { std::copy(labels_.begin(), labels_.end(), out.begin()); }
