@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <stdexcept>
 
 #include <fmt/core.h>
 
@@ -38,6 +40,47 @@ void validate(const LayerCompression& c, const ConvProblem& p, const std::string
     throw InputError("compression settings", where, fmt::format("index bits in [0, 32], got {}", c.index_bits));
 }
 
+// An estimate is a result only when every energy is finite: a profile energy near the top of double's
+// range (1e308) times an access count overflows to inf, which must never reach a table or JSON as null.
+void check_finite(const Estimate& e, const HwProfile& hw) {
+  auto check = [&](double v, const std::string& what) {
+    if (!std::isfinite(v))
+      throw InputError(hw.file, "", fmt::format("expected energies that a double can hold, got {} for {} (the "
+                                                "profile's energies times the access counts overflow)", v, what));
+  };
+  for (const LayerEstimate& l : e.layers) {
+    check(l.paper.total_energy(), fmt::format("the paper metric of layer '{}'", l.name));
+    check(l.hierarchy.total_energy(), fmt::format("the hierarchy energy of layer '{}'", l.name));
+    for (const auto& row : l.hierarchy.energy)
+      for (double v : row) check(v, fmt::format("the hierarchy energy of layer '{}'", l.name));
+  }
+  for (const ElementwiseEstimate& l : e.elementwise)
+    check(l.energy(), fmt::format("the element operations and activation traffic of layer '{}'", l.name));
+  check(e.totals.paper_energy, "the model's total paper metric");
+  check(e.totals.hierarchy_energy, "the model's total hierarchy energy");
+  if (e.uncompressed) {
+    check(e.uncompressed->paper_energy, "the uncompressed model's total paper metric");
+    check(e.uncompressed->hierarchy_energy, "the uncompressed model's total hierarchy energy");
+  }
+}
+
+ElementwiseEstimate elementwise(const models::Model& model, const models::Layer& layer, const HwProfile& hw,
+                                int64_t batch) {
+  ElementwiseEstimate e;
+  e.name = layer.name;
+  e.kind = layer.kind;
+  e.element_ops = checked_mul(layer.element_ops, batch, "element operations");
+  int64_t values = layer.output_shape.numel();
+  for (const auto& in : layer.input_shapes) values = checked_add(values, in.numel(), "activation traffic");
+  e.values_moved = checked_mul(values, batch, "activation traffic");
+  const int bits = model.layer_act_bits(layer);
+  e.ops_energy = static_cast<double>(e.element_ops) * hw.mac_energy_at(bits, bits);
+  const DataType type = DataType::inputs;
+  const Level level = hw.bypasses_buffer(type) ? Level::dram : Level::buffer;
+  e.traffic_energy = static_cast<double>(e.values_moved) * hw.access_energy(level, type, bits);
+  return e;
+}
+
 }  // namespace
 
 Estimate estimate(const models::Model& model, const HwProfile& hw, const EstimateOptions& options) {
@@ -61,7 +104,15 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
   Totals dense_totals;
   const LayerCompression dense;
   for (const models::Layer& layer : model.layers) {
-    if (!layer.has_weights()) continue;
+    if (!layer.has_macs()) {
+      ElementwiseEstimate e = elementwise(model, layer, hw, out.batch);
+      for (Totals* t : {&out.totals, &dense_totals}) {
+        t->element_ops = checked_add(t->element_ops, e.element_ops, "total element operations");
+        t->elementwise_energy += e.energy();
+      }
+      out.elementwise.push_back(std::move(e));
+      continue;
+    }
     LayerEstimate le;
     le.name = layer.name;
     le.kind = layer.kind;
@@ -94,11 +145,13 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
     out.layers.push_back(std::move(le));
   }
   if (any_compressed) out.uncompressed = dense_totals;
+  check_finite(out, hw);
   return out;
 }
 
-double r_squared(std::span<const double> x, std::span<const double> y) {
-  if (x.size() != y.size() || x.size() < 2) throw UsageError("R^2 needs two series of equal length >= 2");
+std::optional<double> r_squared(std::span<const double> x, std::span<const double> y) {
+  if (x.size() != y.size()) throw std::invalid_argument("r_squared: series of different lengths");
+  if (x.size() < 2) return std::nullopt;
   const double n = static_cast<double>(x.size());
   double mx = 0, my = 0;
   for (size_t i = 0; i < x.size(); ++i) {
@@ -113,7 +166,7 @@ double r_squared(std::span<const double> x, std::span<const double> y) {
     sxx += (x[i] - mx) * (x[i] - mx);
     syy += (y[i] - my) * (y[i] - my);
   }
-  if (sxx == 0 || syy == 0) return 1.0;  // a constant series is fitted exactly by a flat line
+  if (sxx == 0 || syy == 0) return std::nullopt;  // 0/0: no line is better or worse than another
   return sxy * sxy / (sxx * syy);
 }
 
@@ -154,8 +207,15 @@ Sweep sweep(const models::Model& model, const HwProfile& hw, std::span<const dou
     hier.push_back(pt.totals.hierarchy_energy);
     s.points.push_back(pt);
   }
-  s.r2 = rates.size() >= 2 ? r_squared(paper, hier) : 1.0;
-  s.r2_without_reuse = rates.size() >= 2 ? r_squared(paper_no_reuse, hier) : 1.0;
+  s.r2 = r_squared(paper, hier);
+  s.r2_without_reuse = r_squared(paper_no_reuse, hier);
+  const bool any_conv = std::any_of(model.layers.begin(), model.layers.end(),
+                                    [](const models::Layer& l) { return l.kind == models::LayerKind::conv2d; });
+  const size_t distinct = std::set<double>(rates.begin(), rates.end()).size();
+  if (!any_conv) s.r2_undefined = "the model has no conv layer";
+  else if (distinct < 2) s.r2_undefined = "R^2 needs at least two different cluster rates";
+  else if (!s.r2) s.r2_undefined = "the energies do not change over these rates";
+  if (!s.r2_undefined.empty()) s.r2.reset(), s.r2_without_reuse.reset();
   return s;
 }
 

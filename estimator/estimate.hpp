@@ -45,6 +45,19 @@ struct LayerEstimate {
   Hierarchy hierarchy;
 };
 
+// A layer without MACs (pooling, normalisation, activation, elementwise arithmetic, data movement), priced
+// the same way by both metrics: each element operation as one MAC at the layer's activation width (the
+// profile's ALU energy, an upper bound for an add or a compare) plus reading its inputs from and writing its
+// output to the global buffer (or DRAM when activations bypass it). Rearranging layers cost traffic only.
+struct ElementwiseEstimate {
+  std::string name;
+  models::LayerKind kind = models::LayerKind::elementwise;
+  int64_t element_ops = 0;  // for the batch
+  int64_t values_moved = 0;  // input and output activations, for the batch
+  double ops_energy = 0, traffic_energy = 0;  // profile unit
+  double energy() const { return ops_energy + traffic_energy; }
+};
+
 struct Totals {
   int64_t macs = 0;              // dense MACs for the whole batch
   int64_t executed_macs = 0;     // after zero gating
@@ -55,6 +68,10 @@ struct Totals {
   double hierarchy_energy = 0;   // profile unit
   double hierarchy_mac_energy = 0;
   EnergyTable hierarchy_by{};    // [DataType][Level]
+  // Layers without MACs (ElementwiseEstimate), outside the energies above so that those stay the
+  // conv/linear/matmul figures the paper's metric and the hierarchy model define.
+  int64_t element_ops = 0;
+  double elementwise_energy = 0;
   double paper_per_mac() const { return macs ? paper_energy / static_cast<double>(macs) : 0.0; }
   double hierarchy_per_mac() const { return macs ? hierarchy_energy / static_cast<double>(macs) : 0.0; }
 };
@@ -64,7 +81,8 @@ struct Estimate {
   std::string profile;
   EnergyUnit unit = EnergyUnit::mac_normalised;
   int64_t batch = 1;
-  std::vector<LayerEstimate> layers;  // conv and linear layers, model order
+  std::vector<LayerEstimate> layers;  // conv, linear and matmul layers, model order
+  std::vector<ElementwiseEstimate> elementwise;  // every other layer, model order
   Totals totals;
   std::optional<Totals> uncompressed;  // the same model uncompressed, when any layer is compressed
 };
@@ -87,14 +105,19 @@ struct Sweep {
   std::string model, profile;
   EnergyUnit unit = EnergyUnit::mac_normalised;
   std::vector<SweepPoint> points;
-  double r2 = 0;  // coefficient of determination of a linear fit of hierarchy on paper energy (conv)
-  double r2_without_reuse = 0;  // the same against paper_energy_without_reuse
+  // Coefficient of determination of a linear fit of hierarchy on paper energy (conv layers); unset where
+  // it is undefined (one distinct rate, no conv layer, energies that do not change), `r2_undefined` says why.
+  std::optional<double> r2;
+  std::optional<double> r2_without_reuse;  // the same against paper_energy_without_reuse
+  std::string r2_undefined;
 };
 
 Sweep sweep(const models::Model& model, const HwProfile& profile, std::span<const double> rates,
             const EstimateOptions& base = {});
 
-// Coefficient of determination of the least-squares line y ~ a + b x (the squared Pearson correlation).
-double r_squared(std::span<const double> x, std::span<const double> y);
+// Coefficient of determination of the least-squares line y ~ a + b x (the squared Pearson correlation);
+// nullopt where it is undefined: fewer than two points, or x or y constant. Throws std::invalid_argument
+// for series of different lengths.
+std::optional<double> r_squared(std::span<const double> x, std::span<const double> y);
 
 }  // namespace dkm::estimator

@@ -89,11 +89,22 @@ ConvProblem conv_problem(const models::Model& model, const models::Layer& layer,
     p.out_h = layer.output_shape.h;
     p.out_w = layer.output_shape.w;
   } else if (layer.kind == models::LayerKind::linear) {
-    p.in_channels = in.numel();
+    // Per position (tokens): a 1x1 convolution over the h x w positions; else over the flattened input.
+    p.in_channels = layer.per_position ? in.c : in.numel();
     p.out_channels = layer.out_features;
-    p.in_h = p.in_w = p.out_h = p.out_w = 1;
+    p.in_h = p.out_h = layer.per_position ? in.h : 1;
+    p.in_w = p.out_w = layer.per_position ? in.w : 1;
+  } else if (layer.kind == models::LayerKind::matmul) {
+    // A batch of w products (h x c) x (c x N), each linear-like: C = the inner dimension, M = the output
+    // columns, P = the rows (tokens); the second operand stands where the weights are.
+    const models::Shape& b = layer.input_shapes.at(1);
+    p.groups = layer.output_shape.w;
+    p.in_channels = in.c;
+    p.out_channels = b.c;
+    p.in_h = p.out_h = in.h;
+    p.in_w = p.out_w = 1;
   } else {
-    throw InputError(model.name, where, "a conv2d or linear layer");
+    throw InputError(model.name, where, "a conv2d, linear or matmul layer");
   }
   if (p.in_channels < 1 || p.out_channels < 1 || p.out_h < 1 || p.out_w < 1 || p.kernel_h < 1 || p.kernel_w < 1 ||
       p.stride_h < 1 || p.stride_w < 1 || p.dilation_h < 1 || p.dilation_w < 1)

@@ -33,6 +33,11 @@ std::string_view to_string(LayerKind kind) {
     case LayerKind::flatten: return "flatten";
     case LayerKind::dropout: return "dropout";
     case LayerKind::upsample: return "upsample";
+    case LayerKind::matmul: return "matmul";
+    case LayerKind::elementwise: return "elementwise";
+    case LayerKind::layernorm: return "layernorm";
+    case LayerKind::reduce: return "reduce";
+    case LayerKind::rearrange: return "rearrange";
   }
   return "unknown";
 }
@@ -55,7 +60,7 @@ const std::vector<LayerType>& layer_types() {
         {"conv2d", LayerKind::conv2d, "",
          with_common({"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias"}),
          {"out_channels", "kernel"}},
-        {"linear", LayerKind::linear, "", with_common({"out_features", "bias"}), {"out_features"}},
+        {"linear", LayerKind::linear, "", with_common({"out_features", "bias", "per_position"}), {"out_features"}},
         {"maxpool", LayerKind::maxpool, "", with_common(window), {}},
         {"avgpool", LayerKind::avgpool, "", with_common(window), {}},
         {"batchnorm", LayerKind::batchnorm, "", with_common({}), {}},
@@ -65,6 +70,11 @@ const std::vector<LayerType>& layer_types() {
         {"flatten", LayerKind::flatten, "", with_common({}), {}},
         {"dropout", LayerKind::dropout, "", with_common({"rate"}), {}},
         {"upsample", LayerKind::upsample, "", with_common({"scale", "mode"}), {"scale"}},
+        {"matmul", LayerKind::matmul, "", with_common({}), {}},
+        {"elementwise", LayerKind::elementwise, "", with_common({"op", "constant", "params"}), {"op"}},
+        {"layernorm", LayerKind::layernorm, "", with_common({"bias"}), {}},
+        {"reduce", LayerKind::reduce, "", with_common({"op", "shape"}), {"op", "shape"}},
+        {"rearrange", LayerKind::rearrange, "", with_common({"op", "shape", "params"}), {"op", "shape"}},
     };
     for (auto a : kActivations) t.push_back({a, LayerKind::activation, a, with_common({}), {}});
     return t;
@@ -76,10 +86,6 @@ std::string join(const std::vector<std::string_view>& names) {
   std::string s;
   for (auto n : names) s += (s.empty() ? "" : ", ") + std::string(n);
   return s;
-}
-
-bool is_zoo_name(std::string_view s) {
-  return !s.empty() && s.find('/') == std::string_view::npos && !s.ends_with(".json") && !s.ends_with(".onnx");
 }
 
 }  // namespace
@@ -132,6 +138,12 @@ int64_t Model::total_macs() const {
   return n;
 }
 
+int64_t Model::total_element_ops() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.element_ops;
+  return n;
+}
+
 std::vector<ZooEntry> zoo() {
   std::vector<ZooEntry> entries;
   for (const auto& f : zoo_files()) {
@@ -153,14 +165,13 @@ Model load_model(const std::string& path_or_zoo_name) {
 #endif
   }
   // A bare name is a zoo model first, so `dkm info resnet50` means the same everywhere.
-  if (is_zoo_name(arg))
-    if (const EmbeddedFile* f = find_embedded(zoo_files(), arg)) return parse_model(f->text, "zoo:" + arg);
+  if (const EmbeddedFile* f = shipped_file(zoo_files(), arg)) return parse_model(f->text, "zoo:" + arg);
   if (std::filesystem::is_regular_file(arg)) return parse_model(read_file(arg), arg);
   std::vector<std::string_view> names;
   auto entries = zoo();
   for (const auto& e : entries) names.push_back(e.name);
   if (std::filesystem::exists(arg)) throw InputError(arg, "", "expected a model spec file, got a directory or special file");
-  if (!is_zoo_name(arg)) throw InputError(arg, "", "no such file; expected a model spec file (.json)");
+  if (!is_bare_name(arg)) throw InputError(arg, "", "no such file; expected a model spec file (.json)");
   throw InputError(arg, "", fmt::format("no such file or zoo model; expected a model spec file (.json), an ONNX "
                                         "file (.onnx) or a zoo name ({})",
                                         join(names)));

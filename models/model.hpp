@@ -13,11 +13,21 @@
 
 namespace dkm::models {
 
-enum class LayerKind { conv2d, linear, maxpool, avgpool, batchnorm, activation, add, concat, flatten, dropout, upsample };
+enum class LayerKind {
+  conv2d, linear, maxpool, avgpool, batchnorm, activation, add, concat, flatten, dropout, upsample,
+  matmul,       // product of two activations (attention), batched: docs/model-spec.md "matmul"
+  elementwise,  // one arithmetic operation per element, of one or two activations or an activation and a constant
+  layernorm,    // normalisation over the channels (features) of each position
+  reduce,       // a reduction (mean, sum, max, ...) to a smaller shape
+  rearrange     // data movement with an explicit output shape: transpose, reshape, slice, split, gather, pad, ...
+};
 
 std::string_view to_string(LayerKind kind);
 
 // Per-image activation shape (the batch is Model::batch). After flatten or linear: {features, 1, 1}.
+// Images are {channels, height, width}. Any other tensor [N, d1, ..., dk] (transformer tokens, attention
+// heads) is read as a batch of matrices: c = dk (the last axis: features), h = d(k-1) (rows: tokens),
+// w = d1 * ... * d(k-2) (independent matrices: heads, windows); [N, T, F] is {F, T, 1}.
 struct Shape {
   int64_t c = 0, h = 0, w = 0;
   int64_t numel() const { return c * h * w; }
@@ -52,6 +62,21 @@ struct Layer {
   int64_t scale = 1;
   // dropout: drop probability (inference ignores it; kept so a spec survives a round trip)
   double rate = 0.5;
+  // linear: applied at every (h, w) position to its c features (a transformer's per-token projection)
+  // instead of flattening the input; the output is {out_features, h, w}.
+  bool per_position = false;
+  // elementwise: add, sub, mul, div, pow, max, min (two operands) or a function of one (sqrt, exp, erf,
+  // neg, ...); reduce: mean, sum, max, min, prod, l2, ...; rearrange: the source operation (transpose,
+  // reshape, slice, split, gather, pad, expand, concat, ...), informative.
+  std::string op;
+  // elementwise with one activation input: the shape of the constant second operand, broadcast against
+  // the input per axis (a per-channel scale is {C, 1, 1}, a scalar {1, 1, 1}). Unset: no constant.
+  std::optional<Shape> constant;
+  // reduce, rearrange: the output shape.
+  Shape target;
+  // elementwise, rearrange: learned values carried by a constant operand (a layer scale, a position
+  // embedding, a class token), counted as parameters but not clustered.
+  int64_t const_params = 0;
   // Per-layer bit widths; unset means the model's defaults.
   std::optional<int> weight_bits, act_bits;
 
@@ -60,11 +85,15 @@ struct Layer {
   Shape output_shape;
   int64_t weight_count = 0;  // conv/linear weights
   int64_t bias_count = 0;    // conv/linear biases
-  int64_t bn_params = 0;     // batch-norm scale and shift (2 per channel)
-  int64_t macs = 0;          // per image
+  int64_t bn_params = 0;     // batch-norm scale and shift (2 per channel); layernorm scale and shift
+  int64_t macs = 0;          // per image: conv2d, linear and matmul
+  // Per image: arithmetic element operations that are not MACs (docs/model-spec.md "Element operations").
+  int64_t element_ops = 0;
 
-  int64_t params() const { return weight_count + bias_count + bn_params; }
+  int64_t params() const { return weight_count + bias_count + bn_params + const_params; }
   bool has_weights() const { return kind == LayerKind::conv2d || kind == LayerKind::linear; }
+  // Layers the estimator prices as dot products: weighted layers and the product of two activations.
+  bool has_macs() const { return has_weights() || kind == LayerKind::matmul; }
 };
 
 struct Model {
@@ -80,8 +109,9 @@ struct Model {
   const Layer* find(std::string_view layer_name) const;
   int64_t total_params() const;    // conv + linear weights and biases + batch-norm
   int64_t conv_fc_params() const;  // conv + linear weights and biases
-  int64_t bn_params() const;       // batch-norm scales and shifts
+  int64_t bn_params() const;       // batch-norm and layernorm scales and shifts
   int64_t total_macs() const;      // per image
+  int64_t total_element_ops() const;  // per image
   int layer_weight_bits(const Layer& l) const { return l.weight_bits.value_or(weight_bits); }
   int layer_act_bits(const Layer& l) const { return l.act_bits.value_or(act_bits); }
 };

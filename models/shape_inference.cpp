@@ -23,10 +23,26 @@ struct Axis {
   int64_t* pad_end;
 };
 
+// Every importer fills these from untrusted files: a zero stride would divide by zero and a huge kernel
+// or dilation would overflow, so each window setting is checked here, whoever built the layer.
+void check_window(const Layer& l, const LayerSite& site) {
+  auto positive = [&](int64_t h, int64_t w, const char* field, const char* what) {
+    if (h < 1 || w < 1) fail(site, field, fmt::format("expected a positive {} for height and width, got [{}, {}]", what, h, w));
+  };
+  positive(l.kernel_h, l.kernel_w, "kernel", "kernel size");
+  positive(l.stride_h, l.stride_w, "stride", "stride");
+  positive(l.dilation_h, l.dilation_w, "dilation", "dilation");
+  const Pads& p = l.pads;
+  if (p.top < 0 || p.left < 0 || p.bottom < 0 || p.right < 0)
+    fail(site, "padding", fmt::format("expected non-negative padding, got [{}, {}, {}, {}] (top, left, bottom, right)",
+                                      p.top, p.left, p.bottom, p.right));
+}
+
 // ONNX SAME_UPPER: the output is ceil(in / stride); the odd pixel of padding goes at the end.
-void resolve_same(const Axis& a) {
+void resolve_same(const Axis& a, const LayerSite& site) {
   int64_t out = (a.in + a.stride - 1) / a.stride;
-  int64_t effective = (a.kernel - 1) * a.dilation + 1;
+  int64_t effective = checked_add(checked_mul(a.kernel - 1, a.dilation, site, "kernel", "dilated kernel"), 1, site,
+                                  "kernel", "dilated kernel");
   int64_t total = std::max<int64_t>((out - 1) * a.stride + effective - a.in, 0);
   *a.pad_begin = total / 2;
   *a.pad_end = total - total / 2;
@@ -35,8 +51,10 @@ void resolve_same(const Axis& a) {
 // Output length of a window sliding along one axis; PyTorch's rule for ceil mode (the last window
 // must start inside the input or the leading padding).
 int64_t window_output(const Axis& a, bool ceil_mode, const LayerSite& site, const char* axis_name) {
-  int64_t padded = a.in + *a.pad_begin + *a.pad_end;
-  int64_t effective = (a.kernel - 1) * a.dilation + 1;
+  int64_t padded = checked_add(checked_add(a.in, *a.pad_begin, site, "padding", "padded input"), *a.pad_end, site,
+                               "padding", "padded input");
+  int64_t effective = checked_add(checked_mul(a.kernel - 1, a.dilation, site, "kernel", "dilated kernel"), 1, site,
+                                  "kernel", "dilated kernel");
   if (effective > padded) {
     std::string dilated = a.dilation > 1 ? fmt::format(" (dilated: {})", effective) : "";
     fail(site, "kernel",
@@ -44,7 +62,7 @@ int64_t window_output(const Axis& a, bool ceil_mode, const LayerSite& site, cons
                      axis_name, axis_name, a.in, *a.pad_begin, *a.pad_end, padded, a.kernel, dilated));
   }
   int64_t span = padded - effective;
-  int64_t out = (ceil_mode ? (span + a.stride - 1) / a.stride : span / a.stride) + 1;
+  int64_t out = (ceil_mode ? span / a.stride + (span % a.stride != 0) : span / a.stride) + 1;
   if (ceil_mode && (out - 1) * a.stride >= a.in + *a.pad_begin) --out;
   return out;
 }
@@ -52,13 +70,16 @@ int64_t window_output(const Axis& a, bool ceil_mode, const LayerSite& site, cons
 void expect_inputs(const Layer& layer, size_t at_least, size_t at_most, const LayerSite& site) {
   size_t n = layer.input_shapes.size();
   if (n < at_least || n > at_most) {
-    std::string want = at_least == at_most ? fmt::format("exactly {}", at_least) : fmt::format("at least {}", at_least);
+    std::string want = at_least == at_most ? fmt::format("exactly {}", at_least)
+                       : at_most == SIZE_MAX ? fmt::format("at least {}", at_least)
+                                             : fmt::format("{} to {}", at_least, at_most);
     fail(site, "inputs", fmt::format("expected {} input(s) for {}, got {}", want, to_string(layer.kind), n));
   }
 }
 
 void infer_conv(Layer& l, bool same, const LayerSite& site) {
   const Shape& in = l.input_shapes[0];
+  check_window(l, site);
   if (l.groups < 1 || in.c % l.groups != 0 || l.out_channels % l.groups != 0)
     fail(site, "groups",
          fmt::format("expected groups dividing both the input channels ({}) and out_channels ({}), got {}", in.c,
@@ -66,8 +87,8 @@ void infer_conv(Layer& l, bool same, const LayerSite& site) {
   Axis h{in.h, l.kernel_h, l.stride_h, l.dilation_h, &l.pads.top, &l.pads.bottom};
   Axis w{in.w, l.kernel_w, l.stride_w, l.dilation_w, &l.pads.left, &l.pads.right};
   if (same) {
-    resolve_same(h);
-    resolve_same(w);
+    resolve_same(h, site);
+    resolve_same(w, site);
   }
   int64_t out_h = window_output(h, false, site, "height");
   int64_t out_w = window_output(w, false, site, "width");
@@ -91,11 +112,12 @@ void infer_pool(Layer& l, bool same, const LayerSite& site) {
     l.output_shape = {in.c, 1, 1};
     return;
   }
+  check_window(l, site);
   Axis h{in.h, l.kernel_h, l.stride_h, 1, &l.pads.top, &l.pads.bottom};
   Axis w{in.w, l.kernel_w, l.stride_w, 1, &l.pads.left, &l.pads.right};
   if (same) {
-    resolve_same(h);
-    resolve_same(w);
+    resolve_same(h, site);
+    resolve_same(w, site);
   }
   l.output_shape = {in.c, window_output(h, l.ceil_mode, site, "height"), window_output(w, l.ceil_mode, site, "width")};
 }
@@ -122,6 +144,51 @@ void infer_concat(Layer& l, const LayerSite& site) {
   l.output_shape = out;
 }
 
+// Per-axis broadcasting of two shapes (equal, or 1 on one side), ONNX/NumPy style.
+Shape broadcast(const Shape& a, const Shape& b, const LayerSite& site, const std::string& what) {
+  auto axis = [&](int64_t x, int64_t y) {
+    if (x != y && x != 1 && y != 1)
+      fail(site, "inputs", fmt::format("expected {} that broadcast (equal sizes or 1 per axis), got {} and {}", what,
+                                       shape_text(a), shape_text(b)));
+    return std::max(x, y);
+  };
+  return {axis(a.c, b.c), axis(a.h, b.h), axis(a.w, b.w)};
+}
+
+// A batch of matrices (docs/model-spec.md, "Shapes"): A is w x (h rows, c columns), B is w x (c rows, N
+// columns), broadcast over w.
+void infer_matmul(Layer& l, const LayerSite& site) {
+  const Shape& a = l.input_shapes[0];
+  const Shape& b = l.input_shapes[1];
+  if (a.c != b.h)
+    fail(site, "inputs", fmt::format("expected the first operand's columns ({}) to equal the second's rows ({}) for "
+                                     "matmul, got {} ({}) and {} ({})",
+                                     a.c, b.h, shape_text(a), l.inputs[0], shape_text(b), l.inputs[1]));
+  if (a.w != b.w && a.w != 1 && b.w != 1)
+    fail(site, "inputs", fmt::format("expected equal matrix counts (or 1) for matmul, got {} ({}) and {} ({})",
+                                     shape_text(a), l.inputs[0], shape_text(b), l.inputs[1]));
+  l.output_shape = {b.c, a.h, std::max(a.w, b.w)};
+  l.macs = checked_mul(checked_mul(l.output_shape.c, l.output_shape.h, site, "", "MAC count"),
+                       checked_mul(l.output_shape.w, a.c, site, "", "MAC count"), site, "", "MAC count");
+}
+
+int64_t numel(const Shape& s, const LayerSite& site) {
+  return checked_mul(checked_mul(s.c, s.h, site, "", "output size"), s.w, site, "", "output size");
+}
+
+// Element operations per output element (docs/model-spec.md, "Element operations"): the steps of the
+// textbook algorithm, the same for every profile.
+int64_t ops_per_element(const Layer& l) {
+  switch (l.kind) {
+    case LayerKind::batchnorm: return 2;  // scale, shift
+    case LayerKind::layernorm: return 4;  // subtract the mean, square for the variance, normalise, scale-shift
+    case LayerKind::activation: return l.activation == "softmax" ? 3 : 1;  // softmax: exp, sum, divide
+    case LayerKind::elementwise: return 1;
+    case LayerKind::add: return static_cast<int64_t>(l.input_shapes.size()) - 1;
+    default: return 0;
+  }
+}
+
 }  // namespace
 
 int64_t checked_mul(int64_t a, int64_t b, const LayerSite& site, const std::string& field, const char* what) {
@@ -139,9 +206,12 @@ int64_t checked_add(int64_t a, int64_t b, const LayerSite& site, const std::stri
 }
 
 void infer_layer(Layer& l, bool same_padding, const LayerSite& site) {
-  bool multi = l.kind == LayerKind::add || l.kind == LayerKind::concat;
-  expect_inputs(l, multi ? 2 : 1, multi ? SIZE_MAX : 1, site);
-  l.weight_count = l.bias_count = l.bn_params = l.macs = 0;
+  const bool two_or_more = l.kind == LayerKind::add || l.kind == LayerKind::concat || l.kind == LayerKind::matmul;
+  size_t at_most = l.kind == LayerKind::add || l.kind == LayerKind::concat || l.kind == LayerKind::rearrange ? SIZE_MAX
+                   : l.kind == LayerKind::matmul || (l.kind == LayerKind::elementwise && !l.constant) ? 2
+                                                                                                          : 1;
+  expect_inputs(l, two_or_more ? 2 : 1, at_most, site);
+  l.weight_count = l.bias_count = l.bn_params = l.macs = l.element_ops = 0;
   const Shape& in = l.input_shapes[0];
   switch (l.kind) {
     case LayerKind::conv2d:
@@ -152,13 +222,36 @@ void infer_layer(Layer& l, bool same_padding, const LayerSite& site) {
       infer_pool(l, same_padding, site);
       break;
     case LayerKind::linear: {
-      int64_t in_features = in.numel();  // a linear layer flattens its input
-      l.output_shape = {l.out_features, 1, 1};
+      // A linear layer flattens its input, or with per_position applies to the features of each position.
+      int64_t in_features = l.per_position ? in.c : in.numel();
+      l.output_shape = l.per_position ? Shape{l.out_features, in.h, in.w} : Shape{l.out_features, 1, 1};
       l.weight_count = checked_mul(l.out_features, in_features, site, "out_features", "weight count");
       l.bias_count = l.bias ? l.out_features : 0;
-      l.macs = l.weight_count;
+      l.macs = checked_mul(l.weight_count, l.per_position ? in.h * in.w : 1, site, "", "MAC count");
       break;
     }
+    case LayerKind::matmul:
+      infer_matmul(l, site);
+      break;
+    case LayerKind::elementwise:
+      l.output_shape = l.constant ? broadcast(in, *l.constant, site, "an input and a constant")
+                       : l.input_shapes.size() == 2 ? broadcast(in, l.input_shapes[1], site, "inputs")
+                                                    : in;
+      break;
+    case LayerKind::layernorm:
+      l.output_shape = in;
+      l.bn_params = checked_mul(l.bias ? 2 : 1, in.c, site, "", "parameter count");
+      break;
+    case LayerKind::reduce:
+      if (numel(in, site) % numel(l.target, site) != 0)
+        fail(site, "shape", fmt::format("expected an output shape whose size divides the input's ({}), got {}",
+                                        shape_text(in), shape_text(l.target)));
+      l.output_shape = l.target;
+      l.element_ops = numel(in, site);
+      break;
+    case LayerKind::rearrange:
+      l.output_shape = l.target;
+      break;
     case LayerKind::batchnorm:
       l.output_shape = in;
       l.bn_params = checked_mul(2, in.c, site, "", "parameter count");
@@ -182,9 +275,15 @@ void infer_layer(Layer& l, bool same_padding, const LayerSite& site) {
       break;
   }
   const Shape& o = l.output_shape;
-  checked_mul(checked_mul(o.c, o.h, site, "", "output size"), o.w, site, "", "output size");
-  checked_add(checked_add(l.weight_count, l.bias_count, site, "", "parameter count"), l.bn_params, site, "",
-              "parameter count");
+  const int64_t outputs = numel(o, site);
+  if (l.kind == LayerKind::maxpool || l.kind == LayerKind::avgpool)  // one compare or add per window element
+    l.element_ops = checked_mul(outputs, checked_mul(l.kernel_h, l.kernel_w, site, "kernel", "element operations"), site,
+                                "", "element operations");
+  else if (l.kind != LayerKind::reduce)
+    l.element_ops = checked_mul(outputs, ops_per_element(l), site, "", "element operations");
+  checked_add(checked_add(checked_add(l.weight_count, l.bias_count, site, "", "parameter count"), l.bn_params, site, "",
+                          "parameter count"),
+              l.const_params, site, "", "parameter count");
 }
 
 }  // namespace dkm::models

@@ -20,7 +20,8 @@ struct LayerSite {
 // Fills layer.output_shape, weight_count, bias_count, bn_params and macs from layer.input_shapes.
 // With `same_padding`, conv2d and pooling pads are computed first (ONNX SAME_UPPER: output = ceil(in /
 // stride), the odd pixel of padding goes to the bottom/right). Global pooling gets its kernel here.
-// MAC convention (docs/model-spec.md): only conv2d and linear count.
+// MAC convention (docs/model-spec.md): conv2d, linear and matmul count MACs; every other arithmetic
+// layer counts element operations (Layer::element_ops).
 void infer_layer(Layer& layer, bool same_padding, const LayerSite& site);
 
 // a * b and a + b for non-negative sizes; throw InputError at `site`/`field` when the result does not fit

@@ -29,6 +29,8 @@ std::string one_line(const json& j) {
 
 json pair(int64_t h, int64_t w) { return h == w ? json(h) : json::array({h, w}); }
 
+json shape(const Shape& s) { return json::array({s.c, s.h, s.w}); }
+
 json pads(const Pads& p) {
   if (p.top == p.bottom && p.left == p.right) return pair(p.top, p.left);
   return json::array({p.top, p.left, p.bottom, p.right});
@@ -59,6 +61,21 @@ json layer_json(const Layer& l, const std::string& default_input) {
     case LayerKind::linear:
       j["out_features"] = l.out_features;
       if (!l.bias) j["bias"] = false;
+      if (l.per_position) j["per_position"] = true;
+      break;
+    case LayerKind::layernorm:
+      if (!l.bias) j["bias"] = false;
+      break;
+    case LayerKind::elementwise:
+      j["op"] = l.op;
+      if (l.constant) j["constant"] = shape(*l.constant);
+      if (l.const_params) j["params"] = l.const_params;
+      break;
+    case LayerKind::reduce:
+    case LayerKind::rearrange:
+      j["op"] = l.op;
+      j["shape"] = shape(l.target);
+      if (l.const_params) j["params"] = l.const_params;
       break;
     case LayerKind::maxpool:
     case LayerKind::avgpool:

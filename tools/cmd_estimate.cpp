@@ -7,15 +7,13 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "estimator/compression_settings.hpp"
-#include "estimator/estimate.hpp"
-#include "kmeans/container.hpp"
-#include "kmeans/plan.hpp"
+#include "estimator/pipeline.hpp"
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 
@@ -155,25 +153,39 @@ ordered_json totals_json(const estimator::Totals& t, estimator::EnergyUnit unit)
           {"hierarchy_per_mac", t.hierarchy_per_mac()},
           {"hierarchy_mac_energy_" + u, t.hierarchy_mac_energy},
           {"hierarchy_by_level", by_level},
-          {"hierarchy_by_data_type", by_type}};
+          {"hierarchy_by_data_type", by_type},
+          {"element_ops", t.element_ops},
+          {"elementwise_energy_" + u, t.elementwise_energy}};
+}
+
+// Layers without MACs, priced the same by both metrics (estimator/estimate.hpp: ElementwiseEstimate).
+ordered_json elementwise_json(const estimator::Estimate& e) {
+  const std::string u = unit_key(e.unit);
+  ordered_json rows = ordered_json::array();
+  for (const auto& l : e.elementwise)
+    rows.push_back({{"layer", l.name},
+                    {"type", std::string(models::to_string(l.kind))},
+                    {"element_ops", l.element_ops},
+                    {"values_moved", l.values_moved},
+                    {"ops_energy_" + u, l.ops_energy},
+                    {"traffic_energy_" + u, l.traffic_energy}});
+  return rows;
 }
 
 void run_estimate(const EstimateCliOptions& o) {
   if (!o.plan.empty() && !o.compressed.empty()) throw UsageError("--plan and --compressed exclude each other");
-  const models::Model model = models::load_model(o.model);
-  const estimator::HwProfile hw = estimator::load_profile(o.hw);
-  estimator::EstimateOptions opt;
-  opt.batch = o.batch;
-  if (o.conv_bits) opt.conv_bits = o.conv_bits;
-  std::optional<kmeans::CompressedModel> compressed;  // owns the labels the options point at
-  if (!o.plan.empty()) {
-    const kmeans::Plan plan = kmeans::load_plan(o.plan);
-    opt.compression = estimator::compression_from_plan(kmeans::resolve_plan(plan, model));
-  } else if (!o.compressed.empty()) {
-    compressed = kmeans::read_compressed(o.compressed);
-    opt.compression = estimator::compression_from_model(*compressed, model);
-  }
-  const estimator::Estimate e = estimator::estimate(model, hw, opt);
+  estimator::PipelineOptions p;
+  p.model = o.model;
+  p.hw = o.hw;
+  p.plan = o.plan;
+  p.compressed = o.compressed;
+  p.run_kmeans = false;  // a plan is estimated with uniform labels; real labels come from --compressed
+  p.batch = o.batch;
+  p.conv_bits = o.conv_bits;
+  const estimator::PipelineResult r = estimator::run_pipeline(p);
+  const estimator::HwProfile& hw = *r.loaded.profile;
+  const std::optional<kmeans::CompressedModel>& compressed = r.compressed;
+  const estimator::Estimate& e = r.estimated->estimate;
   const reports::Table table = layer_table(e);
 
   ordered_json out = {{"model", e.model},
@@ -185,6 +197,7 @@ void run_estimate(const EstimateCliOptions& o) {
                                       : compressed    ? "compressed " + o.compressed
                                                       : std::string("none")},
                       {"layers", reports::to_json_rows(table)},
+                      {"elementwise_layers", elementwise_json(e)},
                       {"totals", totals_json(e.totals, e.unit)}};
   if (e.uncompressed) {
     out["uncompressed_totals"] = totals_json(*e.uncompressed, e.unit);
@@ -207,6 +220,11 @@ void run_estimate(const EstimateCliOptions& o) {
              reports::format_cell(e.totals.paper_energy, 4), unit);
   fmt::print("hierarchy:    {} {} per MAC ({} {} total; {} MACs)\n", reports::format_cell(e.totals.hierarchy_per_mac(), 4),
              unit, reports::format_cell(e.totals.hierarchy_energy, 4), unit, reports::format_cell(e.totals.macs, 0));
+  if (!e.elementwise.empty())
+    fmt::print("layers without MACs ({}): {} element operations and their activation traffic, {} {} in both metrics "
+               "(not in the totals above)\n",
+               e.elementwise.size(), reports::format_cell(e.totals.element_ops, 0),
+               reports::format_cell(e.totals.elementwise_energy, 4), unit);
   if (e.uncompressed)
     fmt::print("uncompressed / compressed energy: paper metric {:.3f}x, hierarchy {:.3f}x\n",
                e.uncompressed->paper_energy / e.totals.paper_energy,
@@ -221,9 +239,9 @@ void setup_estimate(CLI::App& app) {
   auto* plan = cmd->add_option("--plan", o->plan, "compression plan (file or shipped name): uniform labels assumed");
   auto* comp = cmd->add_option("--compressed", o->compressed, "compressed model container: its real cluster labels");
   plan->excludes(comp);
-  cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--conv-bits", o->conv_bits, "weight and activation bits of conv layers (FC layers keep theirs)")
-      ->check(CLI::Range(1, 32));
+      ->check(integer_in(1, 32));
   cmd->add_option("--csv", o->csv_path, "write the per-layer table as CSV");
   cmd->add_option("--json", o->json_path, "write the result as JSON");
   cmd->callback([o] { run_estimate(*o); });

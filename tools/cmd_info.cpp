@@ -24,10 +24,11 @@ std::string shape_text(const models::Shape& s) { return fmt::format("{}x{}x{}", 
 reports::Table layer_table(const models::Model& m) {
   reports::Table t;
   t.columns = {{"name", "layer"}, {"type", "type"}, {"output_shape", "output (CxHxW)"},
-               {"params", "params"}, {"macs", "MACs/image"}};
+               {"params", "params"}, {"macs", "MACs/image"}, {"element_ops", "element ops/image"}};
   for (const auto& l : m.layers)
-    t.rows.push_back({l.name, std::string(models::spec_type(l)), shape_text(l.output_shape), l.params(), l.macs});
-  t.total = {std::string("total"), {}, {}, m.total_params(), m.total_macs()};
+    t.rows.push_back({l.name, std::string(models::spec_type(l)), shape_text(l.output_shape), l.params(), l.macs,
+                      l.element_ops});
+  t.total = {std::string("total"), {}, {}, m.total_params(), m.total_macs(), m.total_element_ops()};
   return t;
 }
 
@@ -43,14 +44,15 @@ void run_info(const InfoOptions& o) {
                         {"type", std::string(models::spec_type(l))},
                         {"output_shape", {l.output_shape.c, l.output_shape.h, l.output_shape.w}},
                         {"params", l.params()},
-                        {"macs", l.macs}});
+                        {"macs", l.macs},
+                        {"element_ops", l.element_ops}});
     nlohmann::ordered_json out = {
         {"model", m.name},
         {"input_shape", {m.input.c, m.input.h, m.input.w}},
         {"batch", m.batch},
         {"layers", layers},
         {"totals", {{"params", m.total_params()}, {"macs", m.total_macs()}, {"conv_fc_params", conv_fc},
-                    {"bn_params", bn}}}};
+                    {"bn_params", bn}, {"element_ops", m.total_element_ops()}}}};
     fmt::print("{}\n", out.dump(2));
     return;
   }
@@ -58,8 +60,10 @@ void run_info(const InfoOptions& o) {
              m.batch, m.weight_bits, m.act_bits);
   if (!m.description.empty()) fmt::print("{}\n", m.description);
   fmt::print("\n{}\n", reports::to_text(table));
-  fmt::print("params: {} conv+fc weights and biases, {} batch-norm; MACs: conv and fc only, per image\n",
-             reports::format_cell(conv_fc, 0), reports::format_cell(bn, 0));
+  fmt::print("params: {} conv+fc weights and biases, {} batch-norm and layernorm, {} in other constants; MACs: conv, "
+             "fc and matmul, per image; element ops: every other arithmetic layer (docs/model-spec.md)\n",
+             reports::format_cell(conv_fc, 0), reports::format_cell(bn, 0),
+             reports::format_cell(m.total_params() - conv_fc - bn, 0));
 }
 
 void setup_info(CLI::App& app) {

@@ -29,7 +29,10 @@ Importer::Importer(const onnx::ModelProto& proto, const std::string& path, const
     : proto_(proto), graph_(proto.graph()), path_(path), options_(options) {
   for (const auto& op : proto.opset_import())
     if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
-  for (const auto& t : graph_.initializer()) tensor_protos_[t.name()] = &t;
+  for (const auto& t : graph_.initializer()) {
+    tensor_protos_[t.name()] = &t;
+    initializers_.insert(t.name());
+  }
   for (const auto& n : graph_.node())
     for (const auto& in : n.input()) ++uses_[in];
   for (const auto& o : graph_.output()) ++uses_[o.name()];
@@ -59,7 +62,12 @@ const Constant& Importer::constant(const std::string& name) {
   if (auto it = constants_.find(name); it != constants_.end()) return it->second;
   auto p = tensor_protos_.find(name);
   if (p == tensor_protos_.end()) fail(fmt::format("expected '{}' to be a constant (initializer or Constant node)", name));
-  return constants_.emplace(name, decode_tensor(*p->second, path_, fmt::format("tensor '{}'", name))).first->second;
+  Constant c = decode_tensor(*p->second, path_, fmt::format("tensor '{}'", name));
+  if (!c.is_int && initializers_.count(name)) {
+    c.sources = {name};
+    source_size_[name] = c.numel();
+  }
+  return constants_.emplace(name, std::move(c)).first->second;
 }
 
 const Constant& Importer::const_input(int i) {
@@ -67,7 +75,33 @@ const Constant& Importer::const_input(int i) {
   if (!is_constant(name))
     fail(fmt::format("expected input {} ('{}') to be a constant (weights must be initializers or Constant nodes)", i,
                      name));
-  return constant(name);
+  const Constant& c = constant(name);
+  if (!c.known)
+    fail(fmt::format("expected input {} ('{}') to be a constant whose values dkm can compute (it comes from an "
+                     "operator on constants dkm does not evaluate)", i, name));
+  return c;
+}
+
+// The tensor a weight input's values live in: the input itself, or the initializer an Identity node passes
+// on unchanged (PyTorch feeds parameters through Identity nodes), so that export writes back to the file's
+// tensor. Other folded operators (a Transpose) change the layout, and export refuses those weights.
+std::string Importer::origin(int i) {
+  std::string name = input_name(i);
+  for (int hops = 0; hops < 8 && !tensor_protos_.count(name); ++hops) {
+    auto n = std::find_if(graph_.node().begin(), graph_.node().end(), [&](const onnx::NodeProto& p) {
+      return p.op_type() == "Identity" && p.output_size() == 1 && p.output(0) == name && p.input_size() == 1;
+    });
+    if (n == graph_.node().end()) break;
+    name = n->input(0);
+  }
+  return tensor_protos_.count(name) ? name : input_name(i);
+}
+
+int64_t Importer::take_params(const Constant& c) {
+  int64_t n = 0;
+  for (const auto& name : c.sources)
+    if (counted_.insert(name).second) n += source_size_.at(name);
+  return n;
 }
 
 const Value& Importer::value_input(int i) const {
@@ -82,12 +116,17 @@ const Value& Importer::value_input(int i) const {
 }
 
 void Importer::set_output(Value v, int i) {
-  if (i < node_->output_size() && !node_->output(i).empty()) values_[node_->output(i)] = std::move(v);
+  if (i >= node_->output_size() || node_->output(i).empty()) return;
+  // Every activation's dims agree with ONNX's own shape inference, wherever it knows them.
+  if (auto it = inferred_.find(node_->output(i)); it != inferred_.end() && it->second != v.dims)
+    fail(fmt::format("expected output '{}' of [{}] as ONNX shape inference gives it, dkm computed [{}]", node_->output(i),
+                     fmt::join(it->second, ","), fmt::join(v.dims, ",")));
+  values_[node_->output(i)] = std::move(v);
 }
 
 void Importer::set_constant_output(Constant c, int i) {
   // Every stored constant has as many values as its dims say, so numel() and indexing stay safe later.
-  if (element_count(c.dims) != static_cast<int64_t>(c.is_int ? c.ints.size() : c.floats.size()))
+  if (c.known && element_count(c.dims) != static_cast<int64_t>(c.is_int ? c.ints.size() : c.floats.size()))
     fail(fmt::format("expected {} values for a constant of shape [{}], got {}", element_count(c.dims),
                      fmt::join(c.dims, ","), c.is_int ? c.ints.size() : c.floats.size()));
   if (i < node_->output_size() && !node_->output(i).empty()) constants_[node_->output(i)] = std::move(c);
@@ -99,23 +138,36 @@ const onnx::AttributeProto* Importer::attr(const char* name) const {
   return nullptr;
 }
 
-int64_t Importer::attr_int(const char* name, int64_t fallback) const {
+// An attribute of another type than the operator defines is an error, not a silent default (files that
+// leave the type unset, as some old exporters did, are read by the field that is filled).
+const onnx::AttributeProto* Importer::typed_attr(const char* name, int type) const {
   const auto* a = attr(name);
+  if (a && a->type() != onnx::AttributeProto::UNDEFINED && a->type() != type)
+    fail(fmt::format("expected attribute {} of type {}, got type {}",
+                     name, onnx::AttributeProto::AttributeType_Name(static_cast<onnx::AttributeProto::AttributeType>(type)),
+                     onnx::AttributeProto::AttributeType_IsValid(a->type())
+                         ? onnx::AttributeProto::AttributeType_Name(a->type())
+                         : std::to_string(a->type())));
+  return a;
+}
+
+int64_t Importer::attr_int(const char* name, int64_t fallback) const {
+  const auto* a = typed_attr(name, onnx::AttributeProto::INT);
   return a ? a->i() : fallback;
 }
 
 float Importer::attr_float(const char* name, float fallback) const {
-  const auto* a = attr(name);
+  const auto* a = typed_attr(name, onnx::AttributeProto::FLOAT);
   return a ? a->f() : fallback;
 }
 
 std::string Importer::attr_string(const char* name, const std::string& fallback) const {
-  const auto* a = attr(name);
+  const auto* a = typed_attr(name, onnx::AttributeProto::STRING);
   return a ? a->s() : fallback;
 }
 
 std::vector<int64_t> Importer::attr_ints(const char* name) const {
-  const auto* a = attr(name);
+  const auto* a = typed_attr(name, onnx::AttributeProto::INTS);
   if (!a) return {};
   return {a->ints().begin(), a->ints().end()};
 }
@@ -255,6 +307,7 @@ Imported Importer::run() {
   Model& m = out_.model;
   m.name = std::filesystem::path(path_).stem().string();
   setup_input();
+  infer_shapes();
   for (const auto& n : graph_.node()) {
     node_ = &n;
     visit(n);
@@ -313,12 +366,13 @@ void Importer::visit(const onnx::NodeProto& n) {
   }
   if (op == "Conv") return conv();
   if (op == "Gemm") return gemm();
-  if (op == "MatMul") return matmul();
+  if (op == "MatMul") return input_is_constant(1) ? matmul() : matmul_activations();
   if (op == "MaxPool") return pool(true, false);
   if (op == "AveragePool") return pool(false, false);
   if (op == "GlobalAveragePool") return pool(false, true);
   if (op == "GlobalMaxPool") return pool(true, true);
   if (op == "BatchNormalization") return batchnorm();
+  if (op == "LayerNormalization") return layernorm();
   if (op == "Add" || op == "Sum") return add();
   if (op == "Mul") return mul();
   if (op == "Concat") return concat();
@@ -329,17 +383,14 @@ void Importer::visit(const onnx::NodeProto& n) {
   if (op == "Tanh") return activation("tanh");
   if (op == "LeakyRelu") return activation("leaky_relu");
   if (op == "Elu") return activation("elu");
+  if (op == "Gelu") return activation("gelu");
   if (op == "Softmax") return activation("softmax");
   if (op == "Clip") return clip();
   if (op == "Transpose") return transpose();
   if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze") return reshape();
   if (op == "Pad") return pad();
   if (op == "Resize" || op == "Upsample") return resize();
-  fail(fmt::format("unsupported operator {}; supported: Conv, Gemm, MatMul, MaxPool, AveragePool, GlobalAveragePool, "
-                   "GlobalMaxPool, BatchNormalization, Add, Sum, Mul, Concat, Relu, Clip, Sigmoid, HardSigmoid, "
-                   "HardSwish, Tanh, LeakyRelu, Elu, Softmax, Transpose, Reshape, Flatten, Squeeze, Unsqueeze, Pad, "
-                   "Resize, Upsample, Identity, Dropout, Cast, Constant, ConstantOfShape, Shape (docs/onnx.md)",
-                   op));
+  generic();
 }
 
 void Importer::transpose() {
@@ -356,7 +407,7 @@ void Importer::transpose() {
   std::vector<int64_t> perm = attr_ints("perm");
   if (perm.empty()) for (size_t i = v.dims.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
   check_perm(perm, v.dims.size());
-  if (perm[0] != 0) fail("expected a Transpose that keeps the batch axis first");
+  if (perm[0] != 0 || v.dims.size() != 4) return generic();  // data movement of tokens or across the batch axis
   Value r = v;
   for (size_t i = 0; i < perm.size(); ++i) {
     r.dims[i] = v.dims[perm[i]];
@@ -378,7 +429,7 @@ std::string Importer::flat_layer(const Value& v, const std::string& suffix) {
 void Importer::reshape_to(const Value& v, std::vector<int64_t> dims) {
   if (dims == v.dims) return set_output(v);
   if (dims.empty() || dims[0] != v.dims[0])
-    fail(fmt::format("expected a reshape that keeps the batch dimension {}, got [{}]", v.dims[0], fmt::join(dims, ",")));
+    return generic();  // across the batch axis (attention heads): data movement
   if (element_count(dims) != element_count(v.dims))
     fail(fmt::format("expected {} elements after the reshape, got [{}]", element_count(v.dims), fmt::join(dims, ",")));
   const Shape& s = v.layer == "input" ? out_.model.input : layer_named(v.layer).output_shape;
@@ -387,6 +438,8 @@ void Importer::reshape_to(const Value& v, std::vector<int64_t> dims) {
   if (dkm_order && dims.size() == 2 && s.h == 1 && s.w == 1) return set_output({v.layer, dims, {0, 1}});
   if (dkm_order && dims.size() == 4 && Shape{dims[1], dims[2], dims[3]} == s)
     return set_output({v.layer, dims, identity_perm(4)});
+  // To rank 4 from anything else: an untracked layout that a following Conv or pool reads as N,C,H,W.
+  if (dims.size() == 4 && v.pad == Pads{} && !v.zero_channels) return set_output({v.layer, dims, {}});
   std::string flat = flat_layer(v, "");
   set_output({flat, dims, dims.size() == 2 ? std::vector<int>{0, 1} : std::vector<int>{}});
 }
@@ -396,6 +449,7 @@ void Importer::reshape() {
   const std::string& op = node_->op_type();
   std::vector<int64_t> dims;
   if (op == "Reshape") {
+    if (has_input(1) && (!input_is_constant(1) || !constant(input_name(1)).known)) return generic();
     std::vector<int64_t> want = ints_from(1, "shape");
     bool allow_zero = attr_int("allowzero", 0) != 0;
     int unknown = -1;
@@ -444,19 +498,19 @@ void Importer::reshape() {
 // channel-padded skip connection (channel axis).
 void Importer::pad() {
   const Value& v = value_input(0);
-  if (attr_string("mode", "constant") != "constant") fail("expected a constant-mode Pad (reflect and edge are not supported)");
+  // Zero padding of an image's spatial axes or trailing channels waits for the next layer; any other Pad
+  // (reflect, edge, a fill value, cropping, tokens) is data movement.
   float fill = attr_float("value", 0.0f);
-  if (has_input(2)) {
-    const Constant& c = const_input(2);
-    fill = c.numel() ? static_cast<float>(c.at(0)) : 0.0f;
+  if (has_input(2) && input_is_constant(2)) {
+    const Constant& c = constant(input_name(2));
+    fill = c.known && c.numel() ? static_cast<float>(c.at(0)) : 1.0f;
   }
-  if (fill != 0.0f) fail(fmt::format("expected zero padding, got value {}", fill));
-  if (has_input(3)) fail("expected a Pad over all axes (the axes input is not supported)");
-  std::vector<int64_t> p = ints_from(1, "pads");
-  if (v.dims.size() != 4 || v.perm != identity_perm(4) || p.size() != 8)
-    fail("expected a Pad of an N,C,H,W activation with 8 pad values");
-  if (std::any_of(p.begin(), p.end(), [](int64_t x) { return x < 0; })) fail("expected non-negative pads (cropping is not supported)");
-  if (p[0] || p[4] || p[1]) fail("expected no padding of the batch axis and none before the channels");
+  const bool pads_known = !has_input(1) || (input_is_constant(1) && constant(input_name(1)).known);
+  std::vector<int64_t> p = pads_known ? ints_from(1, "pads") : std::vector<int64_t>{};
+  if (attr_string("mode", "constant") != "constant" || fill != 0.0f || has_input(3) || v.dims.size() != 4 ||
+      v.perm != identity_perm(4) || p.size() != 8 || std::any_of(p.begin(), p.end(), [](int64_t x) { return x < 0; }) ||
+      p[0] || p[4] || p[1])
+    return generic();
   Value r = v;
   r.zero_channels += p[5];
   r.pad.top += p[2];

@@ -27,6 +27,12 @@ struct Value {
   int64_t zero_channels = 0;  // zero channels appended (Pad on channels, or Concat with ConstantOfShape)
 };
 
+// The sliding window of a Conv or pool node, after its attributes are checked.
+struct Window {
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  Pads pads;
+};
+
 class Importer {
  public:
   Importer(const onnx::ModelProto& proto, const std::string& path, const OnnxOptions& options);
@@ -49,6 +55,7 @@ class Importer {
   void set_output(Value v, int i = 0);
   void set_constant_output(Constant c, int i = 0);
   const onnx::AttributeProto* attr(const char* name) const;
+  const onnx::AttributeProto* typed_attr(const char* name, int type) const;
   int64_t attr_int(const char* name, int64_t fallback) const;
   float attr_float(const char* name, float fallback) const;
   std::string attr_string(const char* name, const std::string& fallback) const;
@@ -68,11 +75,27 @@ class Importer {
 
   void constant_node();
   void fold_constant_op();
+  void unknown_constants(const std::vector<std::string>& sources);
   void transpose();
   void reshape();
   void pad();
 
+  // onnx_generic.cpp
+  void infer_shapes();
+  void infer_from(int first_node);
+  Shape shape_in(const std::vector<int64_t>& dims, bool image) const;  // docs/model-spec.md "Shapes"
+  Shape shape_of(const Value& v) const;
+  std::string operand(const Value& v, const Shape& want);  // v's producer, or a rearrange to `want`
+  int64_t take_params(const Constant& c);                   // its initializers not counted before
+  std::string origin(int i);                                // where weight input i's values are stored
+  void count_weights(int first, int last);                  // inputs first..last are weights the layer counts
+  void generic();
+  std::vector<int64_t> slice_dims();
+  void matmul_activations();
+  void layernorm();
+
   // onnx_layers.cpp
+  std::string image_layer(const Value& x);  // x as an N,C,H,W layer (a rearrange when x's layout is not)
   void conv();
   void gemm();
   void matmul();
@@ -84,7 +107,7 @@ class Importer {
   void activation(const std::string& name);
   void clip();
   void resize();
-  Pads window_pads(const Value& x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw);
+  Window window(const Value& x, std::vector<int64_t> kernel);
   bool fold_bias(const Value& x, const Constant& c, const std::string& const_name);
 
   const onnx::ModelProto& proto_;
@@ -99,6 +122,12 @@ class Importer {
   std::map<std::string, int> uses_;                                // consumers of each tensor name
   std::map<std::string, size_t> layer_index_;
   std::map<std::string, int> skipped_;                             // operator -> count, for the description
+  std::set<std::string> initializers_;                             // graph initializers (parameters)
+  std::set<std::string> counted_;                                  // initializers counted as parameters
+  std::map<std::string, int64_t> source_size_;                     // values of each parameter source
+  std::map<std::string, std::vector<int64_t>> inferred_;           // ONNX shape inference: fixed dims by tensor
+  std::set<std::string> inferred_int_;                             // ... of integer or bool element type
+  std::set<int> reinferred_;                                       // nodes inference was run again from
   const onnx::NodeProto* node_ = nullptr;
   int node_index_ = 0;
 };

@@ -23,6 +23,12 @@ struct Constant {
   std::vector<float> floats;    // float types
   std::vector<int64_t> ints;    // integer and bool types
   bool is_int = false;
+  // Values dkm cannot compute (an operator on constants it does not evaluate): dims are ONNX shape
+  // inference's, floats and ints stay empty, and anything that needs the values fails.
+  bool known = true;
+  // The float initializers the values come from (through folded operators): a layer that reads the
+  // constant counts these as its parameters, each once in the model.
+  std::vector<std::string> sources;
   int64_t numel() const {
     int64_t n = 1;
     for (auto d : dims) n *= d;

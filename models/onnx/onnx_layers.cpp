@@ -13,6 +13,9 @@ namespace dkm::models::onnx_detail {
 namespace {
 
 bool is_nchw(const Value& v) { return v.dims.size() == 4 && v.perm == std::vector<int>{0, 1, 2, 3}; }
+// A rank-4 value whose layout is not tracked as an image (after a Reshape or Transpose of tokens): a
+// Conv, pool or resize reads it as N,C,H,W, through a rearrange layer when the producer's shape differs.
+bool image_like(const Value& v) { return is_nchw(v) || (v.dims.size() == 4 && v.perm.empty()); }
 bool is_flat(const Value& v) { return v.dims.size() == 2 && v.perm == std::vector<int>{0, 1}; }
 bool unpadded(const Value& v) { return v.pad == Pads{} && v.zero_channels == 0; }
 
@@ -28,63 +31,86 @@ Tensor to_tensor(const Constant& c) { return {c.dims, c.floats}; }
 
 }  // namespace
 
-Pads Importer::window_pads(const Value& x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+// Kernel, strides, dilations and pads of a Conv or pool node, each checked as strictly as the spec
+// reader checks its keys: the count (two spatial axes), the sign, and pads only with auto_pad NOTSET.
+// `kernel` is the weight's (Conv) or empty (pools, which must give kernel_shape).
+Window Importer::window(const Value& x, std::vector<int64_t> kernel) {
+  // 2^32 bounds every setting so that the window arithmetic (kernel x dilation, input + pads) cannot overflow.
+  constexpr int64_t kMax = int64_t{1} << 32;
+  auto two = [&](const char* name, std::vector<int64_t> fallback, int64_t min) {
+    std::vector<int64_t> v = attr_ints(name);
+    if (!attr(name)) v = std::move(fallback);
+    if (v.size() != 2 || std::any_of(v.begin(), v.end(), [&](int64_t e) { return e < min || e > kMax; }))
+      fail(fmt::format("expected attribute {} to hold 2 values from {} to 2^32 (height, width), got [{}]", name, min,
+                       fmt::join(v, ",")));
+    return v;
+  };
+  std::vector<int64_t> k = two("kernel_shape", kernel, 1);
+  if (!kernel.empty() && k != kernel)
+    fail(fmt::format("expected kernel_shape [{}] as the weight says, got [{}]", fmt::join(kernel, ","), fmt::join(k, ",")));
+  std::vector<int64_t> s = two("strides", {1, 1}, 1), d = two("dilations", {1, 1}, 1);
+  Window w{k[0], k[1], s[0], s[1], d[0], d[1], {}};
   std::string auto_pad = attr_string("auto_pad", "NOTSET");
-  Pads p;
+  if (auto_pad != "NOTSET" && attr("pads"))
+    fail(fmt::format("expected either pads or auto_pad {}, not both", auto_pad));
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     bool lower = auto_pad == "SAME_LOWER";
-    std::tie(p.top, p.bottom) = same_pads(x.dims[2], kh, sh, dh, lower);
-    std::tie(p.left, p.right) = same_pads(x.dims[3], kw, sw, dw, lower);
+    std::tie(w.pads.top, w.pads.bottom) = same_pads(x.dims[2], w.kh, w.sh, w.dh, lower);
+    std::tie(w.pads.left, w.pads.right) = same_pads(x.dims[3], w.kw, w.sw, w.dw, lower);
   } else if (auto_pad == "NOTSET") {
-    std::vector<int64_t> pads = attr_ints("pads");
-    if (!pads.empty()) {
-      if (pads.size() != 4 || std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v < 0; }))
-        fail(fmt::format("expected 4 non-negative pads [top, left, bottom, right], got [{}]", fmt::join(pads, ",")));
-      p = {pads[0], pads[1], pads[2], pads[3]};
+    if (attr("pads")) {
+      std::vector<int64_t> pads = attr_ints("pads");
+      if (pads.size() != 4 || std::any_of(pads.begin(), pads.end(), [&](int64_t v) { return v < 0 || v > kMax; }))
+        fail(fmt::format("expected attribute pads to hold 4 values from 0 to 2^32 [top, left, bottom, right], got [{}]",
+                         fmt::join(pads, ",")));
+      w.pads = {pads[0], pads[1], pads[2], pads[3]};
     }
   } else if (auto_pad != "VALID") {
     fail(fmt::format("expected auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, got {}", auto_pad));
   }
   // A preceding zero Pad node adds to the window's own padding.
-  return {p.top + x.pad.top, p.left + x.pad.left, p.bottom + x.pad.bottom, p.right + x.pad.right};
+  w.pads = {w.pads.top + x.pad.top, w.pads.left + x.pad.left, w.pads.bottom + x.pad.bottom, w.pads.right + x.pad.right};
+  return w;
+}
+
+std::string Importer::image_layer(const Value& x) {
+  return is_nchw(x) ? x.layer : operand(x, shape_in(x.dims, true));
 }
 
 void Importer::conv() {
   const Value& x = value_input(0);
-  if (!is_nchw(x) || x.zero_channels) fail("expected a 2-D convolution of an N,C,H,W input");
+  if (!image_like(x) || x.zero_channels) fail("expected a 2-D convolution of an N,C,H,W input");
   const Constant& w = const_input(1);
-  if (w.dims.size() != 4 || w.is_int)
-    fail(fmt::format("expected a float weight of rank 4 (O, I/groups, kH, kW), got [{}]", fmt::join(w.dims, ",")));
-  std::vector<int64_t> kernel = attr_ints("kernel_shape");
-  if (!kernel.empty() && kernel != std::vector<int64_t>{w.dims[2], w.dims[3]})
-    fail(fmt::format("expected kernel_shape [{}, {}] as the weight says, got [{}]", w.dims[2], w.dims[3], fmt::join(kernel, ",")));
-  std::vector<int64_t> strides = attr_ints("strides"), dilations = attr_ints("dilations");
-  if (strides.empty()) strides = {1, 1};
-  if (dilations.empty()) dilations = {1, 1};
-  if (strides.size() != 2 || dilations.size() != 2) fail("expected 2 strides and 2 dilations");
+  if (w.dims.size() != 4 || w.is_int || std::any_of(w.dims.begin(), w.dims.end(), [](int64_t d) { return d < 1; }))
+    fail(fmt::format("expected a float weight of rank 4 (O, I/group, kH, kW), none of them 0, got [{}]",
+                     fmt::join(w.dims, ",")));
+  const int64_t groups = attr_int("group", 1);
+  if (groups < 1 || x.dims[1] % groups != 0 || w.dims[0] % groups != 0 || w.dims[1] * groups != x.dims[1])
+    fail(fmt::format("expected attribute group dividing the input channels ({}) and the weight's output channels ({}), "
+                     "with weight input channels x group = input channels, got group {} and weight input channels {}",
+                     x.dims[1], w.dims[0], groups, w.dims[1]));
+  Window win = window(x, {w.dims[2], w.dims[3]});
   Layer l;
   l.kind = LayerKind::conv2d;
   l.out_channels = w.dims[0];
-  l.kernel_h = w.dims[2];
-  l.kernel_w = w.dims[3];
-  l.stride_h = strides[0];
-  l.stride_w = strides[1];
-  l.dilation_h = dilations[0];
-  l.dilation_w = dilations[1];
-  l.groups = attr_int("group", 1);
-  l.pads = window_pads(x, l.kernel_h, l.kernel_w, l.stride_h, l.stride_w, l.dilation_h, l.dilation_w);
-  if (l.groups < 1 || w.dims[1] * l.groups != x.dims[1])
-    fail(fmt::format("expected weight input channels x group = input channels, got {} x {} != {}", w.dims[1], l.groups,
-                     x.dims[1]));
+  l.kernel_h = win.kh;
+  l.kernel_w = win.kw;
+  l.stride_h = win.sh;
+  l.stride_w = win.sw;
+  l.dilation_h = win.dh;
+  l.dilation_w = win.dw;
+  l.groups = groups;
+  l.pads = win.pads;
   l.bias = has_input(2);
   if (l.bias) {
     const Constant& b = const_input(2);
     if (b.numel() != l.out_channels || b.is_int)
       fail(fmt::format("expected a float bias of {} values, got [{}]", l.out_channels, fmt::join(b.dims, ",")));
   }
-  Layer& made = emit(std::move(l), {x.layer});
-  attach(made.name, "weight", to_tensor(w), {input_name(1)});
-  if (made.bias) attach(made.name, "bias", Tensor{{made.out_channels}, const_input(2).floats}, {input_name(2)});
+  count_weights(1, 2);
+  Layer& made = emit(std::move(l), {image_layer(x)});
+  attach(made.name, "weight", to_tensor(w), {origin(1)});
+  if (made.bias) attach(made.name, "bias", Tensor{{made.out_channels}, const_input(2).floats}, {origin(2)});
   set_output(value_of(made));
 }
 
@@ -105,6 +131,8 @@ void Importer::gemm() {
   Layer l;
   l.kind = LayerKind::linear;
   l.out_features = out_features;
+  // Rows that are not the batch (tokens after a Reshape in attention) each get the weights.
+  l.per_position = a.dims[0] != out_.model.batch;
   l.bias = has_input(2) && beta != 0.0f;
   Tensor bias;
   if (l.bias) {
@@ -114,20 +142,23 @@ void Importer::gemm() {
     bias = {{out_features}, std::vector<float>(out_features)};
     for (int64_t o = 0; o < out_features; ++o) bias.values[o] = beta * c.floats[c.numel() == 1 ? 0 : o];
   }
-  Layer& made = emit(std::move(l), {a.layer});
-  attach(made.name, "weight", std::move(w), {input_name(1), !trans_b, alpha});
+  count_weights(1, 2);
+  const std::string source = l.per_position ? operand(a, shape_in(a.dims, false)) : a.layer;
+  Layer& made = emit(std::move(l), {source});
+  attach(made.name, "weight", std::move(w), {origin(1), !trans_b, alpha});
   if (made.bias)
     attach(made.name, "bias", std::move(bias),
-           {input_name(2), false, beta, const_input(2).numel() == 1 ? "the Gemm bias is a broadcast scalar" : ""});
-  set_output(value_of(made));
+           {origin(2), false, beta, const_input(2).numel() == 1 ? "the Gemm bias is a broadcast scalar" : ""});
+  set_output(made.per_position ? Value{made.name, {a.dims[0], out_features}, {0, 1}} : value_of(made));
 }
 
+// MatMul by a constant: a linear layer, per position (token) when the input has more than two axes.
 void Importer::matmul() {
   const Value& a = value_input(0);
-  if (!is_flat(a)) fail(fmt::format("expected a 2-D (N, features) first input, got [{}]", fmt::join(a.dims, ",")));
+  if (a.dims.size() < 2) fail(fmt::format("expected a first input of rank 2 or more, got [{}]", fmt::join(a.dims, ",")));
   const Constant& b = const_input(1);
-  if (b.dims.size() != 2 || b.is_int || b.dims[0] != a.dims[1])
-    fail(fmt::format("expected a constant float weight [{}, out], got [{}]", a.dims[1], fmt::join(b.dims, ",")));
+  if (b.dims.size() != 2 || b.is_int || b.dims[0] != a.dims.back())
+    fail(fmt::format("expected a constant float weight [{}, out], got [{}]", a.dims.back(), fmt::join(b.dims, ",")));
   int64_t in = b.dims[0], out_features = b.dims[1];
   Tensor w{{out_features, in}, std::vector<float>(b.floats.size())};
   for (int64_t o = 0; o < out_features; ++o)
@@ -135,33 +166,52 @@ void Importer::matmul() {
   Layer l;
   l.kind = LayerKind::linear;
   l.out_features = out_features;
-  Layer& made = emit(std::move(l), {a.layer});
-  attach(made.name, "weight", std::move(w), {input_name(1), true});
-  set_output(value_of(made));
+  l.per_position = !is_flat(a) || a.dims[0] != out_.model.batch;
+  count_weights(1, 1);
+  const std::string source = l.per_position ? operand(a, shape_in(a.dims, false)) : a.layer;
+  Layer& made = emit(std::move(l), {source});
+  // PyTorch without constant folding writes F.linear as MatMul(x, Transpose(W)): the weight is W itself.
+  std::string stored = origin(1);
+  bool transposed = true;
+  if (!tensor_protos_.count(stored))
+    for (const auto& n : graph_.node())
+      if (n.op_type() == "Transpose" && n.output_size() == 1 && n.output(0) == stored && n.input_size() == 1 &&
+          tensor_protos_.count(n.input(0)) && tensor_protos_.at(n.input(0))->dims_size() == 2 &&
+          std::none_of(n.attribute().begin(), n.attribute().end(), [](const onnx::AttributeProto& a) {
+            return a.name() == "perm" && a.ints_size() == 2 && a.ints(0) == 0;
+          })) {
+        stored = n.input(0);
+        transposed = false;
+      }
+  attach(made.name, "weight", std::move(w), {stored, transposed});
+  if (!made.per_position) return set_output(value_of(made));
+  std::vector<int64_t> dims = a.dims;
+  dims.back() = out_features;
+  set_output(Value{made.name, dims, dims.size() == 2 ? std::vector<int>{0, 1} : std::vector<int>{}});
 }
 
 void Importer::pool(bool max, bool global) {
   const Value& x = value_input(0);
-  if (!is_nchw(x) || x.zero_channels) fail("expected a 2-D pool of an N,C,H,W input");
+  if (!image_like(x) || x.zero_channels) fail("expected a 2-D pool of an N,C,H,W input");
   Layer l;
   l.kind = max ? LayerKind::maxpool : LayerKind::avgpool;
   l.global = global;
   if (!global) {
-    std::vector<int64_t> k = attr_ints("kernel_shape"), s = attr_ints("strides"), d = attr_ints("dilations");
-    if (k.size() != 2) fail("expected a kernel_shape of 2 values");
-    if (s.empty()) s = {1, 1};
-    if (s.size() != 2) fail("expected 2 strides");
-    if (!d.empty() && d != std::vector<int64_t>{1, 1}) fail("expected pool dilations of 1 (dilated pooling is not supported)");
-    l.kernel_h = k[0];
-    l.kernel_w = k[1];
-    l.stride_h = s[0];
-    l.stride_w = s[1];
-    l.ceil_mode = attr_int("ceil_mode", 0) != 0;
-    l.pads = window_pads(x, k[0], k[1], s[0], s[1], 1, 1);
+    if (!attr("kernel_shape")) fail("expected attribute kernel_shape");
+    Window w = window(x, {});
+    if (w.dh != 1 || w.dw != 1) fail("expected pool dilations of 1 (dilated pooling is not supported)");
+    const int64_t ceil_mode = attr_int("ceil_mode", 0);
+    if (ceil_mode != 0 && ceil_mode != 1) fail(fmt::format("expected attribute ceil_mode 0 or 1, got {}", ceil_mode));
+    l.kernel_h = w.kh;
+    l.kernel_w = w.kw;
+    l.stride_h = w.sh;
+    l.stride_w = w.sw;
+    l.ceil_mode = ceil_mode == 1;
+    l.pads = w.pads;
   } else if (!unpadded(x)) {
     fail("expected no pending Pad before a global pool");
   }
-  set_output(value_of(emit(std::move(l), {x.layer})));
+  set_output(value_of(emit(std::move(l), {image_layer(x)})));
 }
 
 void Importer::batchnorm() {
@@ -172,6 +222,7 @@ void Importer::batchnorm() {
       fail(fmt::format("expected input {} to hold {} per-channel values", i, x.dims[1]));
   Layer l;
   l.kind = LayerKind::batchnorm;
+  count_weights(1, 4);  // scale and shift are the parameters; the running mean and variance are not
   Layer& made = emit(std::move(l), {x.layer});
   set_output(Value{made.name, x.dims, x.perm});
 }
@@ -182,13 +233,16 @@ bool Importer::fold_bias(const Value& x, const Constant& c, const std::string& c
     return false;
   Layer& l = layer_named(x.layer);
   int64_t channels = l.kind == LayerKind::conv2d ? l.out_channels : l.kind == LayerKind::linear ? l.out_features : 0;
-  if (channels == 0 || c.is_int || c.numel() != channels || !(is_nchw(x) || is_flat(x))) return false;
-  // The constant must broadcast along the channel axis: [C], [1,C] for features, [C,1,1] or [1,C,1,1] for images.
+  if (channels == 0 || c.is_int || !c.known || c.numel() != channels || !(is_nchw(x) || is_flat(x) || l.per_position))
+    return false;
+  // The constant must broadcast along the channel axis: [C], [1,C] for features (and tokens, whose features
+  // are the last axis), [C,1,1] or [1,C,1,1] for images.
   std::vector<int64_t> d = c.dims;
   while (!d.empty() && d.front() == 1 && static_cast<int64_t>(d.size()) > (is_nchw(x) ? 3 : 1)) d.erase(d.begin());
   bool channel_axis = is_nchw(x) ? d == std::vector<int64_t>{channels, 1, 1} : d == std::vector<int64_t>{channels};
   if (!channel_axis) return false;
   std::string bias_name = l.name + ".bias";
+  take_params(c);
   if (l.bias) {
     auto& b = out_.model.weights[bias_name].values;
     for (int64_t k = 0; k < channels; ++k) b[k] += c.floats[k];
@@ -196,7 +250,7 @@ bool Importer::fold_bias(const Value& x, const Constant& c, const std::string& c
   } else {
     l.bias = true;
     l.bias_count = channels;
-    attach(l.name, "bias", Tensor{{channels}, c.floats}, {const_name});
+    attach(l.name, "bias", Tensor{{channels}, c.floats}, {origin(node_->input(0) == const_name ? 0 : 1)});
   }
   skip("Add folded into the preceding layer's bias");
   return true;
@@ -208,11 +262,12 @@ void Importer::add() {
     if (input_is_constant(i)) {
       if (node_->input_size() != 2) fail("expected an Add with at most one constant operand");
       const Value& x = value_input(1 - i);
-      const Constant& c = const_input(i);
+      const Constant& c = constant(input_name(i));
       if (fold_bias(x, c, input_name(i))) return set_output(x);
-      bool zero = std::all_of(c.floats.begin(), c.floats.end(), [](float f) { return f == 0.0f; }) &&
+      bool zero = c.known && c.sources.empty() &&
+                  std::all_of(c.floats.begin(), c.floats.end(), [](float f) { return f == 0.0f; }) &&
                   std::all_of(c.ints.begin(), c.ints.end(), [](int64_t v) { return v == 0; });
-      if (!zero) fail("expected a constant operand that is a per-channel bias of the preceding Conv/Gemm/MatMul or zero");
+      if (!zero) return generic();
       skip("Add of zero");
       return set_output(x);
     }
@@ -224,15 +279,14 @@ void Importer::add() {
   for (const Value* x : xs)
     if (x->zero_channels == 0) kept.push_back(x);
   for (const Value* x : xs)
-    if (x->dims != xs[0]->dims || x->pad != Pads{} || x->perm != xs[0]->perm)
-      fail("expected operands of equal shape and layout (broadcasting between activations is not supported)");
+    if (x->dims != xs[0]->dims || x->pad != Pads{} || x->perm != xs[0]->perm) return generic();
   if (kept.empty()) fail("expected at least one operand that is not zero-padded on channels");
   if (kept.size() < xs.size()) skip("Add skip edge from a zero channel pad (dropped)");
   if (kept.size() == 1) return set_output(*kept[0]);
   Layer l;
   l.kind = LayerKind::add;
   std::vector<std::string> names;
-  for (const Value* x : kept) names.push_back(x->layer);
+  for (const Value* x : kept) names.push_back(operand(*x, shape_of(*x)));
   Layer& made = emit(std::move(l), names);
   set_output(Value{made.name, kept[0]->dims, kept[0]->perm});
 }
@@ -241,10 +295,11 @@ void Importer::mul() {
   if (node_->input_size() != 2) fail("expected two operands");
   for (int i = 0; i < 2; ++i)
     if (input_is_constant(i)) {
-      const Constant& c = const_input(i);
-      bool ones = std::all_of(c.floats.begin(), c.floats.end(), [](float f) { return f == 1.0f; }) &&
+      const Constant& c = constant(input_name(i));
+      bool ones = c.known && c.sources.empty() &&
+                  std::all_of(c.floats.begin(), c.floats.end(), [](float f) { return f == 1.0f; }) &&
                   std::all_of(c.ints.begin(), c.ints.end(), [](int64_t v) { return v == 1; });
-      if (!ones) fail("expected a Mul by the constant 1; fold other scales into the weights before export");
+      if (!ones) return generic();
       skip("Mul by one");
       return set_output(value_input(1 - i));
     }
@@ -261,7 +316,7 @@ void Importer::mul() {
     skip("Mul fused into " + gate.activation);
     return set_output(g);
   }
-  fail("expected a Mul by 1 or x * HardSigmoid(x) / x * Sigmoid(x) (elementwise products of activations are not supported)");
+  generic();
 }
 
 void Importer::concat() {
@@ -274,9 +329,10 @@ void Importer::concat() {
       continue;
     }
     // Concat with zeros on the channel axis after the activations: a channel zero-pad (TensorFlow's Pad).
-    const Constant& c = const_input(i);
-    bool zero = std::all_of(c.floats.begin(), c.floats.end(), [](float f) { return f == 0.0f; }) && !c.is_int;
-    if (!zero || c.dims.size() != 4 || xs.empty()) fail("expected constant Concat operands only as trailing zero channels");
+    const Constant& c = constant(input_name(i));
+    bool zero = c.known && std::all_of(c.floats.begin(), c.floats.end(), [](float f) { return f == 0.0f; }) && !c.is_int;
+    // Anything else joined with a constant (a class token, a learned embedding) is data movement.
+    if (!zero || c.dims.size() != 4 || xs.empty()) return generic();
     zero_channels += c.dims[1];
   }
   if (xs.empty()) fail("expected at least one operand computed from the input");
@@ -293,6 +349,24 @@ void Importer::concat() {
   bool channel_concat = std::all_of(xs.begin(), xs.end(), [&](const Value* v) {
     return axis == 1 && unpadded(*v) && (is_nchw(*v) || is_flat(*v)) && v->dims.size() == first.dims.size();
   });
+  // Tokens joined along their features (the last axis) are a concat of the channels of their matrix shapes.
+  bool feature_concat = std::all_of(xs.begin(), xs.end(), [&](const Value* v) {
+    return !is_nchw(*v) && unpadded(*v) && v->dims.size() == first.dims.size() &&
+           axis == static_cast<int64_t>(first.dims.size()) - 1;
+  });
+  if (feature_concat && !channel_concat && xs.size() > 1) {
+    std::vector<int64_t> dims = first.dims;
+    dims[axis] = 0;
+    std::vector<std::string> names;
+    for (const Value* v : xs) {
+      dims[axis] += v->dims[axis];
+      names.push_back(operand(*v, shape_of(*v)));
+    }
+    Layer l;
+    l.kind = LayerKind::concat;
+    Layer& made = emit(std::move(l), names);
+    return set_output(Value{made.name, dims, dims.size() == 2 ? std::vector<int>{0, 1} : std::vector<int>{}});
+  }
   Layer l;
   l.kind = LayerKind::concat;
   std::vector<std::string> names;
@@ -338,12 +412,12 @@ void Importer::clip() {
   }
   if (lo == 0.0f && hi == 6.0f) return activation("relu6");
   if (lo == 0.0f && std::isinf(hi)) return activation("relu");
-  fail(fmt::format("expected Clip(0, 6) (relu6) or Clip(0, inf) (relu), got Clip({}, {})", lo, hi));
+  generic();
 }
 
 void Importer::resize() {
   const Value& x = value_input(0);
-  if (!is_nchw(x) || !unpadded(x)) fail("expected a resize of an N,C,H,W input");
+  if (!image_like(x) || !unpadded(x)) return generic();
   std::vector<double> scale(4, 0.0);
   const bool upsample = node_->op_type() == "Upsample";
   int scales_input = upsample || opset_ < 11 ? 1 : 2;
@@ -356,15 +430,16 @@ void Importer::resize() {
   } else if (const auto* a = attr("scales"); a && a->floats_size() == 4) {
     for (int i = 0; i < 4; ++i) scale[i] = a->floats(i);
   } else {
-    fail("expected 4 constant scales or sizes");
+    return generic();
   }
-  if (scale[0] != 1.0 || scale[1] != 1.0 || scale[2] != scale[3] || scale[2] < 1.0 || scale[2] != std::floor(scale[2]))
-    fail(fmt::format("expected the same integer scale for height and width and 1 for batch and channels, got [{}]",
-                     fmt::join(scale, ",")));
+  // Other scales (fractional, per axis, with another mode) are data movement of the size shape inference gives.
+  if (scale[0] != 1.0 || scale[1] != 1.0 || scale[2] != scale[3] || scale[2] < 1.0 || scale[2] != std::floor(scale[2]) ||
+      scale[2] > 1e6 || attr_string("mode", "nearest") != "nearest")
+    return generic();
   Layer l;
   l.kind = LayerKind::upsample;
   l.scale = to_int(scale[2]);
-  set_output(value_of(emit(std::move(l), {x.layer})));
+  set_output(value_of(emit(std::move(l), {image_layer(x)})));
 }
 
 }  // namespace dkm::models::onnx_detail

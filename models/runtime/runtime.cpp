@@ -63,18 +63,25 @@ LayerWeights layer_weights(const Layer& l, const Weights& weights, const std::st
 void check_kernel(const models::Model& model, const Layer& l) {
   bool ok = false;
   switch (l.kind) {
-    case LayerKind::conv2d: case LayerKind::linear: case LayerKind::maxpool: case LayerKind::avgpool:
+    case LayerKind::conv2d: case LayerKind::maxpool: case LayerKind::avgpool:
     case LayerKind::batchnorm: case LayerKind::add: case LayerKind::concat: case LayerKind::flatten:
     case LayerKind::dropout: case LayerKind::upsample:
       ok = true;
       break;
+    case LayerKind::linear:  // per-position (token) linear layers are not implemented here
+      ok = !l.per_position;
+      break;
     case LayerKind::activation:
       ok = detail::has_activation_kernel(l.activation);
+      break;
+    case LayerKind::matmul: case LayerKind::elementwise: case LayerKind::layernorm: case LayerKind::reduce:
+    case LayerKind::rearrange:
       break;
   }
   if (!ok) {
     std::string what = l.kind == LayerKind::activation ? fmt::format("activation '{}'", l.activation)
-                                                       : fmt::format("layer kind '{}'", to_string(l.kind));
+                       : l.per_position ? std::string("a per-position linear layer")
+                                        : fmt::format("layer kind '{}'", to_string(l.kind));
     throw InputError(model.name, fmt::format("layer '{}'", l.name),
                      fmt::format("the inference engine has no kernel for {} (docs/inference.md lists what runs)", what));
   }
@@ -101,6 +108,9 @@ Activations run_layer(const Layer& l, const LayerWeights& w, const std::vector<c
     case LayerKind::flatten:  // NCHW is already the flattened order
     case LayerKind::dropout: out.values = in[0]->values; break;
     case LayerKind::upsample: detail::upsample(l, *in[0], out); break;
+    case LayerKind::matmul: case LayerKind::elementwise: case LayerKind::layernorm: case LayerKind::reduce:
+    case LayerKind::rearrange:
+      break;  // refused by check_kernel() before any layer runs
   }
   return out;
 }

@@ -82,6 +82,7 @@ def main():
                                              lambda d: d["pe_array"].update(rows=2**62, cols=2**62)))
     put("profile-number-overflow.json", '{"format": "dkm-hwprofile/1", "mac": {"value": 1e999}}')
     put("profile-unit-mismatch.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["mac"].update(unit="pJ")))
+    put("profile-huge-energy.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["dram"]["energy"].update(value=1e308)))
 
     # --- plans (dkm estimate --plan) ---
     put("plan-not-json.json", "{\"format\": ")
@@ -92,6 +93,8 @@ def main():
     put("plan-unmatched-rule.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(match="conv9")))
     put("plan-number-overflow.json", '{"format": "dkm-plan/1", "layers": [{"match": "conv1", "k": 2e999}]}')
     put("plan-huge-k.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(k=2**62)))
+    # JSON keeps the last of a repeated key; dkm's one reader refuses it in every format.
+    put("plan-duplicate-key.json", '{"format": "dkm-plan/1", "defaults": {"k": 2, "k": 3}}')
 
     # --- .npy (dkm kmeans) ---
     put("npy-empty.npy", b"")
@@ -215,6 +218,29 @@ def main():
     transpose = field(1, "c") + field(2, "ct") + field(3, "tr") + field(4, "Transpose") + \
         field(5, field(1, "perm") + field(8, 0) + field(8, 0) + field(20, 7))
     put("onnx-transpose-bad-perm.onnx", graph_with([const_node("c", [2, 3], [1, 2, 3, 4, 5, 6]), transpose]))
+    # Window attributes of Conv and MaxPool, each checked like the spec reader checks its keys (a zero stride
+    # used to divide by zero, a huge dilation to overflow, a mistyped attribute to be ignored).
+    def ints_attr(name, values):
+        return field(5, field(1, name) + b"".join(field(8, v) for v in values) + field(20, 7))
+    def window_model(op, attrs, weight=True):
+        node = field(1, "x") + (field(1, "w") if weight else b"") + field(2, "y") + field(3, op.lower() + "1") + \
+            field(4, op) + attrs
+        graph = field(1, node) + field(2, "g") + \
+            (field(5, tensor("w", [2, 1, 3, 3], [0.5] * 18)) if weight else b"") + \
+            field(11, value_info("x", [1, 1, 6, 6])) + field(12, value_info("y", [1, 2, 4, 4]))
+        return field(1, 8) + field(7, graph) + field(8, field(1, "") + field(2, 13))
+    put("onnx-conv-zero-stride.onnx", window_model("Conv", ints_attr("strides", [0, 1])))
+    put("onnx-conv-huge-dilation.onnx", window_model("Conv", ints_attr("dilations", [2**62, 1])))
+    put("onnx-conv-negative-pad.onnx", window_model("Conv", ints_attr("pads", [0, 2**64 - 1, 0, 0])))  # -1 as a varint
+    put("onnx-conv-group-not-dividing.onnx", window_model("Conv", field(5, field(1, "group") + field(3, 2) + field(20, 2))))
+    put("onnx-conv-strides-wrong-type.onnx", window_model("Conv", field(5, field(1, "strides") + field(3, 2) + field(20, 2))))
+    put("onnx-conv-kernel-mismatch.onnx", window_model("Conv", ints_attr("kernel_shape", [3])))
+    put("onnx-maxpool-zero-stride.onnx",
+        window_model("MaxPool", ints_attr("kernel_shape", [2, 2]) + ints_attr("strides", [1, 0]), weight=False))
+    put("onnx-maxpool-zero-kernel.onnx", window_model("MaxPool", ints_attr("kernel_shape", [0, 2]), weight=False))
+    put("onnx-maxpool-pads-and-auto-pad.onnx",
+        window_model("MaxPool", ints_attr("kernel_shape", [2, 2]) + ints_attr("pads", [1, 1, 1, 1]) +
+                     field(5, field(1, "auto_pad") + field(4, "SAME_UPPER") + field(20, 3)), weight=False))
 
     # --- dkm run / calibrate / evaluate on tiny-model.json (input 1x6x6, conv1 2x1x3x3, fc 3x32) ---
     fc = npy(shape=(3, 32), data=struct.pack("<96f", *[0.001 * i for i in range(96)]))

@@ -16,13 +16,14 @@ TEST_CASE("dkm info lenet5 --json: layers and totals") {
   const auto& layers = j["layers"];
   REQUIRE(layers.size() == 7);
   CHECK(layers[0] == nlohmann::json{{"name", "conv1"}, {"type", "conv2d"}, {"output_shape", {20, 24, 24}},
-                                    {"params", 520}, {"macs", 288000}});
+                                    {"params", 520}, {"macs", 288000}, {"element_ops", 0}});
   CHECK(layers[1]["type"] == "maxpool");
   CHECK(layers[1]["output_shape"] == nlohmann::json{20, 12, 12});
   CHECK(layers[2]["params"] == 25050);
   CHECK(layers[2]["macs"] == 1600000);
+  CHECK(layers[1]["element_ops"] == 20 * 12 * 12 * 4);  // a 2x2 max pool: 4 compares per output
   CHECK(layers[4] == nlohmann::json{{"name", "ip1"}, {"type", "linear"}, {"output_shape", {500, 1, 1}},
-                                    {"params", 400500}, {"macs", 400000}});
+                                    {"params", 400500}, {"macs", 400000}, {"element_ops", 0}});
   CHECK(layers[5]["type"] == "relu");
   CHECK(layers[6]["output_shape"] == nlohmann::json{10, 1, 1});
   CHECK(j["totals"]["params"] == 431080);
@@ -38,8 +39,8 @@ TEST_CASE("dkm info: table on stdout, CSV file, every zoo model") {
   CHECK(r.out.find("layer1.0.conv1") != std::string::npos);
   CHECK(r.out.find("11,689,512") != std::string::npos);  // total params incl. batch norm, as the table shows it
   std::string csv = dkm::test::slurp(dir / "r.csv");
-  CHECK(csv.starts_with("name,type,output_shape,params,macs\nconv1,conv2d,64x112x112,9408,118013952\n"));
-  CHECK(csv.find("\ntotal,,,11689512,1814073344\n") != std::string::npos);
+  CHECK(csv.starts_with("name,type,output_shape,params,macs,element_ops\nconv1,conv2d,64x112x112,9408,118013952,0\n"));
+  CHECK(csv.find("\ntotal,,,11689512,1814073344,") != std::string::npos);
   for (const char* name : {"lenet5", "wrn-16-4", "alexnet", "vgg16", "googlenet", "resnet18", "resnet50",
                            "mobilenet_v2", "squeezenet1_0"}) {
     CAPTURE(name);

@@ -33,7 +33,8 @@ std::string layer_error(const std::string& layers) { return error_of(spec(layers
 TEST_CASE("bad spec: unknown layer type, keys and typos") {
   CHECK(layer_error(R"({"name": "a", "type": "relu"}, {"name": "b", "type": "conv3d"})") ==
         "bad.json: layers[1].type: expected a layer type (conv2d, linear, maxpool, avgpool, batchnorm, activation, add, "
-        "concat, flatten, dropout, upsample, relu, relu6, sigmoid, hardswish, hardsigmoid, tanh, leaky_relu, elu, gelu, "
+        "concat, flatten, dropout, upsample, matmul, elementwise, layernorm, reduce, rearrange, relu, relu6, sigmoid, "
+        "hardswish, hardsigmoid, tanh, leaky_relu, elu, gelu, "
         "silu, softmax), got \"conv3d\"");
   CHECK(layer_error(R"({"name": "a", "type": "conv2d", "out_channels": 4, "kernal": 3})") ==
         "bad.json: layers[0].kernal: unknown key for a conv2d layer (did you mean \"kernel\"?); expected one of: name, "
@@ -147,7 +148,7 @@ TEST_CASE("bad spec: empty file, invalid JSON with line and column, trailing gar
         "bad.json: line 3, column 12: expected valid JSON: syntax error while parsing object separator - unexpected "
         "string literal; expected ':'");
   CHECK(error_of(spec(R"({"name": "a", "type": "relu"})") + "\n]") ==
-        "bad.json: line 2, column 1: expected the end of the file after the spec's JSON object, got trailing "
+        "bad.json: line 2, column 1: expected the end of the file after the top-level JSON value, got trailing "
         "characters");
   CHECK(error_of("[1, 2") ==
         "bad.json: line 1, column 6: expected valid JSON: syntax error while parsing array - unexpected end of input; "

@@ -1,6 +1,7 @@
 #pragma once
 // Small ONNX graphs for the importer tests, written with the onnx protobuf classes.
 #ifdef DKM_HAVE_ONNX
+#include <doctest/doctest.h>
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
@@ -8,6 +9,9 @@
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "models/onnx.hpp"
+#include "tests/support.hpp"
 
 namespace dkm::test {
 
@@ -121,6 +125,29 @@ inline std::vector<float> ramp(int64_t n) {
   for (int64_t k = 0; k < n; ++k) v[k] = 0.01f * static_cast<float>((k * 7) % 23 - 11);
   return v;
 }
+
+// Loads a graph through a temporary file, as the dkm command reads a model.
+inline models::Model load_graph(const OnnxGraph& g) {
+  TempDir dir;
+  g.save(dir / "m.onnx");
+  return models::load_onnx(dir / "m.onnx", {});
+}
+
+// The InputError message for a file holding `bytes`, without the temporary directory ("m.onnx: ...").
+inline std::string bytes_error(const std::string& bytes) {
+  TempDir dir;
+  std::ofstream(dir / "m.onnx", std::ios::binary) << bytes;
+  try {
+    models::load_onnx(dir / "m.onnx", {});
+  } catch (const InputError& e) {
+    CHECK(e.file() == dir / "m.onnx");
+    std::string s = e.what();
+    return s.substr(dir.path.string().size() + 1);
+  }
+  return "no error";
+}
+
+inline std::string graph_error(const OnnxGraph& g) { return bytes_error(g.bytes()); }
 
 }  // namespace dkm::test
 #endif
