@@ -204,21 +204,7 @@ class CpuAssigner final : public Assigner {
   }
 
   std::vector<Farthest> farthest(int64_t count, std::span<const int64_t> counts) override {
-    std::vector<int64_t> order(static_cast<size_t>(n_));
-    for (int64_t i = 0; i < n_; ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return dist2_[a] != dist2_[b] ? dist2_[a] > dist2_[b] : a < b;
-    });
-    std::vector<int64_t> left(counts.begin(), counts.end());
-    std::vector<Farthest> out;
-    for (int64_t i : order) {
-      if (static_cast<int64_t>(out.size()) == count) break;
-      const int32_t l = labels_[i];
-      if (left[l] <= 1) continue;
-      --left[l];
-      out.push_back({i, l});
-    }
-    return out;
+    return farthest_points<float>(dist2_, labels_, count, counts);
   }
 
   void labels(std::span<int32_t> out) const override { std::copy(labels_.begin(), labels_.end(), out.begin()); }
@@ -347,6 +333,28 @@ class SerialBatch final : public BatchAssigner {
 std::unique_ptr<BatchAssigner> make_batch_of(std::vector<std::unique_ptr<Assigner>> assigners) {
   return std::make_unique<SerialBatch>(std::move(assigners));
 }
+
+template <typename D>
+std::vector<Farthest> farthest_points(std::span<const D> d2, std::span<const int32_t> labels, int64_t count,
+                                      std::span<const int64_t> counts) {
+  std::vector<int64_t> order(d2.size());
+  for (size_t i = 0; i < d2.size(); ++i) order[i] = static_cast<int64_t>(i);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return d2[a] != d2[b] ? d2[a] > d2[b] : a < b; });
+  std::vector<int64_t> left(counts.begin(), counts.end());
+  std::vector<Farthest> out;
+  for (int64_t i : order) {
+    if (static_cast<int64_t>(out.size()) == count) break;
+    const int32_t l = labels[i];
+    if (left[l] <= 1) continue;
+    --left[l];
+    out.push_back({i, l});
+  }
+  return out;
+}
+template std::vector<Farthest> farthest_points<float>(std::span<const float>, std::span<const int32_t>, int64_t,
+                                                      std::span<const int64_t>);
+template std::vector<Farthest> farthest_points<double>(std::span<const double>, std::span<const int32_t>, int64_t,
+                                                       std::span<const int64_t>);
 
 std::unique_ptr<Assigner> make_cpu_assigner(std::span<const float> points, int64_t dim, int64_t k, int threads,
                                             bool prune) {

@@ -16,6 +16,8 @@ namespace dkm::kmeans {
 struct AssignTotals {
   std::vector<double> sums;     // K x d: sum of the points assigned to each centre
   std::vector<int64_t> counts;  // K: points assigned to each centre
+  std::vector<double> weights;  // weighted problems only, K x d: the weights summed like `sums`, which
+                                // then hold the sums of weight x point (centre = sums / weights)
   double inertia = 0;           // sum of squared distances to the assigned centres
   int64_t changed = 0;          // points whose label differs from the one passed in
 };
@@ -61,9 +63,19 @@ std::unique_ptr<BatchAssigner> make_batch_of(std::vector<std::unique_ptr<Assigne
 std::unique_ptr<Assigner> make_cpu_assigner(std::span<const float> points, int64_t dim, int64_t k,
                                             int threads, bool prune);
 
+// Weighted points (kmeans/weights.hpp: N or N x d non-negative weights): nearest by weighted squared
+// distance in double, totals with `weights` filled. Every centre scanned; the CPU only.
+std::unique_ptr<Assigner> make_weighted_assigner(std::span<const float> points, int64_t dim, int64_t k,
+                                                 std::span<const float> weights, int threads);
+
 // d == 1: the points sorted once; clusters are contiguous ranges found by binary search, sums come from
 // prefix sums, so an assign costs O(K log N). Same labels as the CPU backend.
 std::unique_ptr<Assigner> make_sorted_1d_assigner(std::span<const float> values, int64_t k);
+
+// Assigner::farthest's rule over every point's squared distance to its centre and its label.
+template <typename D>
+std::vector<Farthest> farthest_points(std::span<const D> d2, std::span<const int32_t> labels, int64_t count,
+                                      std::span<const int64_t> counts);
 
 // Squared distance with the exact operation order the kernels use (the CPU's and the GPU's), so all
 // agree bit for bit.

@@ -7,12 +7,28 @@
 #include "kmeans/parallel.hpp"
 #include "kmeans/point_math.hpp"
 #include "kmeans/rng.hpp"
+#include "kmeans/weights.hpp"
+#include "models/error.hpp"
 
 namespace dkm::kmeans {
 
+namespace {
+
+// A candidate's improvement: the points it would bring closer, with their new D^2.
+using Improved = std::vector<std::pair<int64_t, double>>;
+
+// Triangle inequality: a point x nearest to centre a (D^2 = closest) cannot come closer to a candidate y
+// when |a - y| >= 2 |x - a|, i.e. |a - y|^2 >= 4 closest. The margin keeps the rule exact under the
+// rounding of the double distances (relative error about d * 2^-53, far below 1e-6).
+constexpr double kPruneMargin = 4.0 * (1.0 + 1e-6);
+
+}  // namespace
+
 std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed,
-                                         int threads) {
+                                         int threads, std::span<const float> weights) {
   const int64_t n = static_cast<int64_t>(points.size()) / dim;
+  const PointWeights w(weights, n, dim);
+  const bool prune = w.empty();  // the triangle inequality holds for the plain Euclidean distance
   const int64_t trials = 2 + static_cast<int64_t>(std::log(static_cast<double>(k)));
   const int64_t chunks = chunk_count(n), runs = chunk_count(n, kRunPoints);
   constexpr int64_t kRunsPerChunk = kChunkPoints / kRunPoints;
@@ -22,29 +38,144 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     std::copy_n(&points[index * dim], dim, &centers[c * dim]);
   };
   auto chunk_end = [&](int64_t ch) { return std::min(n, (ch + 1) * kChunkPoints); };
+  auto d2 = [&](int64_t i, const float* c) {
+    return w.empty() ? point_squared_distance_f64(&points[i * dim], c, dim) : w.distance(&points[i * dim], c, i);
+  };
 
-  // closest[i]: squared distance of point i to its nearest chosen centre; its sums per run and chunk.
+  // closest[i]: D^2 of point i to its nearest chosen centre; its sums per run and chunk (in the order of
+  // sum_in_runs, parallel.hpp). owner[i] is that centre and members[c] its points by decreasing D^2,
+  // with copies of their coordinates (the scan reads them in order, not scattered over the input): a
+  // candidate's scan of a cluster stops at the first point the triangle inequality rules out, as every
+  // later one is ruled out too.
   std::vector<double> closest(static_cast<size_t>(n)), run_pot(static_cast<size_t>(runs)),
       chunk_pot(static_cast<size_t>(chunks));
-  auto refresh = [&](const float* chosen, bool first) {
-    parallel_chunks(chunks, threads, [&](int64_t ch) {
-      chunk_pot[ch] = sum_in_runs(
-          ch * kChunkPoints, chunk_end(ch),
-          [&](int64_t i) {
-            const double d = point_squared_distance_f64(&points[i * dim], chosen, dim);
-            return closest[i] = first ? d : std::min(closest[i], d);
-          },
-          [&](int64_t run_begin, double s) { run_pot[run_begin / kRunPoints] = s; });
-    });
+  std::vector<int32_t> owner(prune ? static_cast<size_t>(n) : 0, 0);
+  struct Members {
+    std::vector<double> d2;
+    std::vector<int64_t> index;
+    std::vector<float> coords;  // size() x dim
   };
-  const int64_t first = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+  std::vector<Members> members(prune ? static_cast<size_t>(k) : 0);
+  // Sets m to the points `list` (index, D^2), ordered by decreasing D^2 (lower index on ties).
+  auto fill = [&](Members& m, std::vector<std::pair<int64_t, double>> list) {
+    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    m.d2.resize(list.size());
+    m.index.resize(list.size());
+    m.coords.resize(list.size() * static_cast<size_t>(dim));
+    for (size_t e = 0; e < list.size(); ++e) {
+      m.index[e] = list[e].first;
+      m.d2[e] = list[e].second;
+      std::copy_n(&points[list[e].first * dim], dim, &m.coords[e * dim]);
+    }
+  };
+
+  int64_t first = 0;
+  if (w.empty()) {
+    first = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+  } else {  // weighted: the first centre drawn in proportion to the point's weight
+    double total = 0;
+    for (int64_t i = 0; i < n; ++i) total += w.total(i);
+    if (!(total > 0)) throw UsageError("k-means: every weight is zero");
+    const double r = rng.uniform() * total;
+    double acc = 0;
+    first = -1;
+    int64_t last_positive = 0;
+    for (int64_t i = 0; i < n && first < 0; ++i) {
+      const double t = w.total(i);
+      if (!(t > 0)) continue;
+      acc += t;
+      last_positive = i;
+      if (acc >= r) first = i;
+    }
+    if (first < 0) first = last_positive;
+  }
   take(0, first);
-  refresh(&centers[0], true);
+  parallel_chunks(chunks, threads, [&](int64_t ch) {
+    chunk_pot[ch] = sum_in_runs(
+        ch * kChunkPoints, chunk_end(ch), [&](int64_t i) { return closest[i] = d2(i, &centers[0]); },
+        [&](int64_t run_begin, double s) { run_pot[run_begin / kRunPoints] = s; });
+  });
   double potential = 0;
   for (double s : chunk_pot) potential += s;
+  if (prune) {
+    std::vector<std::pair<int64_t, double>> all(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) all[i] = {i, closest[i]};
+    fill(members[0], std::move(all));
+  }
+
+  // The points candidate y would improve (D^2 strictly smaller).
+  auto improvements = [&](int64_t c, const float* y, Improved& out) {
+    out.clear();
+    if (!prune) {
+      for (int64_t i = 0; i < n; ++i) {
+        const double d = d2(i, y);
+        if (d < closest[i]) out.emplace_back(i, d);
+      }
+      return;
+    }
+    for (int64_t a = 0; a < c; ++a) {
+      const double cc = point_squared_distance_f64(&centers[a * dim], y, dim);
+      const Members& m = members[a];
+      for (size_t e = 0; e < m.d2.size() && !(kPruneMargin * m.d2[e] < cc); ++e) {
+        const double d = point_squared_distance_f64(&m.coords[e * dim], y, dim);
+        if (d < m.d2[e]) out.emplace_back(m.index[e], d);
+      }
+    }
+  };
+  // The potential with those improvements, summed exactly as a full pass would (sum_in_runs per chunk,
+  // chunks in order): runs and chunks without an improved point reuse their stored sums, which are the
+  // same sums of the same values. The improvements are marked in a worker's scratch (a stamp per point,
+  // run and chunk), so they need no sorting. `store`: write the new run and chunk sums back.
+  struct Scratch {
+    std::vector<uint32_t> point_stamp, run_stamp, chunk_stamp;
+    std::vector<double> value;
+    uint32_t stamp = 0;
+  };
+  auto potential_with = [&](const Improved& imp, Scratch& sc, bool store) {
+    if (sc.value.empty()) {
+      sc.point_stamp.assign(static_cast<size_t>(n), 0);
+      sc.value.assign(static_cast<size_t>(n), 0.0);
+      sc.run_stamp.assign(static_cast<size_t>(runs), 0);
+      sc.chunk_stamp.assign(static_cast<size_t>(chunks), 0);
+    }
+    const uint32_t id = ++sc.stamp;
+    for (const auto& [i, d] : imp) {
+      sc.point_stamp[i] = id;
+      sc.value[i] = d;
+      sc.run_stamp[i / kRunPoints] = id;
+      sc.chunk_stamp[i / kChunkPoints] = id;
+    }
+    double total = 0;
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      if (sc.chunk_stamp[ch] != id) {
+        total += chunk_pot[ch];
+        continue;
+      }
+      double chunk_sum = 0;
+      for (int64_t run = ch * kRunsPerChunk; run < std::min(runs, (ch + 1) * kRunsPerChunk); ++run) {
+        if (sc.run_stamp[run] != id) {
+          chunk_sum += run_pot[run];
+          continue;
+        }
+        double s = 0;
+        for (int64_t i = run * kRunPoints; i < std::min(n, (run + 1) * kRunPoints); ++i)
+          s += sc.point_stamp[i] == id ? sc.value[i] : closest[i];
+        chunk_sum += s;
+        if (store) run_pot[run] = s;
+      }
+      total += chunk_sum;
+      if (store) chunk_pot[ch] = chunk_sum;
+    }
+    return total;
+  };
 
   std::vector<int64_t> candidates(static_cast<size_t>(trials));
-  std::vector<double> candidate_pot(static_cast<size_t>(chunks * trials));
+  std::vector<Improved> improved(static_cast<size_t>(trials));
+  const int64_t workers = std::min<int64_t>(trials, resolve_threads(threads));
+  std::vector<Scratch> scratch(static_cast<size_t>(workers));
+  std::vector<double> candidate_pot(static_cast<size_t>(trials));
   for (int64_t c = 1; c < k; ++c) {
     // Candidates: the first index whose cumulative D^2 reaches u * potential (numpy searchsorted), the
     // cumulative sum taken over chunks, then the chunk's runs, then the run's points.
@@ -64,24 +195,46 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
       }
       candidates[t] = std::min(i, n - 1);
     }
-    // Potential with each candidate added, per chunk.
-    parallel_chunks(chunks, threads, [&](int64_t ch) {
-      for (int64_t t = 0; t < trials; ++t) {
-        const float* cand = &points[candidates[t] * dim];
-        candidate_pot[ch * trials + t] = sum_in_runs(ch * kChunkPoints, chunk_end(ch), [&](int64_t i) {
-          return std::min(closest[i], point_squared_distance_f64(&points[i * dim], cand, dim));
-        });
+    // Each candidate's potential; the trials are independent, so they share the threads (each worker
+    // with its own scratch, the results not depending on which worker took which trial).
+    parallel_chunks(workers, threads, [&](int64_t wk) {
+      for (int64_t t = wk; t < trials; t += workers) {
+        improvements(c, &points[candidates[t] * dim], improved[t]);
+        candidate_pot[t] = potential_with(improved[t], scratch[wk], false);
       }
     });
     int64_t best = 0;
     double best_pot = std::numeric_limits<double>::infinity();
-    for (int64_t t = 0; t < trials; ++t) {
-      double s = 0;
-      for (int64_t ch = 0; ch < chunks; ++ch) s += candidate_pot[ch * trials + t];
-      if (s < best_pot) best_pot = s, best = t;
-    }
+    for (int64_t t = 0; t < trials; ++t)
+      if (candidate_pot[t] < best_pot) best_pot = candidate_pot[t], best = t;
     take(c, candidates[best]);
-    refresh(&centers[c * dim], false);
+    const Improved& imp = improved[best];
+    potential_with(imp, scratch[0], true);
+    if (prune) {
+      std::vector<int32_t> losers;
+      for (const auto& [i, d] : imp) {
+        losers.push_back(owner[i]);
+        owner[i] = static_cast<int32_t>(c);
+      }
+      fill(members[c], imp);
+      std::sort(losers.begin(), losers.end());
+      losers.erase(std::unique(losers.begin(), losers.end()), losers.end());
+      for (int32_t a : losers) {
+        Members& m = members[a];
+        size_t kept = 0;
+        for (size_t e = 0; e < m.d2.size(); ++e) {
+          if (owner[m.index[e]] != a) continue;
+          m.d2[kept] = m.d2[e];
+          m.index[kept] = m.index[e];
+          std::copy_n(&m.coords[e * dim], dim, &m.coords[kept * dim]);
+          ++kept;
+        }
+        m.d2.resize(kept);
+        m.index.resize(kept);
+        m.coords.resize(kept * static_cast<size_t>(dim));
+      }
+    }
+    for (const auto& [i, d] : imp) closest[i] = d;
     potential = best_pot;
   }
   return centers;

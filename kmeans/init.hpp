@@ -9,9 +9,13 @@ namespace dkm::kmeans {
 
 // scikit-learn's greedy k-means++: the first centre uniformly at random; then, for each next centre,
 // 2 + floor(ln K) candidates drawn with probability proportional to D^2 (inverse of the cumulative
-// sum), keeping the candidate that minimises the potential (sum of D^2).
+// sum), keeping the candidate that minimises the potential (sum of D^2). Points a candidate cannot
+// bring closer (triangle inequality on the centre-to-candidate distance) are skipped and the sums of
+// untouched runs reused, so the result is bit for bit that of the full O(N K) passes.
+// `weights` (kmeans/weights.hpp: N or N x d values, empty for none): D^2 is the weighted squared
+// distance and the first centre is drawn in proportion to the point's weight.
 std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed,
-                                         int threads);
+                                         int threads, std::span<const float> weights = {});
 
 // Deep Compression's linear initialisation: per dimension, K values evenly spaced from the minimum to
 // the maximum (K == 1: the midpoint).

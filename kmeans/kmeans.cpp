@@ -14,6 +14,7 @@
 #include "kmeans/init.hpp"
 #include "kmeans/parallel.hpp"
 #include "kmeans/scalar_1d.hpp"
+#include "kmeans/weights.hpp"
 #include "models/error.hpp"
 
 namespace dkm::kmeans {
@@ -41,9 +42,53 @@ void check_input(std::span<const float> points, int64_t dim, const KMeansParams&
   if (p.init == Init::optimal_1d && dim != 1)
     throw UsageError(fmt::format("k-means: optimal-1d needs dimension 1, got {}", dim));
   const int64_t n = static_cast<int64_t>(points.size()) / dim;
-  const int64_t distinct = count_distinct(points, dim, p.k);
+  if (p.weights.empty()) {
+    const int64_t distinct = count_distinct(points, dim, p.k);
+    if (distinct < p.k)
+      throw UsageError(fmt::format("k-means: K = {} exceeds the {} distinct points (N = {})", p.k, distinct, n));
+    return;
+  }
+  const int64_t nw = static_cast<int64_t>(p.weights.size());
+  if (nw != n && nw != n * dim)
+    throw UsageError(fmt::format("k-means: {} weights for {} points of dimension {}; expected N = {} (per point) "
+                                 "or N x d = {} (per coordinate)", nw, n, dim, n, n * dim));
+  for (int64_t i = 0; i < nw; ++i)
+    if (!(p.weights[i] >= 0) || !std::isfinite(p.weights[i]))
+      throw UsageError(fmt::format("k-means: weight {} is {}; weights must be finite and >= 0", i, p.weights[i]));
+  // The points that can take a centre: those with some positive weight.
+  const PointWeights w(p.weights, n, dim);
+  std::vector<float> positive;
+  for (int64_t i = 0; i < n; ++i)
+    if (w.total(i) > 0) positive.insert(positive.end(), &points[i * dim], &points[i * dim] + dim);
+  if (positive.empty()) throw UsageError("k-means: every weight is zero");
+  const int64_t distinct = count_distinct(positive, dim, p.k);
   if (distinct < p.k)
-    throw UsageError(fmt::format("k-means: K = {} exceeds the {} distinct points (N = {})", p.k, distinct, n));
+    throw UsageError(fmt::format("k-means: K = {} exceeds the {} distinct points of positive weight (N = {})", p.k,
+                                 distinct, n));
+}
+
+// The power of two that brings the largest magnitude into [1, 2) when it lies outside [2^-32, 2^32]
+// (where float squared distances would overflow or lose everything to underflow), else 0.
+int scale_exponent(std::span<const float> points) {
+  float top = 0;
+  for (float v : points) top = std::max(top, std::fabs(v));
+  if (top == 0 || (top >= 0x1p-32f && top <= 0x1p32f)) return 0;
+  return -std::ilogb(top);
+}
+
+// Weighted inertia: sum of weighted D^2 (double), chunks of kChunkPoints in runs, chunks in order.
+double weighted_inertia(std::span<const float> points, int64_t dim, std::span<const float> centers,
+                        std::span<const int32_t> labels, const PointWeights& w, int threads) {
+  const int64_t n = static_cast<int64_t>(labels.size());
+  std::vector<double> partial(static_cast<size_t>(chunk_count(n)), 0.0);
+  parallel_chunks(chunk_count(n), threads, [&](int64_t ch) {
+    partial[ch] = sum_in_runs(ch * kChunkPoints, std::min(n, (ch + 1) * kChunkPoints), [&](int64_t i) {
+      return w.distance(&points[i * dim], &centers[labels[i] * dim], i);
+    });
+  });
+  double total = 0;
+  for (double v : partial) total += v;
+  return total;
 }
 
 double mean_variance(std::span<const float> points, int64_t dim) {
@@ -104,7 +149,9 @@ namespace {
 
 // One problem in the lockstep loop: its points and parameters, its result so far, where its Lloyd loop stands.
 struct Run {
-  std::span<const float> points;
+  std::span<const float> points;  // the input, or `scaled`
+  std::vector<float> scaled;      // the input times 2^scale when its range needs it
+  int scale = 0;
   const KMeansParams* params = nullptr;
   KMeansResult result;
   double tol = 0;            // absolute: params.tol times the mean per-feature variance
@@ -113,16 +160,28 @@ struct Run {
 };
 
 // `sorted`: the points sorted once for the sorted 1-D path, or null.
+// Scalars on the sorted path seed on the sorted values, wherever they were sorted (the same centres on
+// every device).
 std::vector<float> initial_centers(std::span<const float> points, int64_t dim, const KMeansParams& p, bool on_gpu,
-                                   int threads, const SortedScalars* sorted) {
+                                   int threads, const SortedScalars* sorted, int scale) {
   switch (p.init) {
     case Init::kmeans_plus_plus:
+      if (sorted) return init_kmeans_plus_plus_sorted(*sorted, p.k, p.seed);
       return on_gpu && cuda_supports(dim, p.k) ? cuda_init_kmeans_plus_plus(points, dim, p.k, p.seed)
-                                               : init_kmeans_plus_plus(points, dim, p.k, p.seed, threads);
+                                               : init_kmeans_plus_plus(points, dim, p.k, p.seed, threads, p.weights);
     case Init::linear: return init_linear(points, dim, p.k);
     case Init::random: return init_random(points, dim, p.k, p.seed);
-    case Init::given: return p.initial_centers;
-    case Init::optimal_1d: return optimal_1d_centers(sorted ? *sorted : sort_scalars(points), p.k);
+    case Init::given: {
+      std::vector<float> c = p.initial_centers;
+      for (float& v : c) v = std::ldexp(v, scale);
+      return c;
+    }
+    case Init::optimal_1d: {
+      if (sorted) return optimal_1d_centers(*sorted, p.k);
+      SortedScalars own = sort_scalars(points);
+      if (!p.weights.empty()) weigh_sorted(own, p.weights);
+      return optimal_1d_centers(own, p.k);
+    }
   }
   return {};
 }
@@ -150,12 +209,18 @@ bool lloyd_update(Run& run, AssignTotals& t, BatchAssigner& batch, size_t slot, 
     if (t.counts[c] == 0) empty.push_back(c);
   if (!empty.empty()) {
     const auto far = batch.farthest(slot, static_cast<int64_t>(empty.size()), t.counts);
+    const PointWeights w(run.params->weights, static_cast<int64_t>(run.points.size()) / dim, dim);
     for (size_t e = 0; e < far.size(); ++e) {
       const float* x = &run.points[far[e].point * dim];
       const int64_t to = empty[e], from = far[e].label;
       for (int64_t j = 0; j < dim; ++j) {
-        t.sums[from * dim + j] -= x[j];
-        t.sums[to * dim + j] = x[j];
+        const double wj = w.empty() ? 1.0 : w.at(far[e].point, j);
+        t.sums[from * dim + j] -= wj * x[j];
+        t.sums[to * dim + j] = wj * x[j];
+        if (!w.empty()) {
+          t.weights[from * dim + j] -= wj;
+          t.weights[to * dim + j] = wj;
+        }
       }
       --t.counts[from];
       t.counts[to] = 1;
@@ -165,7 +230,9 @@ bool lloyd_update(Run& run, AssignTotals& t, BatchAssigner& batch, size_t slot, 
   for (int64_t c = 0; c < k; ++c) {
     if (t.counts[c] == 0) continue;  // no point to take: the centre stays where it was
     for (int64_t j = 0; j < dim; ++j) {
-      const float moved = static_cast<float>(t.sums[c * dim + j] / double(t.counts[c]));
+      const double mass = t.weights.empty() ? double(t.counts[c]) : t.weights[c * dim + j];
+      if (!(mass > 0)) continue;  // only weightless points here: the coordinate stays
+      const float moved = static_cast<float>(t.sums[c * dim + j] / mass);
       const double diff = double(moved) - double(centers[c * dim + j]);
       shift += diff * diff;
       centers[c * dim + j] = moved;
@@ -179,6 +246,18 @@ bool lloyd_update(Run& run, AssignTotals& t, BatchAssigner& batch, size_t slot, 
     return true;
   }
   return r.iterations >= run.params->max_iter;
+}
+
+// Back to the input's scale: exact powers of two (centres, squared quantities).
+void unscale(Run& run) {
+  if (run.scale == 0) return;
+  KMeansResult& r = run.result;
+  for (float& v : r.centers) v = std::ldexp(v, -run.scale);
+  r.inertia = std::ldexp(r.inertia, -2 * run.scale);
+  for (IterationStats& st : r.stats) {
+    st.inertia = std::ldexp(st.inertia, -2 * run.scale);
+    st.center_shift = std::ldexp(st.center_shift, -2 * run.scale);
+  }
 }
 
 // The runs of one backend in lockstep (runs[members[l]] is layer l of the batch): every round is one
@@ -198,8 +277,12 @@ void run_lockstep(std::vector<Run>& runs, const std::vector<size_t>& members, Ba
         --left;
         run.result.labels.resize(run.points.size() / static_cast<size_t>(dim));
         batch.labels(l, run.result.labels);
-        run.result.inertia = inertia(run.points, dim, run.result.centers, run.result.labels,
-                                     resolve_threads(run.params->threads));
+        const int threads = resolve_threads(run.params->threads);
+        const PointWeights w(run.params->weights, static_cast<int64_t>(run.result.labels.size()), dim);
+        run.result.inertia = w.empty() ? inertia(run.points, dim, run.result.centers, run.result.labels, threads)
+                                       : weighted_inertia(run.points, dim, run.result.centers, run.result.labels, w,
+                                                          threads);
+        unscale(run);
         if (finished) finished(members[l]);
         continue;
       }
@@ -231,15 +314,24 @@ std::vector<KMeansResult> kmeans_batch(std::span<const KMeansItem> items, int64_
     Run& run = runs[i];
     run.points = items[i].points;
     run.params = &p;
+    run.scale = scale_exponent(run.points);
+    if (run.scale != 0) {
+      run.scaled.resize(run.points.size());
+      for (size_t v = 0; v < run.points.size(); ++v) run.scaled[v] = std::ldexp(run.points[v], run.scale);
+      run.points = run.scaled;
+    }
+    const bool weighted = !p.weights.empty();
     const bool sorted = dim == 1 && p.sorted_1d;
     const int64_t n = static_cast<int64_t>(run.points.size()) / dim;
-    const bool gpu = runs_on_gpu(p, n, dim, sorted);
+    const bool gpu = !weighted && runs_on_gpu(p, n, dim, sorted);
     std::optional<SortedScalars> sorted_points;
     if (sorted) sorted_points = gpu ? cuda_sort_scalars(run.points) : sort_scalars(run.points);
+    if (sorted && weighted) weigh_sorted(*sorted_points, p.weights);
     const int threads = resolve_threads(p.threads);
     run.result.k = p.k;
     run.result.dim = dim;
-    run.result.centers = initial_centers(run.points, dim, p, gpu, threads, sorted_points ? &*sorted_points : nullptr);
+    run.result.centers =
+        initial_centers(run.points, dim, p, gpu, threads, sorted_points ? &*sorted_points : nullptr, run.scale);
     run.tol = p.tol * mean_variance(run.points, dim);
     // The optimum needs no Lloyd step; every other start runs scikit-learn's loop.
     run.lloyd_done = p.init == Init::optimal_1d || p.max_iter == 0;
@@ -250,8 +342,9 @@ std::vector<KMeansResult> kmeans_batch(std::span<const KMeansItem> items, int64_
     } else {
       cpu_items.push_back(i);
       // Lloyd on sorted scalars runs on the host, wherever they were sorted.
-      cpu_assigners.push_back(sorted ? make_sorted_1d_assigner(std::move(*sorted_points), p.k)
-                                     : make_cpu_assigner(run.points, dim, p.k, threads, p.prune));
+      cpu_assigners.push_back(sorted     ? make_sorted_1d_assigner(std::move(*sorted_points), p.k)
+                              : weighted ? make_weighted_assigner(run.points, dim, p.k, p.weights, threads)
+                                         : make_cpu_assigner(run.points, dim, p.k, threads, p.prune));
     }
   }
   if (!cpu_items.empty()) {

@@ -35,6 +35,15 @@ struct KMeansParams {
   Device device = Device::cpu;
   bool prune = true;                    // skip distance scans with Hamerly bounds (same labels, faster)
   bool sorted_1d = true;                // d == 1: sort once, clusters are ranges (same labels, faster)
+  // Activation-weighted k-means: non-negative weights, N values (one per point: its squared error
+  // times the weight) or N x d (one per coordinate: each coordinate's squared error times its own
+  // weight, e.g. the second moment of the input channel it multiplies). Empty: unweighted. Lloyd's
+  // centres become weighted means, k-means++ draws in proportion to weight x D^2 (its first centre in
+  // proportion to the point's weight), optimal_1d minimises the weighted sum. A point of zero weight
+  // takes its nearest centre by the plain distance and adds nothing. Weighted problems run on
+  // the host whatever `device` says (the GPU kernels are unweighted), so every device gives the same
+  // labels. The span must outlive the call.
+  std::span<const float> weights;
 };
 
 struct IterationStats {
@@ -54,7 +63,11 @@ struct KMeansResult {
 };
 
 // Throws dkm::UsageError for K < 1, an empty input, NaN/Inf values, or K larger than the number of
-// distinct points (refused, not clamped: callers that want clamping use count_distinct first).
+// distinct points (of positive weight, when weighted; refused, not clamped: callers that want clamping
+// use count_distinct first), and for weights of the wrong count, negative, non-finite or all zero.
+// Any finite float data is clustered right: data whose largest magnitude lies outside [2^-32, 2^32]
+// (where squared distances in float would overflow or underflow) is scaled by a power of two, exactly,
+// and the results scaled back; inside that range nothing is scaled and the bits are unchanged.
 // Lloyd follows scikit-learn: stop when the labels do not change or the summed squared centre shift is
 // <= tol * mean per-feature variance; tol == 0 runs exactly max_iter iterations. The returned labels are
 // the nearest centres (lowest index on ties) of the returned centres.

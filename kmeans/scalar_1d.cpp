@@ -70,69 +70,16 @@ SortedScalars sort_scalars(std::span<const float> values) {
   return s;
 }
 
-std::vector<float> optimal_1d_centers(const SortedScalars& sorted, int64_t k) {
-  // Distinct values with multiplicities and their prefix sums.
-  std::vector<double> w_prefix{0}, x_prefix{0}, xx_prefix{0};
-  std::vector<float> distinct;
-  const size_t n = sorted.value.size();
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j < n && sorted.value[j] == sorted.value[i]) ++j;
-    distinct.push_back(sorted.value[i]);
-    w_prefix.push_back(w_prefix.back() + double(j - i));
-    x_prefix.push_back(sorted.prefix[j] - sorted.prefix[i] + x_prefix.back());
-    xx_prefix.push_back(sorted.prefix_sq[j] - sorted.prefix_sq[i] + xx_prefix.back());
-    i = j;
+void weigh_sorted(SortedScalars& s, std::span<const float> weights) {
+  const size_t n = s.value.size();
+  s.weight.resize(n);
+  s.prefix_w.assign(n + 1, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    const double w = s.weight[i] = weights[s.index[i]], x = s.value[i];
+    s.prefix_w[i + 1] = s.prefix_w[i] + w;
+    s.prefix[i + 1] = s.prefix[i] + w * x;
+    s.prefix_sq[i + 1] = s.prefix_sq[i] + w * (x * x);
   }
-  const int64_t m = static_cast<int64_t>(distinct.size());
-  if (k > m) throw UsageError(fmt::format("optimal-1d: K = {} exceeds the {} distinct values", k, m));
-  if (k * m > kOptimal1dMaxCells)
-    throw UsageError(fmt::format("optimal-1d: K x distinct values = {} x {} exceeds {} table cells; use k-means++",
-                                 k, m, kOptimal1dMaxCells));
-  // Within-cluster sum of squares of distinct values [a, b] (inclusive), from prefix sums.
-  auto cost = [&](int64_t a, int64_t b) {
-    const double w = w_prefix[b + 1] - w_prefix[a];
-    const double s = x_prefix[b + 1] - x_prefix[a];
-    const double ss = xx_prefix[b + 1] - xx_prefix[a];
-    return std::max(0.0, ss - s * s / w);
-  };
-  const double inf = std::numeric_limits<double>::infinity();
-  // prev[i]: best cost of the first i+1 values in q-1 clusters; cur for q clusters; split[q][i]: start
-  // of the last cluster.
-  std::vector<double> prev(static_cast<size_t>(m)), cur(static_cast<size_t>(m));
-  std::vector<std::vector<uint32_t>> split(static_cast<size_t>(k), std::vector<uint32_t>(static_cast<size_t>(m), 0));
-  for (int64_t i = 0; i < m; ++i) prev[i] = cost(0, i);
-  for (int64_t q = 1; q < k; ++q) {
-    auto& sp = split[q];
-    // cur[i] = min over j in [q, i] of prev[j-1] + cost(j, i); the best j is monotone in i.
-    auto solve = [&](auto&& self, int64_t lo, int64_t hi, int64_t jlo, int64_t jhi) -> void {
-      if (lo > hi) return;
-      const int64_t mid = (lo + hi) / 2;
-      double best = inf;
-      int64_t best_j = std::max<int64_t>(jlo, q);
-      for (int64_t j = std::max<int64_t>(jlo, q); j <= std::min(mid, jhi); ++j) {
-        const double c = prev[j - 1] + cost(j, mid);
-        if (c < best) best = c, best_j = j;
-      }
-      cur[mid] = best;
-      sp[mid] = static_cast<uint32_t>(best_j);
-      self(self, lo, mid - 1, jlo, best_j);
-      self(self, mid + 1, hi, best_j, jhi);
-    };
-    std::fill(cur.begin(), cur.end(), inf);
-    solve(solve, q, m - 1, q, m - 1);
-    std::swap(prev, cur);
-  }
-  // Walk the splits back from the last value.
-  std::vector<float> centers(static_cast<size_t>(k));
-  int64_t end = m - 1;
-  for (int64_t q = k - 1; q >= 0; --q) {
-    const int64_t start = q == 0 ? 0 : split[q][end];
-    const double w = w_prefix[end + 1] - w_prefix[start];
-    centers[q] = static_cast<float>((x_prefix[end + 1] - x_prefix[start]) / w);
-    end = start - 1;
-  }
-  return centers;
 }
 
 namespace {
@@ -176,14 +123,17 @@ class Sorted1dAssigner final : public Assigner {
     AssignTotals totals;
     totals.sums.assign(static_cast<size_t>(k_), 0.0);
     totals.counts.assign(static_cast<size_t>(k_), 0);
+    if (weighted()) totals.weights.assign(static_cast<size_t>(k_), 0.0);
     int64_t kept = 0;
     for (int64_t c = 0; c < k_; ++c) {
       const int64_t b = begin[c], e = end[c];
       totals.counts[c] = e - b;
-      const double s = sorted_.prefix[e] - sorted_.prefix[b];
+      const double s = sorted_.prefix[e] - sorted_.prefix[b];  // of weight x value when weighted
       totals.sums[c] = s;
+      const double w = weighted() ? sorted_.prefix_w[e] - sorted_.prefix_w[b] : double(e - b);
+      if (weighted()) totals.weights[c] = w;
       const double cc = centers[c];
-      totals.inertia += std::max(0.0, sorted_.prefix_sq[e] - sorted_.prefix_sq[b] - 2 * cc * s + cc * cc * double(e - b));
+      totals.inertia += std::max(0.0, sorted_.prefix_sq[e] - sorted_.prefix_sq[b] - 2 * cc * s + cc * cc * w);
       if (!begin_.empty()) kept += std::max<int64_t>(0, std::min(e, end_[c]) - std::max(b, begin_[c]));
     }
     totals.changed = n_ - kept;
@@ -194,6 +144,7 @@ class Sorted1dAssigner final : public Assigner {
   }
 
   std::vector<Farthest> farthest(int64_t count, std::span<const int64_t> counts) override {
+    if (weighted()) return weighted_farthest(count, counts);
     // Within a cluster the distance to its centre is largest at the ends of its range.
     std::vector<int64_t> b = begin_, e = end_;
     std::vector<int64_t> left(counts.begin(), counts.end());
@@ -225,6 +176,31 @@ class Sorted1dAssigner final : public Assigner {
   }
 
  private:
+  bool weighted() const { return !sorted_.weight.empty(); }
+
+  // Weighted: the largest weight x D^2 may sit anywhere in a range; all of them, ordered.
+  std::vector<Farthest> weighted_farthest(int64_t count, std::span<const int64_t> counts) const {
+    std::vector<std::pair<double, int64_t>> all;  // (-weight x D^2, input index) of the sorted positions
+    std::vector<int32_t> label_of(static_cast<size_t>(n_));
+    for (int32_t c = 0; c < k_; ++c)
+      for (int64_t pos = begin_[c]; pos < end_[c]; ++pos) {
+        const double d = double(d2(sorted_.value[pos], centers_[c])) * sorted_.weight[pos];
+        all.emplace_back(-d, sorted_.index[pos]);
+        label_of[sorted_.index[pos]] = c;
+      }
+    std::sort(all.begin(), all.end());
+    std::vector<int64_t> left(counts.begin(), counts.end());
+    std::vector<Farthest> out;
+    for (const auto& [d, i] : all) {
+      if (static_cast<int64_t>(out.size()) >= count) break;
+      const int32_t c = label_of[i];
+      if (left[c] <= 1) continue;
+      --left[c];
+      out.push_back({i, c});
+    }
+    return out;
+  }
+
   SortedScalars sorted_;
   int64_t k_, n_;
   std::vector<int64_t> begin_, end_;  // sorted range of each cluster at the last assign

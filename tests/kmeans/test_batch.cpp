@@ -9,6 +9,7 @@
 
 #include "kmeans/assign.hpp"
 #include "kmeans/compress.hpp"
+#include "kmeans/init.hpp"
 #include "kmeans/kmeans.hpp"
 #include "kmeans/plan.hpp"
 #include "kmeans/rng.hpp"
@@ -86,6 +87,11 @@ TEST_CASE("kmeans_batch gives every problem the result kmeans gives it alone") {
         {b, params(5, Init::optimal_1d, 300, 1e-4, 0)},
     };
     items[1].params.sorted_1d = false;
+    // The same start for both (the sorted path seeds on sorted values, tests/kmeans/test_seeding.cpp).
+    for (size_t i : {0, 1}) {
+      items[i].params.init = Init::given;
+      items[i].params.initial_centers = init_kmeans_plus_plus(a, 1, 64, 1, 1);
+    }
     const auto together = kmeans_batch(items, 1);
     for (size_t i = 0; i < items.size(); ++i) {
       CAPTURE(i);

@@ -13,25 +13,12 @@
 #include "kmeans/rng.hpp"
 #include "kmeans/scalar_1d.hpp"
 #include "models/error.hpp"
+#include "tests/kmeans/data.hpp"
 
 using namespace dkm::kmeans;
+using dkm::kmeans::testing::heavy_tailed;
 
 namespace {
-
-// Student-t(4) x 0.05, the benchmark distribution.
-std::vector<float> heavy_tailed(int64_t count, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<float> v(static_cast<size_t>(count));
-  for (auto& x : v) {
-    double chi2 = 0;
-    for (int i = 0; i < 4; ++i) {
-      const double z = rng.normal();
-      chi2 += z * z;
-    }
-    x = static_cast<float>(0.05 * rng.normal() / std::sqrt(chi2 / 4));
-  }
-  return v;
-}
 
 KMeansParams params_k(int64_t k) {
   KMeansParams p;
@@ -230,9 +217,11 @@ TEST_CASE("1-D: sort_scalars orders like floats and sums over chunks of 8192") {
 
 TEST_CASE("1-D: the sorted path matches the generic kernel") {
   const auto x = heavy_tailed(40000, 7);
-  for (auto init : {Init::kmeans_plus_plus, Init::linear}) {
+  // Given k-means++ centres (the sorted path seeds on sorted values, test_seeding.cpp), and linear.
+  for (auto init : {Init::given, Init::linear}) {
     auto p = params_k(16);
     p.init = init;
+    p.initial_centers = init_kmeans_plus_plus(x, 1, 16, 0, 1);
     p.tol = 0;
     p.max_iter = 40;
     const auto sorted = kmeans(x, 1, p);
