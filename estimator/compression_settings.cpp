@@ -16,7 +16,10 @@ std::map<std::string, LayerCompression> compression_from_plan(std::span<const km
     c.k = s.k;
     c.granularity = s.granularity;
     c.index_bits = index_bits_for(s.k);
-    if (s.sparsity_variant == kmeans::SparsityVariant::zero_norm && s.sparsity > 0) c.density = 1.0 - s.sparsity;
+    if (s.sparsity_variant == kmeans::SparsityVariant::zero_norm && s.sparsity > 0) {
+      c.density = 1.0 - s.sparsity;
+      c.zero_label = 0;  // the sparse group takes label 0 and a zero centre (kmeans/compress.hpp)
+    }
     out[s.layer] = c;
   }
   return out;
@@ -34,6 +37,8 @@ std::map<std::string, LayerCompression> compression_from_model(const kmeans::Com
     if (l.dim < 1 || l.k < 1 || static_cast<int64_t>(l.codebook.size()) != l.k * l.dim || l.vectors() * l.dim != weights)
       throw InputError("compressed model", where,
                        fmt::format("a codebook of K x dim values and labels covering the layer's {} weights", weights));
+    // K == N keeps every vector as it was: the layer is uncompressed, as the plan and the ratio say.
+    if (l.k >= l.vectors()) continue;
     // Exactly-zero centre entries are zero weights that a zero-gating accelerator skips.
     std::vector<int64_t> zeros_in_centre(static_cast<size_t>(l.k), 0);
     for (int64_t k = 0; k < l.k; ++k)
@@ -49,6 +54,8 @@ std::map<std::string, LayerCompression> compression_from_model(const kmeans::Com
     c.granularity = l.granularity;
     c.index_bits = index_bits_for(l.k);
     c.labels = l.labels;
+    for (int64_t k = 0; k < l.k && c.zero_label < 0; ++k)
+      if (zeros_in_centre[static_cast<size_t>(k)] == l.dim) c.zero_label = static_cast<int32_t>(k);
     if (zeros > 0) c.density = std::max(1e-12, 1.0 - static_cast<double>(zeros) / static_cast<double>(weights));
     out[l.name] = c;
   }

@@ -16,7 +16,8 @@ namespace dkm::estimator {
 // the paper's zero-norm sparsity the p*N vectors in the zero cluster are zero weights: density 1 - p.
 std::map<std::string, LayerCompression> compression_from_plan(std::span<const kmeans::LayerSetting> settings);
 
-// Labels are referenced, not copied: `compressed` must outlive the result. Density counts the weights
+// Labels are referenced, not copied: `compressed` must outlive the result. Layers with K == N (kept
+// unchanged) are omitted, as from a plan: one rule for both, so size and energy agree. Density counts the weights
 // whose centre entry is exactly zero. Throws dkm::InputError when a layer is missing from `model` or its
 // weight shape differs.
 std::map<std::string, LayerCompression> compression_from_model(const kmeans::CompressedModel& compressed,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <stdexcept>
 
 #include <fmt/core.h>
 
@@ -36,6 +38,28 @@ void validate(const LayerCompression& c, const ConvProblem& p, const std::string
     throw InputError("compression settings", where, fmt::format("K in [1, {}] (the vectors), got {}", vectors, c.k));
   if (c.index_bits < 0 || c.index_bits > 32)
     throw InputError("compression settings", where, fmt::format("index bits in [0, 32], got {}", c.index_bits));
+}
+
+// An estimate is a result only when every energy is finite: a profile energy near the top of double's
+// range (1e308) times an access count overflows to inf, which must never reach a table or JSON as null.
+void check_finite(const Estimate& e, const HwProfile& hw) {
+  auto check = [&](double v, const std::string& what) {
+    if (!std::isfinite(v))
+      throw InputError(hw.file, "", fmt::format("expected energies that a double can hold, got {} for {} (the "
+                                                "profile's energies times the access counts overflow)", v, what));
+  };
+  for (const LayerEstimate& l : e.layers) {
+    check(l.paper.total_energy(), fmt::format("the paper metric of layer '{}'", l.name));
+    check(l.hierarchy.total_energy(), fmt::format("the hierarchy energy of layer '{}'", l.name));
+    for (const auto& row : l.hierarchy.energy)
+      for (double v : row) check(v, fmt::format("the hierarchy energy of layer '{}'", l.name));
+  }
+  check(e.totals.paper_energy, "the model's total paper metric");
+  check(e.totals.hierarchy_energy, "the model's total hierarchy energy");
+  if (e.uncompressed) {
+    check(e.uncompressed->paper_energy, "the uncompressed model's total paper metric");
+    check(e.uncompressed->hierarchy_energy, "the uncompressed model's total hierarchy energy");
+  }
 }
 
 }  // namespace
@@ -94,11 +118,13 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
     out.layers.push_back(std::move(le));
   }
   if (any_compressed) out.uncompressed = dense_totals;
+  check_finite(out, hw);
   return out;
 }
 
-double r_squared(std::span<const double> x, std::span<const double> y) {
-  if (x.size() != y.size() || x.size() < 2) throw UsageError("R^2 needs two series of equal length >= 2");
+std::optional<double> r_squared(std::span<const double> x, std::span<const double> y) {
+  if (x.size() != y.size()) throw std::invalid_argument("r_squared: series of different lengths");
+  if (x.size() < 2) return std::nullopt;
   const double n = static_cast<double>(x.size());
   double mx = 0, my = 0;
   for (size_t i = 0; i < x.size(); ++i) {
@@ -113,7 +139,7 @@ double r_squared(std::span<const double> x, std::span<const double> y) {
     sxx += (x[i] - mx) * (x[i] - mx);
     syy += (y[i] - my) * (y[i] - my);
   }
-  if (sxx == 0 || syy == 0) return 1.0;  // a constant series is fitted exactly by a flat line
+  if (sxx == 0 || syy == 0) return std::nullopt;  // 0/0: no line is better or worse than another
   return sxy * sxy / (sxx * syy);
 }
 
@@ -154,8 +180,15 @@ Sweep sweep(const models::Model& model, const HwProfile& hw, std::span<const dou
     hier.push_back(pt.totals.hierarchy_energy);
     s.points.push_back(pt);
   }
-  s.r2 = rates.size() >= 2 ? r_squared(paper, hier) : 1.0;
-  s.r2_without_reuse = rates.size() >= 2 ? r_squared(paper_no_reuse, hier) : 1.0;
+  s.r2 = r_squared(paper, hier);
+  s.r2_without_reuse = r_squared(paper_no_reuse, hier);
+  const bool any_conv = std::any_of(model.layers.begin(), model.layers.end(),
+                                    [](const models::Layer& l) { return l.kind == models::LayerKind::conv2d; });
+  const size_t distinct = std::set<double>(rates.begin(), rates.end()).size();
+  if (!any_conv) s.r2_undefined = "the model has no conv layer";
+  else if (distinct < 2) s.r2_undefined = "R^2 needs at least two different cluster rates";
+  else if (!s.r2) s.r2_undefined = "the energies do not change over these rates";
+  if (!s.r2_undefined.empty()) s.r2.reset(), s.r2_without_reuse.reset();
   return s;
 }
 

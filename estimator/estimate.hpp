@@ -87,14 +87,19 @@ struct Sweep {
   std::string model, profile;
   EnergyUnit unit = EnergyUnit::mac_normalised;
   std::vector<SweepPoint> points;
-  double r2 = 0;  // coefficient of determination of a linear fit of hierarchy on paper energy (conv)
-  double r2_without_reuse = 0;  // the same against paper_energy_without_reuse
+  // Coefficient of determination of a linear fit of hierarchy on paper energy (conv layers); unset where
+  // it is undefined (one distinct rate, no conv layer, energies that do not change), `r2_undefined` says why.
+  std::optional<double> r2;
+  std::optional<double> r2_without_reuse;  // the same against paper_energy_without_reuse
+  std::string r2_undefined;
 };
 
 Sweep sweep(const models::Model& model, const HwProfile& profile, std::span<const double> rates,
             const EstimateOptions& base = {});
 
-// Coefficient of determination of the least-squares line y ~ a + b x (the squared Pearson correlation).
-double r_squared(std::span<const double> x, std::span<const double> y);
+// Coefficient of determination of the least-squares line y ~ a + b x (the squared Pearson correlation);
+// nullopt where it is undefined: fewer than two points, or x or y constant. Throws std::invalid_argument
+// for series of different lengths.
+std::optional<double> r_squared(std::span<const double> x, std::span<const double> y);
 
 }  // namespace dkm::estimator

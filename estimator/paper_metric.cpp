@@ -36,18 +36,39 @@ std::map<std::vector<char>, int64_t> tap_sets(int64_t out, int64_t stride, int64
   return count;
 }
 
-// Distinct labels among `ids` (vector indices); `seen` is scratch of size k, reset afterwards.
-int64_t distinct(std::span<const int32_t> labels, const std::vector<int64_t>& ids, std::vector<char>& seen) {
+// Distinct labels among `ids` (vector indices), `skip` (the zero centre, or -1) not counted; `seen` is
+// scratch of size k, reset afterwards.
+int64_t distinct(std::span<const int32_t> labels, const std::vector<int64_t>& ids, std::vector<char>& seen,
+                 int32_t skip) {
   int64_t n = 0;
   for (int64_t i : ids) {
-    auto& s = seen[static_cast<size_t>(labels[static_cast<size_t>(i)])];
-    if (!s) {
+    const int32_t label = labels[static_cast<size_t>(i)];
+    auto& s = seen[static_cast<size_t>(label)];
+    if (!s && label != skip) {
       s = 1;
       ++n;
     }
   }
   for (int64_t i : ids) seen[static_cast<size_t>(labels[static_cast<size_t>(i)])] = 0;
   return n;
+}
+
+// Expected distinct non-zero centres among n vectors under uniform labels: with a zero centre, a vector
+// is in it with probability q = 1 - density and otherwise uniform over the other k - 1 centres.
+double expected_nonzero_distinct(double n, const LayerCompression& c) {
+  if (c.zero_label < 0) return expected_distinct(n, c.k);
+  if (c.k <= 1 || n <= 0) return 0;
+  const double others = static_cast<double>(c.k - 1);
+  const double hit = c.density / others;  // one vector lands on one given non-zero centre
+  return -others * std::expm1(n * std::log1p(-hit));
+}
+
+// The fraction of vectors in the zero centre: counted from real labels, 1 - density under uniform ones.
+double zero_fraction(const LayerCompression& c) {
+  if (c.zero_label < 0) return 0;
+  if (c.labels.empty()) return 1.0 - c.density;
+  const auto zeros = std::count(c.labels.begin(), c.labels.end(), c.zero_label);
+  return static_cast<double>(zeros) / static_cast<double>(c.labels.size());
 }
 
 void check_labels(const ConvProblem& p, const LayerCompression& c) {
@@ -89,9 +110,9 @@ double shared_products(const ConvProblem& p, const LayerCompression& c) {
         if (exact) {
           ids.clear();
           members(g, ch, ids);
-          products += per_distinct * static_cast<double>(distinct(c.labels, ids, seen));
+          products += per_distinct * static_cast<double>(distinct(c.labels, ids, seen, c.zero_label));
         } else {
-          products += per_distinct * expected_distinct(static_cast<double>(n_members), c.k);
+          products += per_distinct * expected_nonzero_distinct(static_cast<double>(n_members), c);
         }
       }
   };
@@ -104,9 +125,9 @@ double shared_products(const ConvProblem& p, const LayerCompression& c) {
         if (exact) {
           ids.clear();
           for (int64_t o = g * M; o < (g + 1) * M; ++o) ids.push_back(o);
-          d = static_cast<double>(distinct(c.labels, ids, seen));
+          d = static_cast<double>(distinct(c.labels, ids, seen, c.zero_label));
         } else {
-          d = expected_distinct(static_cast<double>(M), c.k);
+          d = expected_nonzero_distinct(static_cast<double>(M), c);
         }
         products += d * batch * static_cast<double>(E * F * C * R * S);
       }
@@ -173,7 +194,12 @@ PaperMetric paper_metric(const ConvProblem& p, const LayerCompression& c, const 
     // Pruning shortens every dot product to density*D terms; sharing lets products of one activation
     // with one shared centre be reused, which saves multiplications, not additions.
     const double d_eff = c.density * static_cast<double>(m.dot_length);
-    m.products = c.density * shared_products(p, c);
+    // Shared products already leave out the zero centre's vectors; only the zeros elsewhere (pruning
+    // without a zero centre, or zero entries inside other centres) still scale them. Multiplying by the
+    // whole density would count the zero centre's saving twice.
+    const double rest = 1.0 - zero_fraction(c);
+    const double rest_density = rest > 0 ? std::min(1.0, c.density / rest) : 1.0;  // the zero centre holds no non-zero
+    m.products = (c.shared() ? rest_density : c.density) * shared_products(p, c);
     const double adds = std::max(0.0, d_eff - 1.0) * (bx + bw + ceil_log2(d_eff) - 1);
     m.comp_full_adders = m.products * bw * bx + P * adds;
   }

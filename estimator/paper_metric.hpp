@@ -38,7 +38,8 @@ struct PaperMetric {
 // Multiplications needed when products of the same activation with the same shared centre are reused:
 // for each input channel and input position, the kernel vectors that meet it collapse to the distinct
 // centres among them. Exact from `c.labels` when given, the expectation under uniform labels otherwise.
-// Equals problem.macs() without sharing.
+// Vectors in the zero centre (c.zero_label) cost nothing and are not counted. Equals problem.macs()
+// without sharing.
 double shared_products(const ConvProblem& problem, const LayerCompression& c);
 
 PaperMetric paper_metric(const ConvProblem& problem, const LayerCompression& c, const LoadCounts& loads,

@@ -42,6 +42,9 @@ struct LayerCompression {
   // The real cluster assignment, one label per vector in OIHW order (the container's order); empty means
   // labels are assumed uniform and expectations are used. The caller keeps the labels alive.
   std::span<const int32_t> labels;
+  // The label whose centre is all zeros (zero-norm sparsity's cluster), or -1: its products are skipped,
+  // so it is left out of the distinct centres that shared products count (paper_metric.hpp).
+  int32_t zero_label = -1;
 
   bool shared() const { return k > 0; }
   bool compressed() const { return shared() || density < 1.0; }

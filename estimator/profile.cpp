@@ -258,7 +258,7 @@ HwProfile parse_profile(std::string_view json_text, const std::string& source) {
 }
 
 HwProfile load_profile(const std::string& name_or_path) {
-  if (const EmbeddedFile* f = find_embedded(profile_files(), name_or_path))
+  if (const EmbeddedFile* f = shipped_file(profile_files(), name_or_path))
     return parse_profile(f->text, "<embedded>/" + std::string(f->name));
   if (std::filesystem::exists(name_or_path)) return parse_profile(read_file(name_or_path), name_or_path);
   std::string names;

@@ -14,6 +14,7 @@
 #include "kmeans/rng.hpp"
 #include "kmeans/sparsity.hpp"
 #include "models/error.hpp"
+#include "models/tensor_io.hpp"
 
 namespace dkm::kmeans {
 namespace {
@@ -160,6 +161,7 @@ void check_weights(const models::Model& model, const Weights& weights, std::span
       throw InputError(source, name,
                        fmt::format("shape [{}] (OIHW) as the model spec says, got [{}]", fmt::join(s->weight_shape, ", "),
                                    fmt::join(it->second.shape, ", ")));
+    require_finite(it->second, source, name);
     const models::Layer* layer = model.find(s->layer);
     if (layer && layer->bias) {
       auto b = weights.find(s->layer + ".bias");
@@ -169,6 +171,7 @@ void check_weights(const models::Model& model, const Weights& weights, std::span
       if (b->second.numel() != layer->bias_count)
         throw InputError(source, s->layer + ".bias",
                          fmt::format("{} values, got {}", layer->bias_count, b->second.numel()));
+      require_finite(b->second, source, s->layer + ".bias");
     }
   }
 }

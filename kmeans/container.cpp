@@ -17,6 +17,7 @@
 
 #include "kmeans/huffman.hpp"
 #include "models/error.hpp"
+#include "models/json_reader.hpp"
 #include "models/tensor_io.hpp"
 
 namespace dkm::kmeans {
@@ -94,6 +95,8 @@ void check_layer(const CompressedLayer& l) {
     if (label < 0 || label >= l.k) fail(fmt::format("label {} outside [0, {})", label, l.k));
   for (float v : l.codebook)
     if (!std::isfinite(v)) fail("non-finite codebook value");
+  for (float v : l.bias)
+    if (!std::isfinite(v)) fail("non-finite bias value");
   if (!std::isfinite(l.mse) || !std::isfinite(l.sparsity)) fail("non-finite mse or sparsity");
 }
 
@@ -146,34 +149,20 @@ namespace {
 // Reads one layer's entry of "__metadata__.layers" and its tensors, checking each field on the way.
 class LayerReader {
  public:
-  LayerReader(const std::string& path, Safetensors& file, const json& entry, size_t index)
-      : path_(path), file_(file), entry_(entry), where_(fmt::format("__metadata__.layers[{}]", index)) {}
+  LayerReader(const std::string& path, Safetensors& file, const Json& entry, size_t index)
+      : json_(path), file_(file), entry_(entry), where_(fmt::format("__metadata__.layers[{}]", index)) {}
 
-  [[noreturn]] void fail(const std::string& field, const std::string& expected) const {
-    throw InputError(path_, field.empty() ? where_ : where_ + "." + field, expected);
+  [[noreturn]] void fail(const std::string& field, const std::string& message) const {
+    json_.fail(field.empty() ? where_ : where_ + "." + field, message);
   }
-  const json& field(const std::string& key) const {
-    if (!entry_.contains(key)) fail(key, "a value (the field is missing)");
-    return entry_[key];
-  }
+  const Json& field(const std::string& key) const { return json_.field(entry_, where_, key); }
   int64_t integer(const std::string& key, int64_t min, int64_t max) const {
-    const json& v = field(key);
-    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(max)) ||
-        v.get<int64_t>() < min || v.get<int64_t>() > max)
-      fail(key, fmt::format("an integer in [{}, {}], found {}", min, max, v.dump()));
-    return v.get<int64_t>();
+    return json_.integer(field(key), at(key), min, max, fmt::format("an integer in [{}, {}]", min, max));
   }
   double number(const std::string& key, double min, double max) const {
-    const json& v = field(key);
-    if (!v.is_number() || !(v.get<double>() >= min && v.get<double>() <= max))
-      fail(key, fmt::format("a number in [{}, {}], found {}", min, max, v.dump()));
-    return v.get<double>();
+    return json_.number(field(key), at(key), min, max, fmt::format("a number in [{}, {}]", min, max));
   }
-  std::string string(const std::string& key) const {
-    const json& v = field(key);
-    if (!v.is_string()) fail(key, fmt::format("a string, found {}", v.dump()));
-    return v.get<std::string>();
-  }
+  std::string string(const std::string& key) const { return json_.string(field(key), at(key), "a string"); }
   template <typename E, size_t N>
   E choice(const std::string& key, const std::pair<E, std::string_view> (&table)[N]) const {
     std::string value = string(key);
@@ -182,43 +171,50 @@ class LayerReader {
       if (name == value) return v;
       names.append(names.empty() ? "" : ", ").append(name);
     }
-    fail(key, fmt::format("one of {}, found '{}'", names, value));
+    fail(key, fmt::format("expected one of {}, got \"{}\"", names, value));
+  }
+  uint64_t seed(const std::string& key) const {
+    return json_.unsigned_integer(field(key), at(key), "an unsigned 64-bit integer");
   }
   // Takes the tensor out of the file (so leftovers can be reported) after checking dtype and shape.
   Array take(const std::string& name, DType dtype, const std::vector<int64_t>& shape) {
     auto it = file_.tensors.find(name);
-    if (it == file_.tensors.end()) throw InputError(path_, fmt::format("tensor '{}'", name), "present (it is missing)");
+    if (it == file_.tensors.end())
+      json_.fail(fmt::format("tensor '{}'", name), "expected the tensor, got none (it is missing)");
     Array a = std::move(it->second);
     file_.tensors.erase(it);
     if (a.dtype != dtype || a.shape != shape)
-      throw InputError(path_, fmt::format("tensor '{}'", name),
-                       fmt::format("{} of shape [{}], found {} of shape [{}]", to_string(dtype), join_dims(shape, ", "),
-                                   to_string(a.dtype), join_dims(a.shape, ", ")));
+      json_.fail(fmt::format("tensor '{}'", name),
+                 fmt::format("expected {} of shape [{}], got {} of shape [{}]", to_string(dtype),
+                             join_dims(shape, ", "), to_string(a.dtype), join_dims(a.shape, ", ")));
     return a;
   }
 
  private:
-  const std::string& path_;
+  std::string at(const std::string& key) const { return where_ + "." + key; }
+  JsonReader json_;
   Safetensors& file_;
-  const json& entry_;
+  const Json& entry_;
   std::string where_;
 };
 
-CompressedLayer read_layer(const std::string& path, Safetensors& file, const json& entry, size_t index) {
+CompressedLayer read_layer(const std::string& path, Safetensors& file, const Json& entry, size_t index) {
   LayerReader r(path, file, entry, index);
-  if (!entry.is_object()) r.fail("", "an object describing one layer");
+  if (!entry.is_object())
+    r.fail("", fmt::format("expected an object describing one layer, got {}", json_type_name(entry)));
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   CompressedLayer l;
   l.name = r.string("name");
-  if (l.name.empty()) r.fail("name", "a non-empty layer name");
+  if (l.name.empty()) r.fail("name", "expected a non-empty layer name, got \"\"");
   l.granularity = r.choice("granularity", kGranularities);
-  const json& shape = r.field("weight_shape");
-  if (!shape.is_array() || shape.empty()) r.fail("weight_shape", "a non-empty array of positive integers");
+  const Json& shape = r.field("weight_shape");
+  if (!shape.is_array() || shape.empty())
+    r.fail("weight_shape", fmt::format("expected a non-empty array of positive integers, got {}", json_shown(shape)));
   uint64_t numel = 1;
-  for (const json& d : shape) {
+  for (const Json& d : shape) {
     if (!d.is_number_unsigned() || d.get<uint64_t>() == 0 || d.get<uint64_t>() > (uint64_t{1} << 40) ||
         numel > (uint64_t{1} << 62) / d.get<uint64_t>())
-      r.fail("weight_shape", fmt::format("a non-empty array of positive integers, found {}", shape.dump()));
+      r.fail("weight_shape", fmt::format("expected a non-empty array of positive integers, got {}", json_shown(shape)));
     numel *= d.get<uint64_t>();
     l.weight_shape.push_back(d.get<int64_t>());
   }
@@ -226,23 +222,20 @@ CompressedLayer read_layer(const std::string& path, Safetensors& file, const jso
   l.dim = r.integer("dim", 1, kMax);
   int64_t vectors = r.integer("vectors", 0, kMax);
   if (numel % static_cast<uint64_t>(l.dim) != 0 || numel / static_cast<uint64_t>(l.dim) != static_cast<uint64_t>(vectors))
-    r.fail("vectors", fmt::format("{} vectors of dim {} for weight_shape {}, found {}", numel / static_cast<uint64_t>(l.dim),
+    r.fail("vectors", fmt::format("expected {} vectors of dim {} for weight_shape {}, got {}", numel / static_cast<uint64_t>(l.dim),
                                   l.dim, shape.dump(), vectors));
   int64_t expected_dim = granularity_dim(l.granularity, l.weight_shape);
   if (expected_dim != 0 && expected_dim != l.dim)
-    r.fail("dim", fmt::format("{} for {} granularity of weight_shape {}, found {}", expected_dim,
+    r.fail("dim", fmt::format("expected {} for {} granularity of weight_shape {}, got {}", expected_dim,
                               name_of(kGranularities, l.granularity), shape.dump(), l.dim));
   l.sparsity = r.number("sparsity", 0.0, 1.0);
   l.sparsity_variant = r.choice("sparsity_variant", kVariants);
-  const json& seed = r.field("seed");
-  if (!seed.is_number_unsigned() && !(seed.is_number_integer() && seed.get<int64_t>() == 0))
-    r.fail("seed", fmt::format("an unsigned 64-bit integer, found {}", seed.dump()));
-  l.seed = seed.get<uint64_t>();
+  l.seed = r.seed("seed");
   l.mse = r.number("mse", 0.0, std::numeric_limits<double>::max());
   l.iterations = static_cast<int>(r.integer("iterations", 0, std::numeric_limits<int>::max()));
   int bits = label_bits(l.k);
   if (r.integer("label_bits", 0, 32) != bits)
-    r.fail("label_bits", fmt::format("{} (ceil(log2 k) for k = {}), found {}", bits, l.k, entry["label_bits"].dump()));
+    r.fail("label_bits", fmt::format("expected {} (ceil(log2 k) for k = {}), got {}", bits, l.k, entry["label_bits"].dump()));
   int64_t bias = r.integer("bias", 0, kMax);
 
   // Shapes first, so every allocation below is bounded by a tensor the file really holds.
@@ -251,12 +244,12 @@ CompressedLayer read_layer(const std::string& path, Safetensors& file, const jso
   std::memcpy(l.codebook.data(), codebook.bytes.data(), codebook.bytes.size());
   for (size_t i = 0; i < l.codebook.size(); ++i)
     if (!std::isfinite(l.codebook[i]))
-      throw InputError(path, fmt::format("tensor '{}.codebook'", l.name), fmt::format("finite values, found {} at index {}", l.codebook[i], i));
+      throw InputError(path, fmt::format("tensor '{}.codebook'", l.name), fmt::format("expected finite values, got {} at index {}", l.codebook[i], i));
 
   HuffmanStream huffman;
   huffman.bit_count = static_cast<uint64_t>(r.integer("huffman_bits", 0, kMax));
   if (static_cast<uint64_t>(vectors) > huffman.bit_count)
-    r.fail("huffman_bits", fmt::format("at least one bit per vector ({}), found {}", vectors, huffman.bit_count));
+    r.fail("huffman_bits", fmt::format("expected at least one bit per vector ({}), got {}", vectors, huffman.bit_count));
   Array stream = r.take(l.name + ".huffman", DType::u8, {static_cast<int64_t>((huffman.bit_count + 7) / 8)});
   huffman.bits.assign(stream.bytes.begin(), stream.bytes.end());
   Array lengths = r.take(l.name + ".huffman_lengths", DType::u8, {l.k});
@@ -272,21 +265,25 @@ CompressedLayer read_layer(const std::string& path, Safetensors& file, const jso
     uint32_t label = 0;
     for (int t = 0; t < bits; ++t, ++pos) label |= bit(pos) << t;
     if (label >= static_cast<uint64_t>(l.k))
-      throw InputError(path, labels_where, fmt::format("labels below k = {}, found {} at vector {}", l.k, label, i));
+      throw InputError(path, labels_where, fmt::format("expected labels below k = {}, got {} at vector {}", l.k, label, i));
     l.labels[i] = static_cast<int32_t>(label);
   }
   for (; pos < packed.bytes.size() * 8; ++pos)
-    if (bit(pos)) throw InputError(path, labels_where, fmt::format("zero padding bits after the last label, found a 1 at bit {}", pos));
+    if (bit(pos)) throw InputError(path, labels_where, fmt::format("expected zero padding bits after the last label, got a 1 at bit {}", pos));
   std::vector<int32_t> decoded = huffman_decode(huffman, vectors, fmt::format("{}: tensor '{}.huffman'", path, l.name));
   for (size_t i = 0; i < decoded.size(); ++i)
     if (decoded[i] != l.labels[i])
       throw InputError(path, fmt::format("tensor '{}.huffman'", l.name),
-                       fmt::format("the labels of '{}.labels', found {} instead of {} at vector {}", l.name, decoded[i],
+                       fmt::format("expected the labels of '{}.labels', got {} instead of {} at vector {}", l.name, decoded[i],
                                    l.labels[i], i));
   if (bias > 0) {
     Array b = r.take(l.name + ".bias", DType::f32, {bias});
     l.bias.resize(static_cast<size_t>(bias));
     std::memcpy(l.bias.data(), b.bytes.data(), b.bytes.size());
+    for (size_t i = 0; i < l.bias.size(); ++i)
+      if (!std::isfinite(l.bias[i]))
+        throw InputError(path, fmt::format("tensor '{}.bias'", l.name),
+                         fmt::format("expected finite values, got {} at index {}", l.bias[i], i));
   }
   return l;
 }
@@ -294,7 +291,7 @@ CompressedLayer read_layer(const std::string& path, Safetensors& file, const jso
 bool parse_flag(const std::string& path, const std::string& value) {
   if (value == "true") return true;
   if (value == "false") return false;
-  throw InputError(path, "__metadata__.random_weights", fmt::format("true or false, found '{}'", value));
+  throw InputError(path, "__metadata__.random_weights", fmt::format("expected true or false, got \"{}\"", value));
 }
 
 }  // namespace
@@ -304,11 +301,11 @@ CompressedModel read_compressed(const std::string& path) {
   auto meta = [&](const std::string& key) -> const std::string& {
     auto it = file.metadata.find(key);
     if (it == file.metadata.end())
-      throw InputError(path, "__metadata__." + key, "present (not a dkm compressed model, see docs/container.md)");
+      throw InputError(path, "__metadata__." + key, "expected the key (a dkm compressed model has it, see docs/container.md), got none");
     return it->second;
   };
   if (meta("format") != kFormat)
-    throw InputError(path, "__metadata__.format", fmt::format("'{}', found '{}'", kFormat, meta("format")));
+    throw InputError(path, "__metadata__.format", fmt::format("expected \"{}\", got \"{}\"", kFormat, meta("format")));
   CompressedModel model;
   model.model = meta("model");
   model.random_weights = parse_flag(path, meta("random_weights"));
@@ -321,26 +318,19 @@ CompressedModel read_compressed(const std::string& path) {
     used = 0;
   }
   if (used == 0 || used != seed.size())
-    throw InputError(path, "__metadata__.weights_seed", fmt::format("an unsigned decimal integer, found '{}'", seed));
-  json layers;
-  try {
-    layers = json::parse(meta("layers"));
-  } catch (const json::parse_error& e) {
-    throw InputError(path, "__metadata__.layers", fmt::format("a JSON array ({})", e.what()));
-  } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
-    throw InputError(path, "__metadata__.layers", "a JSON array with numbers a double can hold");
-  }
-  if (!layers.is_array()) throw InputError(path, "__metadata__.layers", "a JSON array of layers");
+    throw InputError(path, "__metadata__.weights_seed", fmt::format("expected an unsigned decimal integer, got \"{}\"", seed));
+  const Json layers = parse_json(meta("layers"), path, "a JSON array of layers", "__metadata__.layers");
+  if (!layers.is_array()) JsonReader(path).wrong(layers, "__metadata__.layers", "a JSON array of layers");
   std::set<std::string> names;
   for (size_t i = 0; i < layers.size(); ++i) {
     model.layers.push_back(read_layer(path, file, layers[i], i));
     if (!names.insert(model.layers.back().name).second)
       throw InputError(path, fmt::format("__metadata__.layers[{}].name", i),
-                       fmt::format("a name not used before, found '{}' again", model.layers.back().name));
+                       fmt::format("expected a name not used before, got \"{}\" again", model.layers.back().name));
   }
   if (!file.tensors.empty())
     throw InputError(path, fmt::format("tensor '{}'", file.tensors.begin()->first),
-                     "only tensors of the layers listed in __metadata__.layers");
+                     "expected only tensors of the layers listed in __metadata__.layers, got one more");
   return model;
 }
 

@@ -150,29 +150,29 @@ HuffmanStream huffman_encode(std::span<const int32_t> symbols, int32_t alphabet_
 
 std::vector<int32_t> huffman_decode(const HuffmanStream& stream, int64_t count, const std::string& source) {
   auto fail = [&](uint64_t bit, const std::string& expected) {
-    throw InputError(source, fmt::format("Huffman stream bit {}", bit), expected);
+    throw InputError(source, fmt::format("Huffman stream bit {}", bit), "expected " + expected);
   };
   const auto& lengths = stream.code_lengths;
-  if (count < 0) fail(0, fmt::format("a non-negative symbol count, found {}", count));
+  if (count < 0) fail(0, fmt::format("a non-negative symbol count, got {}", count));
   if (stream.bits.size() != (stream.bit_count + 7) / 8)
-    fail(0, fmt::format("{} bytes for {} bits, found {}", (stream.bit_count + 7) / 8, stream.bit_count,
+    fail(0, fmt::format("{} bytes for {} bits, got {}", (stream.bit_count + 7) / 8, stream.bit_count,
                         stream.bits.size()));
   // Every code word has at least one bit: bounds the output before it is allocated.
   if (static_cast<uint64_t>(count) > stream.bit_count)
-    fail(stream.bit_count, fmt::format("at least {} bits for {} symbols, found {}", count, count, stream.bit_count));
+    fail(stream.bit_count, fmt::format("at least {} bits for {} symbols, got {}", count, count, stream.bit_count));
   if (count == 0) {
-    if (stream.bit_count != 0) fail(0, fmt::format("an empty stream for 0 symbols, found {} bits", stream.bit_count));
+    if (stream.bit_count != 0) fail(0, fmt::format("an empty stream for 0 symbols, got {} bits", stream.bit_count));
     return {};
   }
   // Kraft's inequality in units of 2^-32: an over-subscribed set of lengths is not a prefix code.
   uint64_t kraft = 0;
   for (size_t s = 0; s < lengths.size(); ++s) {
     if (lengths[s] > kMaxLength)
-      fail(0, fmt::format("code lengths of at most {} bits, found {} for symbol {}", kMaxLength, lengths[s], s));
+      fail(0, fmt::format("code lengths of at most {} bits, got {} for symbol {}", kMaxLength, lengths[s], s));
     if (lengths[s] > 0) kraft += uint64_t{1} << (kMaxLength - lengths[s]);
   }
-  if (kraft == 0) fail(0, "at least one symbol with a non-zero code length");
-  if (kraft > (uint64_t{1} << kMaxLength)) fail(0, "code lengths that satisfy Kraft's inequality (over-subscribed)");
+  if (kraft == 0) fail(0, "at least one symbol with a non-zero code length, got none");
+  if (kraft > (uint64_t{1} << kMaxLength)) fail(0, "code lengths that satisfy Kraft's inequality, got an over-subscribed set");
 
   std::vector<uint64_t> by_length;
   std::vector<uint64_t> first = first_codes(lengths, by_length);
@@ -193,7 +193,7 @@ std::vector<int32_t> huffman_decode(const HuffmanStream& stream, int64_t count, 
     int l = 0;
     while (true) {
       if (pos >= stream.bit_count)
-        fail(start, fmt::format("{} symbols, found the end of the stream after {} bits", count, stream.bit_count));
+        fail(start, fmt::format("{} symbols, got the end of the stream after {} bits", count, stream.bit_count));
       code = (code << 1) | ((stream.bits[pos >> 3] >> (7 - (pos & 7))) & 1u);
       ++pos;
       ++l;
@@ -202,13 +202,13 @@ std::vector<int32_t> huffman_decode(const HuffmanStream& stream, int64_t count, 
         symbol = sorted[offset[static_cast<size_t>(l)] + index];
         break;
       }
-      if (l >= max_length) fail(start, "a valid code word (the code lengths leave this bit pattern unused)");
+      if (l >= max_length) fail(start, "a valid code word, got a bit pattern the code lengths leave unused");
     }
   }
   if (pos != stream.bit_count)
-    fail(pos, fmt::format("the end of the stream after {} symbols, found {} more bits", count, stream.bit_count - pos));
+    fail(pos, fmt::format("the end of the stream after {} symbols, got {} more bits", count, stream.bit_count - pos));
   for (uint64_t b = pos; b < stream.bits.size() * 8; ++b)
-    if ((stream.bits[b >> 3] >> (7 - (b & 7))) & 1u) fail(b, "zero padding bits after the last code word");
+    if ((stream.bits[b >> 3] >> (7 - (b & 7))) & 1u) fail(b, "zero padding bits after the last code word, got a 1");
   return out;
 }
 

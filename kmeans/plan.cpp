@@ -6,86 +6,64 @@
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
+#include "models/json_reader.hpp"
 
 namespace dkm::kmeans {
 namespace {
 
-using nlohmann::json;
+constexpr std::string_view kPlanFormat = "dkm-plan/1";
 
-std::string type_name(const json& v) { return v.type_name(); }
+const std::vector<std::string_view> kSettingKeys = {"k", "cluster_rate", "granularity", "sparsity", "sparsity_variant",
+                                                    "init", "seed", "max_iter", "tol", "compress"};
 
-struct Reader {
-  const std::string& source;
+// One of `names` (the accepted spellings of an enum), or an error listing them.
+template <typename T>
+T choice(const JsonReader& r, const Json& v, const std::string& at, std::optional<T> (*parse)(std::string_view),
+         std::string_view names) {
+  const std::string expected = fmt::format("one of {}", names);
+  const std::optional<T> parsed = parse(r.string(v, at, expected));
+  if (!parsed) r.fail(at, fmt::format("expected {}, got {}", expected, json_shown(v)));
+  return *parsed;
+}
 
-  [[noreturn]] void fail(const std::string& where, const std::string& expected) const {
-    throw InputError(source, where, expected);
-  }
-  double number(const json& v, const std::string& where, double lo, double hi, bool hi_open) const {
-    if (!v.is_number()) fail(where, fmt::format("a number, got {}", type_name(v)));
-    const double x = v.get<double>();
-    if (!(x >= lo) || (hi_open ? !(x < hi) : !(x <= hi)))
-      fail(where, fmt::format("a number in [{}, {}{}, got {}", lo, hi, hi_open ? ")" : "]", x));
-    return x;
-  }
-  int64_t integer(const json& v, const std::string& where, int64_t lo) const {
-    if (!v.is_number_integer()) fail(where, fmt::format("an integer, got {}", type_name(v)));
-    const int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX) ? INT64_MAX : v.get<int64_t>();
-    if (x < lo) fail(where, fmt::format("an integer >= {}, got {}", lo, x));
-    return x;
-  }
-  std::string string(const json& v, const std::string& where) const {
-    if (!v.is_string()) fail(where, fmt::format("a string, got {}", type_name(v)));
-    return v.get<std::string>();
-  }
-
-  PlanSettings settings(const json& obj, const std::string& where, bool is_rule) const {
-    if (!obj.is_object()) fail(where, fmt::format("an object, got {}", type_name(obj)));
-    PlanSettings s;
-    for (auto it = obj.begin(); it != obj.end(); ++it) {
-      const std::string& key = it.key();
-      const json& v = it.value();
-      const std::string at = where + "." + key;
-      if (key == "match" && is_rule) continue;
-      if (key == "k") {
-        s.k = integer(v, at, 1);
-      } else if (key == "cluster_rate") {
-        s.cluster_rate = number(v, at, 0, 1, false);
-        if (*s.cluster_rate <= 0) fail(at, "a cluster rate K/N in (0, 1]");
-      } else if (key == "granularity") {
-        s.granularity = parse_granularity(string(v, at));
-        if (!s.granularity) fail(at, "one of row, kernel, filter, scalar");
-      } else if (key == "sparsity") {
-        s.sparsity = number(v, at, 0, 1, true);
-      } else if (key == "sparsity_variant") {
-        s.sparsity_variant = parse_sparsity_variant(string(v, at));
-        if (!s.sparsity_variant) fail(at, "one of none, zero-norm, near-mean");
-      } else if (key == "init") {
-        s.init = parse_init(string(v, at));
-        if (!s.init) fail(at, "one of k-means++, linear, random, optimal-1d");
-      } else if (key == "seed") {
-        if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
-          fail(at, fmt::format("a non-negative integer, got {}", v.dump()));
-        s.seed = v.get<uint64_t>();
-      } else if (key == "max_iter") {
-        s.max_iter = static_cast<int>(std::min<int64_t>(integer(v, at, 0), 1'000'000));
-      } else if (key == "tol") {
-        s.tol = number(v, at, 0, 1e300, false);
-      } else if (key == "compress") {
-        if (!v.is_boolean()) fail(at, fmt::format("true or false, got {}", type_name(v)));
-        s.compress = v.get<bool>();
-      } else {
-        fail(at, std::string("a known key: ") + (is_rule ? "match, " : "") +
-                     "k, cluster_rate, granularity, sparsity, sparsity_variant, init, seed, max_iter, tol, compress");
-      }
+PlanSettings read_settings(const JsonReader& r, const Json& obj, const std::string& where, bool is_rule) {
+  r.object(obj, where, is_rule ? "a rule object" : "an object of settings");
+  std::vector<std::string_view> keys = kSettingKeys;
+  if (is_rule) keys.insert(keys.begin(), "match");
+  r.check_keys(obj, where, keys, is_rule ? "a plan rule" : "plan defaults");
+  PlanSettings s;
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string& key = it.key();
+    const Json& v = it.value();
+    const std::string at = JsonReader::join(where, key);
+    if (key == "k") {
+      s.k = r.integer(v, at, 1, kJsonIntMax, "a positive integer");
+    } else if (key == "cluster_rate") {
+      s.cluster_rate = r.number(v, at, 0, 1, "a cluster rate K/N in (0, 1]", JsonReader::Ends::open_min);
+    } else if (key == "granularity") {
+      s.granularity = choice(r, v, at, parse_granularity, "row, kernel, filter, scalar");
+    } else if (key == "sparsity") {
+      s.sparsity = r.number(v, at, 0, 1, "a sparsity in [0, 1)", JsonReader::Ends::open_max);
+    } else if (key == "sparsity_variant") {
+      s.sparsity_variant = choice(r, v, at, parse_sparsity_variant, "none, zero-norm, near-mean");
+    } else if (key == "init") {
+      s.init = choice(r, v, at, parse_init, "k-means++, linear, random, optimal-1d");
+    } else if (key == "seed") {
+      s.seed = r.unsigned_integer(v, at, "a non-negative integer");
+    } else if (key == "max_iter") {
+      s.max_iter = static_cast<int>(r.integer(v, at, 0, 1'000'000, "an iteration count in [0, 1000000]"));
+    } else if (key == "tol") {
+      s.tol = r.number(v, at, 0, 1e300, "a tolerance in [0, 1e300]");
+    } else if (key == "compress") {
+      s.compress = r.boolean(v, at);
     }
-    if (s.k && s.cluster_rate) fail(where, "either k or cluster_rate, not both");
-    return s;
   }
-};
+  if (s.k && s.cluster_rate) r.fail(where, "expected either k or cluster_rate, got both");
+  return s;
+}
 
 void overlay(PlanSettings& base, const PlanSettings& top) {
   if (top.k) base.k = top.k, base.cluster_rate.reset();
@@ -179,56 +157,40 @@ VectorShape vector_shape(std::span<const int64_t> s, Granularity g) {
 }
 
 Plan parse_plan(std::string_view text, const std::string& source) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError(source, fmt::format("byte {}", e.byte), "valid JSON");
-  } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
-    throw InputError(source, "", "valid JSON with numbers a double can hold");
-  }
-  Reader r{source};
-  if (!doc.is_object()) r.fail("", "a JSON object with \"format\": \"dkm-plan/1\"");
+  const Json doc = parse_json(text, source, "a compression plan (a JSON object)");
+  const JsonReader r(source);
+  r.object(doc, "", fmt::format("a JSON object with \"format\": \"{}\"", kPlanFormat));
+  r.check_keys(doc, "", {"format", "model", "description", "defaults", "layers"}, "a plan");
+  const std::string format = r.string(r.field(doc, "", "format"), "format", fmt::format("\"{}\"", kPlanFormat));
+  if (format != kPlanFormat) r.fail("format", fmt::format("expected \"{}\", got \"{}\"", kPlanFormat, format));
   Plan plan;
   plan.source = source;
-  if (!doc.contains("format")) r.fail("format", "\"dkm-plan/1\" (missing)");
-  for (auto it = doc.begin(); it != doc.end(); ++it) {
-    const std::string& key = it.key();
-    const json& v = it.value();
-    if (key == "format") {
-      if (r.string(v, "format") != "dkm-plan/1") r.fail("format", "\"dkm-plan/1\", got \"" + v.get<std::string>() + "\"");
-    } else if (key == "model") {
-      plan.model = r.string(v, "model");
-    } else if (key == "description") {
-      r.string(v, "description");
-    } else if (key == "defaults") {
-      plan.defaults = r.settings(v, "defaults", false);
-    } else if (key == "layers") {
-      if (!v.is_array()) r.fail("layers", fmt::format("an array of rules, got {}", type_name(v)));
-      for (size_t i = 0; i < v.size(); ++i) {
-        const std::string where = fmt::format("layers[{}]", i);
-        PlanRule rule;
-        rule.settings = r.settings(v[i], where, true);
-        if (!v[i].contains("match")) r.fail(where + ".match", "a layer name or glob (missing)");
-        rule.match = r.string(v[i]["match"], where + ".match");
-        if (rule.match.empty()) r.fail(where + ".match", "a non-empty layer name or glob");
-        rule.where = where;
-        plan.rules.push_back(std::move(rule));
-      }
-    } else {
-      r.fail(key, "a known key: format, model, description, defaults, layers");
+  if (doc.contains("model")) plan.model = r.string(doc["model"], "model", "a model name");
+  if (doc.contains("description")) r.string(doc["description"], "description", "a description (a string)");
+  if (doc.contains("defaults")) plan.defaults = read_settings(r, doc["defaults"], "defaults", false);
+  if (doc.contains("layers")) {
+    const Json& v = doc["layers"];
+    if (!v.is_array()) r.wrong(v, "layers", "an array of rules");
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string where = JsonReader::index("layers", i);
+      PlanRule rule;
+      rule.settings = read_settings(r, v[i], where, true);
+      rule.match = r.string(r.field(v[i], where, "match"), where + ".match", "a layer name or glob");
+      if (rule.match.empty()) r.fail(where + ".match", "expected a non-empty layer name or glob, got \"\"");
+      rule.where = where;
+      plan.rules.push_back(std::move(rule));
     }
   }
   return plan;
 }
 
 Plan load_plan(const std::string& path_or_name) {
-  if (std::filesystem::is_regular_file(path_or_name)) return parse_plan(read_file(path_or_name), path_or_name);
-  if (const EmbeddedFile* f = find_embedded(plan_files(), path_or_name))
+  if (const EmbeddedFile* f = shipped_file(plan_files(), path_or_name))
     return parse_plan(f->text, "<embedded>/" + std::string(f->name));
-  std::vector<std::string> names;
-  for (const auto& f : plan_files()) names.emplace_back(f.name.substr(0, f.name.size() - 5));
-  throw InputError(path_or_name, "", fmt::format("a plan file or a shipped plan ({})", fmt::join(names, ", ")));
+  if (std::filesystem::is_regular_file(path_or_name)) return parse_plan(read_file(path_or_name), path_or_name);
+  throw InputError(path_or_name, "",
+                   fmt::format("expected a plan file or a shipped plan name ({}), got {}", shipped_names(plan_files()),
+                               std::filesystem::exists(path_or_name) ? "a directory or special file" : "no such file"));
 }
 
 std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& model) {
@@ -239,8 +201,8 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
   for (const auto& rule : plan.rules)
     if (std::none_of(conv_names.begin(), conv_names.end(), [&](const std::string& n) { return glob_match(rule.match, n); }))
       throw InputError(plan.source, rule.where + ".match",
-                       fmt::format("a name or glob matching a conv layer of model '{}'; '{}' matches none (conv layers: {})",
-                                   model.name, rule.match, fmt::join(conv_names, ", ")));
+                       fmt::format("expected a name or glob matching a conv layer of model \"{}\" ({}), got \"{}\", which matches none",
+                                   model.name, fmt::join(conv_names, ", "), rule.match));
   std::vector<LayerSetting> out;
   int64_t conv_index = 0;
   for (const auto& layer : model.layers) {
@@ -278,7 +240,7 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
         ls.k = std::max<int64_t>(1, std::llround(*s.cluster_rate * double(ls.vectors)));
       } else {
         throw InputError(plan.source, where,
-                         fmt::format("k or cluster_rate for conv layer '{}' (set it in defaults or a rule)", layer.name));
+                         fmt::format("expected k or cluster_rate for conv layer \"{}\" (in defaults or a rule), got neither", layer.name));
       }
       if (ls.k > ls.vectors) {
         ls.warning = fmt::format("K clamped from {} to N = {} vectors: the layer stays unchanged", ls.k, ls.vectors);
@@ -286,7 +248,7 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
       }
       if (ls.init == Init::optimal_1d && ls.dim != 1)
         throw InputError(plan.source, where,
-                         fmt::format("init optimal-1d only for vectors of length 1; layer '{}' has length {} at granularity {}",
+                         fmt::format("expected init optimal-1d only for vectors of length 1, got layer \"{}\" with length {} at granularity {}",
                                      layer.name, ls.dim, to_string(ls.granularity)));
     }
     out.push_back(std::move(ls));

@@ -78,10 +78,6 @@ std::string join(const std::vector<std::string_view>& names) {
   return s;
 }
 
-bool is_zoo_name(std::string_view s) {
-  return !s.empty() && s.find('/') == std::string_view::npos && !s.ends_with(".json") && !s.ends_with(".onnx");
-}
-
 }  // namespace
 
 const LayerType* find_layer_type(std::string_view name) {
@@ -153,14 +149,13 @@ Model load_model(const std::string& path_or_zoo_name) {
 #endif
   }
   // A bare name is a zoo model first, so `dkm info resnet50` means the same everywhere.
-  if (is_zoo_name(arg))
-    if (const EmbeddedFile* f = find_embedded(zoo_files(), arg)) return parse_model(f->text, "zoo:" + arg);
+  if (const EmbeddedFile* f = shipped_file(zoo_files(), arg)) return parse_model(f->text, "zoo:" + arg);
   if (std::filesystem::is_regular_file(arg)) return parse_model(read_file(arg), arg);
   std::vector<std::string_view> names;
   auto entries = zoo();
   for (const auto& e : entries) names.push_back(e.name);
   if (std::filesystem::exists(arg)) throw InputError(arg, "", "expected a model spec file, got a directory or special file");
-  if (!is_zoo_name(arg)) throw InputError(arg, "", "no such file; expected a model spec file (.json)");
+  if (!is_bare_name(arg)) throw InputError(arg, "", "no such file; expected a model spec file (.json)");
   throw InputError(arg, "", fmt::format("no such file or zoo model; expected a model spec file (.json), an ONNX "
                                         "file (.onnx) or a zoo name ({})",
                                         join(names)));

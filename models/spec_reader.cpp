@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "models/error.hpp"
+#include "models/json_reader.hpp"
 #include "models/model.hpp"
 #include "models/shape_inference.hpp"
 #include "models/spec_format.hpp"
@@ -17,7 +17,7 @@ namespace dkm::models {
 
 namespace {
 
-using json = nlohmann::ordered_json;
+using json = Json;
 
 // A layer as read, before the graph is resolved; kept in file order so that its index locates errors.
 struct SpecLayer {
@@ -26,147 +26,13 @@ struct SpecLayer {
   bool explicit_stride = false;
 };
 
-std::string type_name(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    case json::value_t::number_float: return "a non-integer number";
-    default: return "a number";
-  }
-}
-
-// Short rendering of a JSON value for "got ..." in messages.
-std::string shown(const json& j) {
-  std::string s = j.dump();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
-  return s;
-}
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-class Reader {
+class Reader : public JsonReader {
  public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
-
-  [[noreturn]] void fail(const std::string& where, const std::string& expected) const {
-    throw InputError(source_, where, expected);
-  }
-
-  json parse_text(std::string_view text) const {
-    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
-      fail("", "expected a JSON model spec, got an empty file");
-    try {
-      return json::parse(text, duplicate_key_check());
-    } catch (const json::parse_error& e) {
-      size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, text.size());
-      size_t line = 1, column = 1;
-      for (size_t i = 0; i < offset; ++i) {
-        if (text[i] == '\n') {
-          ++line;
-          column = 1;
-        } else {
-          ++column;
-        }
-      }
-      // nlohmann's message is "[json.exception.parse_error.101] parse error at line L, column C: WHAT".
-      std::string what = e.what();
-      if (auto p = what.find(": "); p != std::string::npos) what = what.substr(p + 2);
-      std::string where = fmt::format("line {}, column {}", line, column);
-      if (what.ends_with("; expected end of input"))
-        fail(where, "expected the end of the file after the spec's JSON object, got trailing characters");
-      fail(where, "expected valid JSON: " + what);
-    } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
-      fail("", "expected valid JSON with numbers a double can hold");
-    }
-  }
-
-  // JSON allows a key twice in one object and keeps the last; in a spec that is always a mistake.
-  json::parser_callback_t duplicate_key_check() const {
-    struct Frame {
-      bool array = false;
-      int64_t index = -1;
-      std::string key;
-      std::set<std::string> keys;
-    };
-    auto frames = std::make_shared<std::vector<Frame>>();
-    return [this, frames](int, json::parse_event_t event, json& parsed) {
-      auto& f = *frames;
-      auto element = [&] {
-        if (!f.empty() && f.back().array) ++f.back().index;
-      };
-      switch (event) {
-        case json::parse_event_t::object_start:
-        case json::parse_event_t::array_start:
-          element();
-          f.push_back({event == json::parse_event_t::array_start, -1, {}, {}});
-          break;
-        case json::parse_event_t::object_end:
-        case json::parse_event_t::array_end:
-          f.pop_back();
-          break;
-        case json::parse_event_t::value:
-          element();
-          break;
-        case json::parse_event_t::key: {
-          Frame& top = f.back();
-          top.key = parsed.get<std::string>();
-          if (!top.keys.insert(top.key).second) {
-            std::string path;
-            for (const Frame& fr : f)
-              path += fr.array ? fmt::format("[{}]", fr.index) : (path.empty() ? "" : ".") + fr.key;
-            fail(path, "expected each key once in an object, got a duplicate key");
-          }
-          break;
-        }
-      }
-      return true;
-    };
-  }
-
-  // Rejects keys outside `allowed`, suggesting the nearest allowed key for a typo.
-  void check_keys(const json& obj, const std::string& path, const std::vector<std::string_view>& allowed,
-                  const std::string& what) const {
-    for (const auto& [key, value] : obj.items()) {
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      std::string hint;
-      for (auto a : allowed)
-        if (edit_distance(key, a) <= 2) {
-          hint = fmt::format(" (did you mean \"{}\"?)", a);
-          break;
-        }
-      std::string list;
-      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      fail(join(path, key), fmt::format("unknown key for {}{}; expected one of: {}", what, hint, list));
-    }
-  }
-
-  static std::string join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
+  using JsonReader::JsonReader;
+  using JsonReader::integer;
 
   int64_t integer(const json& j, const std::string& where, int64_t min, const char* expected) const {
-    if (!j.is_number_integer()) fail(where, fmt::format("expected {}, got {} ({})", expected, type_name(j), shown(j)));
-    if (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t(INT64_MAX))
-      fail(where, fmt::format("expected {}, got {} (larger than 64 bits allow)", expected, shown(j)));
-    int64_t v = j.get<int64_t>();
-    if (v < min) fail(where, fmt::format("expected {}, got {}", expected, v));
-    return v;
+    return integer(j, where, min, kJsonIntMax, expected);
   }
   int64_t positive(const json& j, const std::string& where) const {
     return integer(j, where, 1, "a positive integer");
@@ -176,15 +42,6 @@ class Reader {
     if (v > 32) fail(where, fmt::format("expected a bit width from 1 to 32, got {}", v));
     return static_cast<int>(v);
   }
-  std::string string(const json& j, const std::string& where, const char* expected) const {
-    if (!j.is_string()) fail(where, fmt::format("expected {}, got {} ({})", expected, type_name(j), shown(j)));
-    return j.get<std::string>();
-  }
-  bool boolean(const json& j, const std::string& where) const {
-    if (!j.is_boolean()) fail(where, fmt::format("expected true or false, got {} ({})", type_name(j), shown(j)));
-    return j.get<bool>();
-  }
-
   // An integer N for both axes, or [height, width].
   std::pair<int64_t, int64_t> pair(const json& j, const std::string& where, int64_t min, const char* what) const {
     std::string expected = fmt::format("{} {} or [height, width]", min == 0 ? "a non-negative" : "a positive", what);
@@ -222,7 +79,7 @@ class Reader {
 
   SpecLayer layer(const json& j, size_t index) const {
     std::string path = fmt::format("layers[{}]", index);
-    if (!j.is_object()) fail(path, fmt::format("expected a layer object, got {} ({})", type_name(j), shown(j)));
+    if (!j.is_object()) fail(path, fmt::format("expected a layer object, got {} ({})", json_type_name(j), json_shown(j)));
     SpecLayer s;
     Layer& l = s.layer;
     if (!j.contains("name")) fail(path, "expected the key \"name\"");
@@ -247,7 +104,7 @@ class Reader {
           for (size_t i = 0; i < v.size(); ++i)
             l.inputs.push_back(string(v[i], fmt::format("{}[{}]", at, i), "a layer name or \"input\""));
         } else {
-          fail(at, fmt::format("expected a layer name or a non-empty array of layer names, got {}", shown(v)));
+          fail(at, fmt::format("expected a layer name or a non-empty array of layer names, got {}", json_shown(v)));
         }
       } else if (key == "weight_bits") {
         l.weight_bits = bits(v, at);
@@ -278,10 +135,10 @@ class Reader {
         l.scale = positive(v, at);
       } else if (key == "mode") {
         if (string(v, at, "\"nearest\"") != "nearest")
-          fail(at, fmt::format("expected \"nearest\" (the only upsampling mode), got {}", shown(v)));
+          fail(at, fmt::format("expected \"nearest\" (the only upsampling mode), got {}", json_shown(v)));
       } else if (key == "rate") {
         if (!v.is_number() || v.get<double>() < 0 || v.get<double>() >= 1)
-          fail(at, fmt::format("expected a drop probability in [0, 1), got {}", shown(v)));
+          fail(at, fmt::format("expected a drop probability in [0, 1), got {}", json_shown(v)));
         l.rate = v.get<double>();
       } else if (key == "activation") {
         std::string f = string(v, at, "an activation function name");
@@ -304,13 +161,6 @@ class Reader {
     return s;
   }
 
-  void require(const json& j, const std::string& path, const std::vector<std::string_view>& keys) const {
-    for (auto k : keys)
-      if (!j.contains(k)) fail(path, fmt::format("expected the key \"{}\"", k));
-  }
-
- private:
-  std::string source_;
 };
 
 // Kahn's algorithm, taking ready layers in file order so a file already in topological order keeps it.
@@ -363,8 +213,8 @@ std::vector<size_t> topological_order(const std::vector<SpecLayer>& layers,
 
 Model parse_model(std::string_view json_text, const std::string& source) {
   Reader reader(source);
-  json spec = reader.parse_text(json_text);
-  if (!spec.is_object()) reader.fail("", fmt::format("expected a JSON object at the top level, got {}", type_name(spec)));
+  json spec = parse_json(json_text, source, "a JSON model spec");
+  if (!spec.is_object()) reader.fail("", fmt::format("expected a JSON object at the top level, got {}", json_type_name(spec)));
   reader.check_keys(spec, "", {"format", "name", "description", "input", "batch", "weight_bits", "act_bits", "layers"},
                     "a model spec");
   reader.require(spec, "", {"format", "name", "input", "layers"});
@@ -380,7 +230,7 @@ Model parse_model(std::string_view json_text, const std::string& source) {
     m.description = reader.string(spec["description"], "description", "a description (a string)");
   const json& in = spec["input"];
   if (!in.is_array() || in.size() != 3)
-    reader.fail("input", fmt::format("expected the input shape [channels, height, width], got {}", shown(in)));
+    reader.fail("input", fmt::format("expected the input shape [channels, height, width], got {}", json_shown(in)));
   m.input = {reader.positive(in[0], "input[0]"), reader.positive(in[1], "input[1]"), reader.positive(in[2], "input[2]")};
   checked_mul(checked_mul(m.input.c, m.input.h, {source, "input"}, "", "input size"), m.input.w, {source, "input"}, "",
               "input size");
@@ -391,7 +241,7 @@ Model parse_model(std::string_view json_text, const std::string& source) {
 
   const json& jl = spec["layers"];
   if (!jl.is_array() || jl.empty())
-    reader.fail("layers", fmt::format("expected a non-empty array of layers, got {}", shown(jl)));
+    reader.fail("layers", fmt::format("expected a non-empty array of layers, got {}", json_shown(jl)));
   std::vector<SpecLayer> layers;
   std::map<std::string, size_t, std::less<>> by_name;
   for (size_t i = 0; i < jl.size(); ++i) {

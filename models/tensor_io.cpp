@@ -1,6 +1,7 @@
 // Dtypes, Array <-> Tensor conversion, and the format-neutral load_weights/save_weights. The three
 // file formats live in tensor_io_npy.cpp, tensor_io_npz.cpp and tensor_io_safetensors.cpp.
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -184,6 +185,16 @@ void save_weights(const std::string& path, const Weights& weights) {
   } else {
     write_safetensors(path, Safetensors{std::move(arrays), {}});
   }
+}
+
+void require_finite(const Tensor& tensor, const std::string& source, const std::string& name) {
+  for (size_t i = 0; i < tensor.values.size(); ++i)
+    if (!std::isfinite(tensor.values[i]))
+      throw InputError(source, name, fmt::format("expected finite values, got {} at index {}", tensor.values[i], i));
+}
+
+void require_finite(const Weights& weights, const std::string& source) {
+  for (const auto& [name, tensor] : weights) require_finite(tensor, source, name);
 }
 
 }  // namespace dkm

@@ -56,4 +56,9 @@ Weights load_weights(const std::string& path);
 // .npz or .safetensors, chosen by the extension.
 void save_weights(const std::string& path, const Weights& weights);
 
+// NaN and infinite weights or biases must not enter a container or an export: throws dkm::InputError
+// (source, tensor name, "expected finite values, got nan at index I") for the first one.
+void require_finite(const Tensor& tensor, const std::string& source, const std::string& name);
+void require_finite(const Weights& weights, const std::string& source);
+
 }  // namespace dkm

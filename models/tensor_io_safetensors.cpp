@@ -10,6 +10,7 @@
 
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
+#include "models/json_reader.hpp"
 #include "models/tensor_io.hpp"
 
 namespace dkm {
@@ -32,13 +33,6 @@ std::string_view code_of(DType dtype) {
   return "?";
 }
 
-// nlohmann's message without its "[json.exception...] parse error at line 1, column 6: " preamble.
-std::string json_reason(std::string_view what) {
-  size_t column = what.find("column ");
-  size_t colon = column == std::string_view::npos ? column : what.find(": ", column);
-  return std::string(colon == std::string_view::npos ? what : what.substr(colon + 2));
-}
-
 struct Range {
   uint64_t begin, end;
   std::string name;
@@ -53,16 +47,9 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
   if (header_len > bytes.size() - 8)
     throw InputError(source, "byte 0", fmt::format("a header length within the file ({} bytes after the length "
                                                    "field), found {}", bytes.size() - 8, header_len));
-  json header;
-  try {
-    header = json::parse(bytes.substr(8, header_len));
-  } catch (const json::parse_error& e) {
-    throw InputError(source, fmt::format("byte {}", 8 + e.byte - (e.byte > 0 ? 1 : 0)),
-                     "a valid JSON header (" + json_reason(e.what()) + ")");
-  } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
-    throw InputError(source, "byte 8", "a valid JSON header with numbers a double can hold");
-  }
-  if (!header.is_object()) throw InputError(source, "byte 8", "a JSON object as the safetensors header");
+  // dkm's one JSON reader: a tensor name or metadata key given twice is refused, not "last one wins".
+  const Json header = parse_json(bytes.substr(8, header_len), source, "a JSON header", "header");
+  if (!header.is_object()) JsonReader(source).wrong(header, "header", "a JSON object as the safetensors header");
 
   const uint64_t data_offset = 8 + header_len;
   const uint64_t buffer = bytes.size() - data_offset;
@@ -82,21 +69,21 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
     auto fail = [&](const std::string& expected) { throw InputError(source, where, expected); };
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
       fail("an object with 'dtype', 'shape' and 'data_offsets'");
-    const json& dt = entry["dtype"];
+    const Json& dt = entry["dtype"];
     const StEntry* found = nullptr;
     if (dt.is_string())
       for (const auto& e : kDTypes)
         if (dt.get<std::string>() == e.code) found = &e;
     if (!found) fail(fmt::format("dtype one of F16 F32 F64 I8 U8 I16 U16 I32 U32 I64, found {}", dt.dump()));
-    const json& shape_json = entry["shape"];
+    const Json& shape_json = entry["shape"];
     if (!shape_json.is_array()) fail("'shape' as an array of non-negative integers");
     std::vector<int64_t> shape;
-    for (const json& d : shape_json) {
+    for (const Json& d : shape_json) {
       if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         fail(fmt::format("'shape' as an array of non-negative integers, found {}", shape_json.dump()));
       shape.push_back(d.get<int64_t>());
     }
-    const json& offsets = entry["data_offsets"];
+    const Json& offsets = entry["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
         !offsets[1].is_number_unsigned())
       fail(fmt::format("'data_offsets' as [begin, end] byte offsets, found {}", offsets.dump()));

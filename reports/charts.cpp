@@ -186,20 +186,4 @@ font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","DejaVu Sans",
 )CSS";
 }
 
-double r_squared(const std::vector<double>& x, const std::vector<double>& y) {
-  const size_t n = std::min(x.size(), y.size());
-  if (n < 2) return std::numeric_limits<double>::quiet_NaN();
-  double mx = 0, my = 0;
-  for (size_t i = 0; i < n; ++i) mx += x[i], my += y[i];
-  mx /= static_cast<double>(n), my /= static_cast<double>(n);
-  double sxy = 0, sxx = 0, syy = 0;
-  for (size_t i = 0; i < n; ++i) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) * (x[i] - mx);
-    syy += (y[i] - my) * (y[i] - my);
-  }
-  if (sxx == 0 || syy == 0) return std::numeric_limits<double>::quiet_NaN();
-  return sxy * sxy / (sxx * syy);
-}
-
 }  // namespace dkm::reports

@@ -76,8 +76,4 @@ std::string heatmap(const Heatmap& map);
 // Include it once in the page that holds the charts.
 std::string chart_css();
 
-// Coefficient of determination of a least-squares line through (x, y): the squared Pearson correlation.
-// NaN when there are fewer than two points or either series is constant.
-double r_squared(const std::vector<double>& x, const std::vector<double>& y);
-
 }  // namespace dkm::reports

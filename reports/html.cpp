@@ -267,6 +267,7 @@ std::string sweep_section(const ReportInput& in) {
               {"row-stationary hierarchy model", sw.cluster_rates,
                relative(sw.hierarchy_energy, sw.hierarchy_uncompressed)}};
   if (std::isfinite(sw.r2)) p.note = fmt::format("R² = {:.4f}", sw.r2);
+  else if (!sw.r2_undefined.empty()) p.note = "R² undefined: " + sw.r2_undefined;
   std::string plan_note;
   if (sw.plan_rate > 0) {
     p.series.push_back({"this plan, paper metric", {sw.plan_rate}, relative({sw.plan_paper_energy}, sw.paper_uncompressed)});

@@ -49,6 +49,7 @@ struct ReportSweep {
   std::vector<double> paper_energy, hierarchy_energy;
   double paper_uncompressed = 0, hierarchy_uncompressed = 0;
   double r2 = kNotComputed;  // of a linear fit of hierarchy on paper energy
+  std::string r2_undefined;  // why r2 is not computed (one rate, no conv layer), or ""
   // The report's own plan as a point: its overall K/N (0 = no plan) and its conv layers' energies.
   double plan_rate = 0, plan_paper_energy = 0, plan_hierarchy_energy = 0;
 };

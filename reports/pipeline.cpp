@@ -4,11 +4,10 @@
 
 #include <fmt/core.h>
 
-#include "estimator/compression_settings.hpp"
+#include "estimator/pipeline.hpp"
 #include "kmeans/compress.hpp"
 #include "kmeans/container.hpp"
 #include "models/error.hpp"
-#include "models/tensor_io.hpp"
 
 namespace dkm::reports {
 
@@ -52,7 +51,7 @@ std::pair<double, double> conv_energies(const estimator::Estimate& e) {
 
 std::string weights_label(const RunOptions& o) {
   if (o.random_seed) return fmt::format("random (Student-t, seed {})", *o.random_seed);
-  return o.weights;
+  return o.weights.empty() ? o.model + " (the model's own weights)" : o.weights;
 }
 
 // Weighted by the number of values, so large layers count for what they hold.
@@ -92,46 +91,28 @@ std::vector<double> default_sweep_rates(const Run& run) {
 }
 
 Run run_configuration(const RunOptions& o) {
-  if (!o.weights.empty() && o.random_seed) throw UsageError("give at most one of --weights and --random-weights");
   if (o.hw.empty()) throw UsageError("a hardware profile is needed (--hw)");
-  if (!o.compressed.empty() && (!o.plan.empty() || o.random_seed))
-    throw UsageError("--compressed excludes --plan and --random-weights (the container holds the labels)");
+  estimator::PipelineOptions p;
+  p.model = o.model;
+  p.hw = o.hw;
+  p.plan = o.plan;
+  p.compressed = o.compressed;
+  p.weights = o.weights;
+  p.random_seed = o.random_seed;
+  p.kmeans.threads = o.threads;
+  p.batch = o.batch;
+  p.conv_bits = o.conv_bits;
+  estimator::PipelineResult r = estimator::run_pipeline(p);
   Run run;
   run.options = o;
-  run.model = models::load_model(o.model);
-  run.profile = estimator::load_profile(o.hw);
-  if (o.random_seed) run.weights = kmeans::random_weights(run.model, *o.random_seed);
-  else if (!o.weights.empty()) run.weights = load_weights(o.weights);
-
-  estimator::EstimateOptions base;
-  base.batch = o.batch;
-  if (o.conv_bits) base.conv_bits = o.conv_bits;
-  estimator::EstimateOptions opt = base;
-  if (!o.compressed.empty()) {
-    // Labels from elsewhere (dkm compress, the PyTorch hook); --weights, if given, are the originals.
-    run.compressed = kmeans::read_compressed(o.compressed);
-    opt.compression = estimator::compression_from_model(*run.compressed, run.model);
-    run.ratio = estimator::compression_ratio(run.model, *run.compressed);
-  } else if (!o.plan.empty()) {
-    run.settings = kmeans::resolve_plan(kmeans::load_plan(o.plan), run.model);
-    if (!run.weights.empty()) {
-      kmeans::CompressOptions copt;
-      copt.threads = o.threads;
-      copt.weights_source = o.random_seed ? "--random-weights" : o.weights;
-      run.compressed = kmeans::compress_model(run.model, run.weights, run.settings, copt);
-      run.compressed->random_weights = o.random_seed.has_value();
-      run.compressed->weights_seed = o.random_seed.value_or(0);
-      opt.compression = estimator::compression_from_model(*run.compressed, run.model);
-      run.ratio = estimator::compression_ratio(run.model, *run.compressed);
-    } else {
-      opt.compression = estimator::compression_from_plan(run.settings);
-      run.ratio = estimator::compression_ratio(run.model, run.settings);
-    }
-  } else {
-    run.ratio = estimator::compression_ratio(run.model, std::vector<kmeans::LayerSetting>{});
-  }
-  run.estimate = estimator::estimate(run.model, run.profile, opt);  // labels (if any) are alive here
-  run.baseline = estimator::estimate(run.model, run.profile, base);
+  run.model = std::move(r.loaded.model);
+  run.profile = std::move(*r.loaded.profile);
+  run.settings = std::move(r.loaded.settings);
+  run.compressed = std::move(r.compressed);
+  run.weights = std::move(r.loaded.weights);
+  run.estimate = std::move(r.estimated->estimate);
+  run.baseline = std::move(r.estimated->baseline);
+  run.ratio = std::move(r.estimated->ratio);
   return run;
 }
 
@@ -203,7 +184,8 @@ ReportInput report_input(const Run& run, const std::vector<double>& sweep_rates,
       sw.hierarchy_energy.push_back(p.totals.hierarchy_energy);
     }
     std::tie(sw.paper_uncompressed, sw.hierarchy_uncompressed) = conv_energies(run.baseline);
-    sw.r2 = s.r2;
+    sw.r2 = s.r2.value_or(kNotComputed);
+    sw.r2_undefined = s.r2_undefined;
     sw.plan_rate = plan_cluster_rate(run);
     if (sw.plan_rate > 0) std::tie(sw.plan_paper_energy, sw.plan_hierarchy_energy) = conv_energies(run.estimate);
     in.sweep = sw;

@@ -12,6 +12,11 @@
 
 namespace dkm::test {
 
+// A test case that cannot run here calls skip(why) and returns: ctest then reports it as skipped, not
+// passed (tests/doctest_main.cpp). Use it only before the case has checked anything.
+inline constexpr int kSkipExitCode = 77;
+void skip(const std::string& why);
+
 inline std::string source_path(const std::string& rel) { return std::string(DKM_SOURCE_DIR) + "/" + rel; }
 
 // How many times `needle` starts in `haystack` (overlapping matches counted).

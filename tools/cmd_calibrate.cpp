@@ -10,6 +10,7 @@
 #include "models/runtime/calibration.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 #include "tools/inference.hpp"
 
 namespace dkm::cli {
@@ -59,7 +60,7 @@ void setup_calibrate(CLI::App& app) {
   cmd->add_option("--data", o->data, "calibration images: .npy of shape (N, C, H, W)")->required();
   cmd->add_option("-o,--output", o->output, "statistics (JSON, format dkm-stats/1, docs/inference.md)")->required();
   cmd->add_option("--batch", o->batch, "images per forward pass (memory only; results do not depend on it)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, int64_t{1} << 30));
   cmd->callback([o] { run_calibrate(*o); });
 }
 

@@ -15,6 +15,7 @@
 #include "reports/pipeline.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 
@@ -96,9 +97,9 @@ void setup_compare(CLI::App& app) {
   auto* r = cmd->add_option("--random-weights", o->random_seed, "heavy-tailed stand-in weights with this seed");
   w->excludes(r);
   cmd->add_option("--batch", o->run.batch, "images per run (default: the model's batch)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
-  cmd->add_option("--conv-bits", o->run.conv_bits, "weight and activation bits of conv layers")->check(CLI::Range(1, 32));
-  cmd->add_option("--threads", o->run.threads, "k-means threads, 0 = all")->check(CLI::NonNegativeNumber);
+      ->check(integer_in(1, int64_t{1} << 30));
+  cmd->add_option("--conv-bits", o->run.conv_bits, "weight and activation bits of conv layers")->check(integer_in(1, 32));
+  cmd->add_option("--threads", o->run.threads, "k-means threads, 0 = all")->check(integer_in(0, 4096));
   cmd->add_option("--csv", o->csv, "write the table as CSV");
   cmd->add_option("--json", o->json, "write the table as JSON (dkm-compare/1)");
   cmd->add_option("--html", o->html, "write a self-contained HTML page");

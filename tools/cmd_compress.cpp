@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "estimator/compression_ratio.hpp"
+#include "estimator/pipeline.hpp"
 #include "kmeans/compress.hpp"
 #include "kmeans/container.hpp"
 #include "kmeans/cuda_backend.hpp"
@@ -20,6 +21,7 @@
 #include "models/tensor_io.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 #include "tools/progress.hpp"
 
 namespace dkm::cli {
@@ -79,34 +81,31 @@ reports::Table summary_table(const kmeans::CompressedModel& compressed, const es
 }
 
 void run_compress(const CompressOptions& o) {
-  if (!o.weights.empty() && o.random_seed) throw UsageError("give at most one of --weights FILE and --random-weights SEED");
   const bool onnx_model = o.model.ends_with(".onnx");
   if (!o.onnx_out.empty() && !onnx_model) throw UsageError("--onnx-out needs an .onnx MODEL");
-  const models::Model model = models::load_model(o.model);
+  estimator::PipelineOptions p;
+  p.model = o.model;
+  p.plan = o.plan;
+  p.weights = o.weights;
+  p.random_seed = o.random_seed;
+  p.kmeans.threads = o.threads;
+  p.kmeans.device = o.device;
+  const estimator::Loaded loaded = estimator::load_stage(p);
+  const models::Model& model = loaded.model;
   // An ONNX file carries its own weights; a spec or zoo model needs --weights or --random-weights.
-  if (o.weights.empty() && !o.random_seed && model.weights.empty())
+  if (loaded.weights.empty())
     throw UsageError("give --weights FILE or --random-weights SEED (" + o.model + " carries no weights)");
-  const kmeans::Plan plan = kmeans::load_plan(o.plan);
-  const std::vector<kmeans::LayerSetting> settings = kmeans::resolve_plan(plan, model);
-  const Weights weights = o.random_seed      ? kmeans::random_weights(model, *o.random_seed)
-                          : o.weights.empty() ? model.weights
-                                              : load_weights(o.weights);
-  const std::string weights_source = o.random_seed ? "--random-weights" : o.weights.empty() ? o.model : o.weights;
+  const std::vector<kmeans::LayerSetting>& settings = loaded.settings;
+  const std::string& weights_source = loaded.weights_source;
   const std::string weights_label =
       o.random_seed ? fmt::format("RANDOM (seed {})", *o.random_seed) : std::string("trained");
   announce_device(o.device);
 
-  kmeans::CompressOptions copt;
-  copt.threads = o.threads;
-  copt.weights_source = weights_source;
-  copt.device = o.device;
   ProgressBar bar("compress");
-  copt.progress = [&](size_t done, size_t total, const std::string& layer) { bar.update(done, total, layer); };
+  p.kmeans.progress = [&](size_t done, size_t total, const std::string& layer) { bar.update(done, total, layer); };
   const auto start = std::chrono::steady_clock::now();
-  kmeans::CompressedModel compressed = kmeans::compress_model(model, weights, settings, copt);
+  kmeans::CompressedModel compressed = *estimator::compress_stage(loaded, p);
   bar.finish();
-  compressed.random_weights = o.random_seed.has_value();
-  compressed.weights_seed = o.random_seed.value_or(0);
   const estimator::ModelRatio ratio = estimator::compression_ratio(model, compressed);
   const reports::Table table = summary_table(compressed, ratio, weights_label);
   const double compute_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -114,7 +113,7 @@ void run_compress(const CompressOptions& o) {
   if (!o.json.empty()) {
     nlohmann::json j;
     j["model"] = model.name;
-    j["plan"] = plan.source;
+    j["plan"] = loaded.plan_source;
     j["weights_random"] = o.random_seed.has_value();
     j["weights"] = o.random_seed ? weights_label : weights_source;
     if (o.random_seed) j["weights_seed"] = *o.random_seed;
@@ -140,7 +139,7 @@ void run_compress(const CompressOptions& o) {
     fmt::print("WARNING: RANDOM weights (Student-t, 4 degrees of freedom, x 0.05, seed {}), not trained ones: the\n"
                "MSE and entropy/Huffman ratios describe these stand-ins only\n",
                *o.random_seed);
-  fmt::print("model {} | plan {} | weights {}\n", model.name, plan.source, o.random_seed ? weights_label : weights_source);
+  fmt::print("model {} | plan {} | weights {}\n", model.name, loaded.plan_source, o.random_seed ? weights_label : weights_source);
   fmt::print("{}\n", reports::to_text(table));
   for (const auto& l : compressed.layers)
     if (!l.warning.empty()) fmt::print("warning: {}: {}\n", l.name, l.warning);
@@ -162,11 +161,11 @@ void setup_compress(CLI::App& app) {
   cmd->add_option("--plan", o->plan, "plan file or shipped plan name (docs/plan.md)")->required();
   cmd->add_option("-o,--output", o->output, "compressed model (.safetensors container, docs/container.md)")->required();
   cmd->add_option("--threads", o->threads, "threads, 0 = all; results do not depend on it")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 4096));
   cmd->add_option("--device", o->device, "where k-means runs: cpu, cuda, or auto (the GPU when usable, else the CPU)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, kmeans::Device>{{"cpu", kmeans::Device::cpu},
-                                                                               {"cuda", kmeans::Device::cuda},
-                                                                               {"auto", kmeans::Device::automatic}}))
+      ->transform(choice({{"cpu", static_cast<int>(kmeans::Device::cpu)},
+                          {"cuda", static_cast<int>(kmeans::Device::cuda)},
+                          {"auto", static_cast<int>(kmeans::Device::automatic)}}))
       ->default_str("cpu");
   cmd->add_option("--json", o->json, "also write the summary as JSON");
   cmd->add_option("--csv", o->csv, "also write the summary table as CSV");

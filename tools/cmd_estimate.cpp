@@ -7,15 +7,13 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "estimator/compression_settings.hpp"
-#include "estimator/estimate.hpp"
-#include "kmeans/container.hpp"
-#include "kmeans/plan.hpp"
+#include "estimator/pipeline.hpp"
 #include "models/atomic_file.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 
@@ -160,20 +158,18 @@ ordered_json totals_json(const estimator::Totals& t, estimator::EnergyUnit unit)
 
 void run_estimate(const EstimateCliOptions& o) {
   if (!o.plan.empty() && !o.compressed.empty()) throw UsageError("--plan and --compressed exclude each other");
-  const models::Model model = models::load_model(o.model);
-  const estimator::HwProfile hw = estimator::load_profile(o.hw);
-  estimator::EstimateOptions opt;
-  opt.batch = o.batch;
-  if (o.conv_bits) opt.conv_bits = o.conv_bits;
-  std::optional<kmeans::CompressedModel> compressed;  // owns the labels the options point at
-  if (!o.plan.empty()) {
-    const kmeans::Plan plan = kmeans::load_plan(o.plan);
-    opt.compression = estimator::compression_from_plan(kmeans::resolve_plan(plan, model));
-  } else if (!o.compressed.empty()) {
-    compressed = kmeans::read_compressed(o.compressed);
-    opt.compression = estimator::compression_from_model(*compressed, model);
-  }
-  const estimator::Estimate e = estimator::estimate(model, hw, opt);
+  estimator::PipelineOptions p;
+  p.model = o.model;
+  p.hw = o.hw;
+  p.plan = o.plan;
+  p.compressed = o.compressed;
+  p.run_kmeans = false;  // a plan is estimated with uniform labels; real labels come from --compressed
+  p.batch = o.batch;
+  p.conv_bits = o.conv_bits;
+  const estimator::PipelineResult r = estimator::run_pipeline(p);
+  const estimator::HwProfile& hw = *r.loaded.profile;
+  const std::optional<kmeans::CompressedModel>& compressed = r.compressed;
+  const estimator::Estimate& e = r.estimated->estimate;
   const reports::Table table = layer_table(e);
 
   ordered_json out = {{"model", e.model},
@@ -221,9 +217,9 @@ void setup_estimate(CLI::App& app) {
   auto* plan = cmd->add_option("--plan", o->plan, "compression plan (file or shipped name): uniform labels assumed");
   auto* comp = cmd->add_option("--compressed", o->compressed, "compressed model container: its real cluster labels");
   plan->excludes(comp);
-  cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--conv-bits", o->conv_bits, "weight and activation bits of conv layers (FC layers keep theirs)")
-      ->check(CLI::Range(1, 32));
+      ->check(integer_in(1, 32));
   cmd->add_option("--csv", o->csv_path, "write the per-layer table as CSV");
   cmd->add_option("--json", o->json_path, "write the result as JSON");
   cmd->callback([o] { run_estimate(*o); });

@@ -11,6 +11,7 @@
 #include "models/atomic_file.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 #include "models/runtime/evaluation.hpp"
 #include "tools/inference.hpp"
 
@@ -85,7 +86,7 @@ void setup_evaluate(CLI::App& app) {
                   "binary score: an image is positive when the largest value over these output layers is > 0 "
                   "(a logit; BlazeFace's face/non-face rule)")
       ->delimiter(',');
-  cmd->add_option("--batch", o->batch, "images per forward pass (memory only)")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o->batch, "images per forward pass (memory only)")->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--json", o->json, "also write the results as JSON to this file");
   cmd->callback([o] { run_evaluate(*o); });
 }

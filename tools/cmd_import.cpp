@@ -51,6 +51,7 @@ void run_export(const ExportOptions& o) {
   models::OnnxOptions options;
   if (!o.input_shape.empty()) options.input_shape = models::parse_input_shape(o.input_shape);
   const Weights weights = load_weights(o.weights);
+  require_finite(weights, o.weights);
   models::write_onnx_with_weights(o.model, weights, o.output, options);
   fmt::print("{}: {} tensors from {} written into a copy -> {}\n", o.model, weights.size(), o.weights, o.output);
 }

@@ -14,6 +14,7 @@
 #include "models/error.hpp"
 #include "models/tensor_io.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 namespace {
@@ -108,15 +109,15 @@ void setup_kmeans(CLI::App& app) {
   auto o = std::make_shared<KMeansOptions>();
   auto* cmd = app.add_subcommand("kmeans", "k-means on the rows of an N x d .npy (scikit-learn's Lloyd, fast)");
   cmd->add_option("X", o->input, "points: N x d (or N) array in .npy, float32")->required();
-  cmd->add_option("--k", o->k, "clusters")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("--k", o->k, "clusters")->required()->check(integer_in(1, INT32_MAX));
   cmd->add_option("--init", o->init, "k-means++ | linear | random | optimal-1d (d = 1)")->capture_default_str();
   cmd->add_option("--init-centers", o->init_centers, "K x d .npy of initial centres (implies --init given)");
-  cmd->add_option("--max-iter", o->max_iter, "Lloyd iterations at most")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-iter", o->max_iter, "Lloyd iterations at most")->capture_default_str()->check(integer_in(0, 1000000));
   cmd->add_option("--tol", o->tol, "stop when the centre shift <= tol x mean variance; 0 = run --max-iter")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(number_in(0, 1e300, false, "a tolerance"));
   cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
   cmd->add_option("--threads", o->threads, "threads, 0 = all; results do not depend on it")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 4096));
   cmd->add_option("-o,--output", o->output, "output .npz: centers, labels, inertia, iterations")->required();
   cmd->callback([o] { run_kmeans(*o); });
 }

@@ -2,6 +2,7 @@
 // one self-contained HTML report (docs/reports.md): summary, per-layer table, energy per level and data
 // type, compression per layer, uncompressed against compressed, the cluster-rate sweep with R^2, and the
 // filters of one conv layer before and after weight sharing.
+#include <cmath>
 #include <memory>
 #include <optional>
 
@@ -15,6 +16,7 @@
 #include "reports/pipeline.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 
@@ -55,7 +57,10 @@ void run_report(ReportCliOptions o) {
              reports::format_cell(t.hierarchy_energy_uncompressed / t.hierarchy_energy, 4),
              reports::format_cell(t.hierarchy_energy_uncompressed, 4), reports::format_cell(t.hierarchy_energy, 4),
              input.energy_unit, reports::format_cell(t.paper_energy_uncompressed / t.paper_energy, 4));
-  if (input.sweep) fmt::print("sweep: {} cluster rates, R^2 = {:.4f}\n", input.sweep->cluster_rates.size(), input.sweep->r2);
+  if (input.sweep)
+    fmt::print("sweep: {} cluster rates, R^2 = {}\n", input.sweep->cluster_rates.size(),
+               std::isfinite(input.sweep->r2) ? fmt::format("{:.4f}", input.sweep->r2)
+                                              : "undefined (" + input.sweep->r2_undefined + ")");
   for (const auto& n : input.notes) fmt::print("note: {}\n", n);
   fmt::print("wrote {}\n", o.output);
 }
@@ -76,15 +81,15 @@ void setup_report(CLI::App& app) {
   c->excludes(r);
   cmd->add_option("--rates", o->rates, "cluster rates of the sweep, comma separated (default: the paper's AlexNet rates, down to the plan's K/N)")
       ->delimiter(',')
-      ->check(CLI::Range(1e-9, 1.0));
+      ->check(number_in(0, 1, true, "a cluster rate"));
   cmd->add_flag("--no-sweep", o->no_sweep, "leave the sweep section out");
   cmd->add_option("--filters", o->filters, "conv layer whose filters are drawn (default: the first shared one with k x k > 1)");
   cmd->add_option("--batch", o->run.batch, "images per run (default: the model's batch)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+      ->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--conv-bits", o->run.conv_bits, "weight and activation bits of conv layers (FC layers keep theirs)")
-      ->check(CLI::Range(1, 32));
+      ->check(integer_in(1, 32));
   cmd->add_option("--threads", o->run.threads, "k-means threads, 0 = all; results do not depend on it")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 4096));
   cmd->add_option("-o,--output", o->output, "the HTML file to write")->required();
   cmd->add_option("--csv", o->csv, "also write the per-layer table as CSV");
   cmd->add_option("--json", o->json, "also write the whole result as JSON (dkm-result/1, readable by dkm compare)");

@@ -13,6 +13,7 @@
 #include "models/model.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 
@@ -64,9 +65,11 @@ void run_sweep(const SweepCliOptions& o) {
                                 {"energy_unit", std::string(estimator::to_string(s.unit))},
                                 {"conv_bits", o.conv_bits ? nlohmann::ordered_json(o.conv_bits) : nlohmann::ordered_json()},
                                 {"rates", reports::to_json_rows(table)},
-                                {"r2", s.r2},
+                                {"r2", s.r2 ? nlohmann::ordered_json(*s.r2) : nlohmann::ordered_json()},
                                 {"r2_of", "conv-layer hierarchy energy on conv-layer paper-metric energy, over the rates"},
-                                {"r2_without_reuse", s.r2_without_reuse}};
+                                {"r2_without_reuse", s.r2_without_reuse ? nlohmann::ordered_json(*s.r2_without_reuse)
+                                                                        : nlohmann::ordered_json()}};
+  if (!s.r2) out["r2_undefined"] = s.r2_undefined;
   const std::string csv = o.csv_path.empty() ? std::string() : reports::to_csv(table);
   if (!o.csv_path.empty()) write_file_atomic(o.csv_path, csv);
   if (!o.json_path.empty()) write_file_atomic(o.json_path, out.dump(2) + "\n");
@@ -75,8 +78,12 @@ void run_sweep(const SweepCliOptions& o) {
              s.model, hw.name, hw.file, estimator::to_string(s.unit),
              o.conv_bits ? fmt::format(", conv layers at {} bits", o.conv_bits) : std::string());
   fmt::print("\n{}\n", reports::to_text(table));
-  fmt::print("R^2 (hierarchy vs paper metric, conv layers, {} rates): {:.4f}\n", s.points.size(), s.r2);
-  fmt::print("R^2 (hierarchy vs paper metric without product reuse): {:.4f}\n", s.r2_without_reuse);
+  if (!s.r2) {
+    fmt::print("R^2 (hierarchy vs paper metric): undefined ({})\n", s.r2_undefined);
+    return;
+  }
+  fmt::print("R^2 (hierarchy vs paper metric, conv layers, {} rates): {:.4f}\n", s.points.size(), *s.r2);
+  fmt::print("R^2 (hierarchy vs paper metric without product reuse): {:.4f}\n", *s.r2_without_reuse);
 }
 
 void setup_sweep(CLI::App& app) {
@@ -86,11 +93,11 @@ void setup_sweep(CLI::App& app) {
   cmd->add_option("--rates", o->rates, "cluster rates K/N in (0, 1], comma separated")
       ->required()
       ->delimiter(',')
-      ->check(CLI::Range(1e-9, 1.0));
+      ->check(number_in(0, 1, true, "a cluster rate"));
   cmd->add_option("--hw", o->hw, "hardware profile: a shipped name or a JSON file (default eyeriss-65nm)");
-  cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--conv-bits", o->conv_bits, "weight and activation bits of conv layers (FC layers keep theirs)")
-      ->check(CLI::Range(1, 32));
+      ->check(integer_in(1, 32));
   cmd->add_option("--csv", o->csv_path, "write the per-rate table as CSV");
   cmd->add_option("--json", o->json_path, "write the result as JSON");
   cmd->callback([o] { run_sweep(*o); });

@@ -12,6 +12,7 @@
 #include "models/model.hpp"
 #include "models/runtime/runtime.hpp"
 #include "models/tensor_io.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 
@@ -25,7 +26,7 @@ inline void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
   cmd->add_option("MODEL", o.model, "model spec (.json), ONNX file (.onnx) or zoo name")->required();
   cmd->add_option("--weights", o.weights, "float weights (.npz, .safetensors, .npy; docs/weights.md); default: the ONNX file's");
   cmd->add_option("--threads", o.threads, "threads (0 = all); results are identical for any value")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 4096));
 }
 
 struct InferenceModel {

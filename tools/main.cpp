@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <vector>
 
 #include <fmt/core.h>
@@ -12,6 +13,7 @@
 #include "models/error.hpp"
 #include "models/onnx.hpp"
 #include "tools/command.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 
@@ -30,7 +32,7 @@ bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 }  // namespace dkm::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"dkm: what k-means weight sharing does to a CNN's size, energy and accuracy"};
+  CLI::App app{"dkm: what k-means weight sharing does to a CNN's size, energy and accuracy", "dkm"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "dkm 0.1.0");
   // Options every command takes; set before the subcommands so they inherit fall-through to them.
@@ -42,12 +44,22 @@ int main(int argc, char** argv) {
   auto commands = dkm::cli::registry();
   std::stable_sort(commands.begin(), commands.end(), [](auto& a, auto& b) { return a.order < b.order; });
   for (auto& c : commands) c.setup(app);
+  // Bare `dkm` shows what there is; a misspelt command names the nearest one. Both are usage errors.
+  if (argc < 2) {
+    fmt::print("{}", app.help());
+    return 2;
+  }
+  if (std::string bad = dkm::cli::unknown_command(app, std::vector<std::string>(argv + 1, argv + argc)); !bad.empty()) {
+    fmt::print(stderr, "dkm: error: {}\n", bad);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help and --version
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // --help and --version are not errors; every real parse error is bad usage: exit code 2.
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    fmt::print(stderr, "dkm: error: {}\n", dkm::cli::usage_error(app, e));
+    return 2;
   } catch (const dkm::InputError& e) {
     fmt::print(stderr, "dkm: error: {}\n", e.what());
     return 2;

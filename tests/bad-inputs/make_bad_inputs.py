@@ -82,6 +82,7 @@ def main():
                                              lambda d: d["pe_array"].update(rows=2**62, cols=2**62)))
     put("profile-number-overflow.json", '{"format": "dkm-hwprofile/1", "mac": {"value": 1e999}}')
     put("profile-unit-mismatch.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["mac"].update(unit="pJ")))
+    put("profile-huge-energy.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["dram"]["energy"].update(value=1e308)))
 
     # --- plans (dkm estimate --plan) ---
     put("plan-not-json.json", "{\"format\": ")
@@ -92,6 +93,8 @@ def main():
     put("plan-unmatched-rule.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(match="conv9")))
     put("plan-number-overflow.json", '{"format": "dkm-plan/1", "layers": [{"match": "conv1", "k": 2e999}]}')
     put("plan-huge-k.json", with_json("tiny-plan.json", lambda d: d["layers"][0].update(k=2**62)))
+    # JSON keeps the last of a repeated key; dkm's one reader refuses it in every format.
+    put("plan-duplicate-key.json", '{"format": "dkm-plan/1", "defaults": {"k": 2, "k": 3}}')
 
     # --- .npy (dkm kmeans) ---
     put("npy-empty.npy", b"")

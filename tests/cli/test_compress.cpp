@@ -91,7 +91,7 @@ TEST_CASE("dkm compress usage errors exit with code 2") {
   CHECK(run_dkm("compress lenet5 --weights a.npz --random-weights 1 --plan wrn-16-4-cr47" + out).exit_code == 2);
   const auto r = run_dkm("compress lenet5 --random-weights 1 --plan wrn-16-4-cr47" + out);
   CHECK(r.exit_code == 2);  // the plan's rules name WRN layers
-  CHECK(r.err.find("layers[1].match: a name or glob matching a conv layer of model 'lenet5'") != std::string::npos);
+  CHECK(r.err.find("layers[1].match: expected a name or glob matching a conv layer of model \"lenet5\"") != std::string::npos);
   CHECK(run_dkm("compress lenet5 --random-weights 1 --plan no-such-plan" + out).exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(dir / "c.safetensors"));
 }

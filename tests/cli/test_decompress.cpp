@@ -88,7 +88,7 @@ TEST_CASE("decompress: bad options and corrupt input exit 2 with one line and wr
   write_safetensors(dir / "bad.safetensors", f);
   r = run_dkm("decompress '" + (dir / "bad.safetensors") + "' -o '" + (dir / "w.npz") + "'");
   CHECK(r.exit_code == 2);
-  CHECK(r.err == "dkm: error: " + (dir / "bad.safetensors") + ": tensor 'fc.labels': labels below k = 3, found 3 at vector 0\n");
+  CHECK(r.err == "dkm: error: " + (dir / "bad.safetensors") + ": tensor 'fc.labels': expected labels below k = 3, got 3 at vector 0\n");
   CHECK(r.out == "");
   CHECK(!std::filesystem::exists(dir / "w.npz"));
 
@@ -97,7 +97,7 @@ TEST_CASE("decompress: bad options and corrupt input exit 2 with one line and wr
   r = run_dkm("decompress '" + (dir / "plain.safetensors") + "' -o '" + (dir / "w.npz") + "'");
   CHECK(r.exit_code == 2);
   CHECK(r.err == "dkm: error: " + (dir / "plain.safetensors") +
-                     ": __metadata__.format: present (not a dkm compressed model, see docs/container.md)\n");
+                     ": __metadata__.format: expected the key (a dkm compressed model has it, see docs/container.md), got none\n");
 
   r = run_dkm("decompress");
   CHECK(r.exit_code == 2);

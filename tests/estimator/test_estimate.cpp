@@ -31,11 +31,39 @@ models::Model tiny_model() {
 
 TEST_CASE("r_squared is the squared correlation of the least-squares line") {
   const std::vector<double> x{1, 2, 3, 4}, y{2, 4, 6, 8}, z{1, 3, 2, 4};
-  CHECK(r_squared(x, y) == doctest::Approx(1.0));
+  CHECK(*r_squared(x, y) == doctest::Approx(1.0));
   // z on x: slope 0.8, r = 0.8 -> R^2 = 0.64
-  CHECK(r_squared(x, z) == doctest::Approx(0.64));
-  const std::vector<double> one{1};
-  CHECK_THROWS_AS(r_squared(one, one), UsageError);
+  CHECK(*r_squared(x, z) == doctest::Approx(0.64));
+  // x = 1,2,3, y = 1,3,2: sxy = 1, sxx = 2, syy = 2 -> r^2 = 1/4.
+  CHECK(*r_squared(std::vector<double>{1, 2, 3}, std::vector<double>{1, 3, 2}) == doctest::Approx(0.25));
+}
+
+TEST_CASE("r_squared is undefined for one point or a constant series, never 1") {
+  const std::vector<double> one{1}, x{1, 2}, flat{5, 5};
+  CHECK_FALSE(r_squared(one, one).has_value());
+  CHECK_FALSE(r_squared(x, flat).has_value());
+  CHECK_FALSE(r_squared(flat, x).has_value());
+}
+
+TEST_CASE("sweep: one rate, repeated rates or no conv layer leave R^2 undefined with the reason") {
+  const auto m = dkm::models::load_model("lenet5");
+  const auto hw = load_profile("eyeriss-65nm");
+  const std::vector<double> one{0.5}, same{0.25, 0.25, 0.25}, two{0.5, 0.25};
+  const Sweep s1 = sweep(m, hw, one);
+  CHECK_FALSE(s1.r2.has_value());
+  CHECK(s1.r2_undefined == "R^2 needs at least two different cluster rates");
+  const Sweep s2 = sweep(m, hw, same);
+  CHECK_FALSE(s2.r2.has_value());
+  CHECK_FALSE(s2.r2_without_reuse.has_value());
+  CHECK(s2.r2_undefined == "R^2 needs at least two different cluster rates");
+  const auto fc = dkm::models::parse_model(R"({"format": "dkm-model/1", "name": "fc", "input": [1, 4, 4],
+    "layers": [{"name": "f", "type": "flatten"}, {"name": "fc", "type": "linear", "out_features": 3}]})", "fc.json");
+  const Sweep s3 = sweep(fc, hw, two);
+  CHECK_FALSE(s3.r2.has_value());
+  CHECK(s3.r2_undefined == "the model has no conv layer");
+  const Sweep s4 = sweep(m, hw, two);
+  CHECK(s4.r2.has_value());
+  CHECK(s4.r2_undefined.empty());
 }
 
 TEST_CASE("estimate sums the layers, keeps units, and reports the uncompressed baseline when compressed") {
@@ -136,9 +164,9 @@ TEST_CASE("sweep: fewer centres lower both metrics; R^2 over the rates") {
     p.push_back(pt.totals.paper_energy);
     h.push_back(pt.totals.hierarchy_energy);
   }
-  CHECK(s.r2 == doctest::Approx(r_squared(p, h)));
-  CHECK(s.r2 >= 0.0);
-  CHECK(s.r2 <= 1.0);
+  CHECK(*s.r2 == doctest::Approx(*r_squared(p, h)));
+  CHECK(*s.r2 >= 0.0);
+  CHECK(*s.r2 <= 1.0);
   const std::vector<double> bad{0.0};
   CHECK_THROWS_AS(sweep(m, hw, bad), UsageError);
 }

@@ -149,3 +149,42 @@ TEST_CASE("weight sharing lowers R_w by the compression ratio, leaves R_x; pruni
   bad.density = 0;
   CHECK_THROWS_AS(paper_metric(p, bad, loads, hw), UsageError);
 }
+
+TEST_CASE("pruned and shared: the zero centre's saving is counted once") {
+  // C = 1, M = 4 filters of 1 x 3 on a 1 x 5 input: E = 1, F = 3, one kernel row per filter, so the 4
+  // row vectors (one per filter) all meet the one input row; each distinct non-zero centre costs
+  // F * S = 9 products. Zero-norm sparsity p = 0.5: vectors 0 and 2 are in the zero centre (label 0),
+  // vectors 1 and 3 in two non-zero centres. Dense: 4 * 3 * 3 = 36 MACs.
+  ConvProblem p;
+  p.in_channels = 1;
+  p.out_channels = 4;
+  p.in_h = 1;
+  p.in_w = 5;
+  p.kernel_h = 1;
+  p.kernel_w = 3;
+  p.out_h = 1;
+  p.out_w = 3;
+  REQUIRE(p.macs() == 36);
+  const HwProfile hw = test::tiny_profile();
+  const LoadCounts loads{1.0, 1.0};
+  LayerCompression c;
+  c.k = 3;
+  c.index_bits = 2;
+  c.density = 0.5;
+  c.zero_label = 0;
+  const std::vector<int32_t> labels{0, 1, 0, 2};
+  c.labels = labels;
+  // Two distinct non-zero centres meet the row: 2 x 9 = 18 products, the zero centre none. Counting the
+  // zero centre as a distinct centre (27) and then scaling by the density (x 0.5 = 13.5) was the bug.
+  CHECK(shared_products(p, c) == 18.0);
+  CHECK(paper_metric(p, c, loads, hw).products == 18.0);
+  // Uniform labels from a plan: a vector is non-zero with probability 0.5 and then on one of the 2
+  // non-zero centres: expected distinct non-zero centres among 4 = 2 (1 - (1 - 0.25)^4) = 1.3671875.
+  c.labels = {};
+  CHECK(paper_metric(p, c, loads, hw).products == doctest::Approx(9 * 1.3671875));
+  // Pruning without a zero centre still scales the products by the density.
+  LayerCompression scattered = c;
+  scattered.zero_label = -1;
+  scattered.labels = labels;
+  CHECK(paper_metric(p, scattered, loads, hw).products == doctest::Approx(0.5 * 27));
+}

@@ -31,7 +31,7 @@ TEST_CASE("shipped profiles load with their documented numbers") {
   CHECK(e.access_energy(Level::dram, DataType::weights, 8) == 100.0);
   CHECK(e.mac_energy_at(8, 8) == 0.25);
 
-  const HwProfile l = load_profile("eyeriss-like.json");
+  const HwProfile l = load_profile("eyeriss-like");
   CHECK(l.unit == EnergyUnit::pj);
   CHECK(l.rf_weights.words == 192);
   CHECK(l.rf_inputs.words == 12);

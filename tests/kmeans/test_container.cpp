@@ -184,8 +184,7 @@ TEST_CASE("container: a plain safetensors reader (python json + struct) opens it
   TempDir dir;
   write_compressed(dir / "m.safetensors", hand_model());
   if (std::system("python3 -c 'import json, struct' >/dev/null 2>&1") != 0) {
-    MESSAGE("skipping: no python3 on PATH");
-    return;
+    return dkm::test::skip("no python3 on PATH");
   }
   // The checks the reference safetensors loader makes: header length, JSON, string metadata, and
   // data_offsets tiling the buffer in order with sizes matching dtype x shape.
@@ -224,52 +223,52 @@ TEST_CASE("container: every inconsistency is refused with the field and what was
     return msg.substr(0, path.size()) == path ? msg.substr(path.size() + 2) : msg;
   };
   CHECK(error_after([](Safetensors& f, json&) { f.metadata["format"] = "dkm-compressed/2"; }) ==
-        "__metadata__.format: 'dkm-compressed/1', found 'dkm-compressed/2'");
+        "__metadata__.format: expected \"dkm-compressed/1\", got \"dkm-compressed/2\"");
   CHECK(error_after([](Safetensors& f, json&) { f.metadata.erase("format"); }) ==
-        "__metadata__.format: present (not a dkm compressed model, see docs/container.md)");
+        "__metadata__.format: expected the key (a dkm compressed model has it, see docs/container.md), got none");
   CHECK(error_after([](Safetensors& f, json&) { f.metadata["weights_seed"] = "-3"; }) ==
-        "__metadata__.weights_seed: an unsigned decimal integer, found '-3'");
+        "__metadata__.weights_seed: expected an unsigned decimal integer, got \"-3\"");
   CHECK(error_after([](Safetensors& f, json&) { f.metadata["random_weights"] = "yes"; }) ==
-        "__metadata__.random_weights: true or false, found 'yes'");
-  CHECK(error_after([](Safetensors&, json& l) { l = json::object(); }) == "__metadata__.layers: a JSON array of layers");
+        "__metadata__.random_weights: expected true or false, got \"yes\"");
+  CHECK(error_after([](Safetensors&, json& l) { l = json::object(); }) == "__metadata__.layers: expected a JSON array of layers, got an object ({})");
   CHECK(error_after([](Safetensors&, json& l) { l[0].erase("mse"); }) ==
-        "__metadata__.layers[0].mse: a value (the field is missing)");
+        "__metadata__.layers[0]: expected the key \"mse\"");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["granularity"] = "block"; }) ==
-        "__metadata__.layers[0].granularity: one of row, kernel, filter, scalar, found 'block'");
+        "__metadata__.layers[0].granularity: expected one of row, kernel, filter, scalar, got \"block\"");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["granularity"] = "kernel"; }) ==
-        "__metadata__.layers[0].dim: 6 for kernel granularity of weight_shape [2,1,2,3], found 3");
+        "__metadata__.layers[0].dim: expected 6 for kernel granularity of weight_shape [2,1,2,3], got 3");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["vectors"] = 5; }) ==
-        "__metadata__.layers[0].vectors: 4 vectors of dim 3 for weight_shape [2,1,2,3], found 5");
+        "__metadata__.layers[0].vectors: expected 4 vectors of dim 3 for weight_shape [2,1,2,3], got 5");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["sparsity"] = 1.5; }) ==
-        "__metadata__.layers[0].sparsity: a number in [0, 1], found 1.5");
+        "__metadata__.layers[0].sparsity: expected a number in [0, 1], got 1.5");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["k"] = 0; }) ==
-        "__metadata__.layers[0].k: an integer in [1, 2147483647], found 0");
+        "__metadata__.layers[0].k: expected an integer in [1, 2147483647], got 0");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["k"] = 4; }) ==
-        "tensor 'conv1.codebook': float32 of shape [4, 3], found float32 of shape [3, 3]");
+        "tensor 'conv1.codebook': expected float32 of shape [4, 3], got float32 of shape [3, 3]");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["k"] = 5; }) ==
-        "__metadata__.layers[0].label_bits: 3 (ceil(log2 k) for k = 5), found 2");
+        "__metadata__.layers[0].label_bits: expected 3 (ceil(log2 k) for k = 5), got 2");
   CHECK(error_after([](Safetensors&, json& l) { l[2]["name"] = "conv1"; }) ==
-        "tensor 'conv1.codebook': present (it is missing)");
+        "tensor 'conv1.codebook': expected the tensor, got none (it is missing)");
   CHECK(error_after([](Safetensors& f, json&) { f.tensors.erase("conv1.bias"); }) ==
-        "tensor 'conv1.bias': present (it is missing)");
+        "tensor 'conv1.bias': expected the tensor, got none (it is missing)");
   CHECK(error_after([](Safetensors& f, json&) { f.tensors["extra"] = f.tensors.at("conv1.bias"); }) ==
-        "tensor 'extra': only tensors of the layers listed in __metadata__.layers");
+        "tensor 'extra': expected only tensors of the layers listed in __metadata__.layers, got one more");
   // Label 3 at vector 0 with k = 3 (bits 1 1 in the first two positions).
   CHECK(error_after([](Safetensors& f, json&) { f.tensors.at("conv1.labels").bytes[0] = '\x93'; }) ==
-        "tensor 'conv1.labels': labels below k = 3, found 3 at vector 0");
+        "tensor 'conv1.labels': expected labels below k = 3, got 3 at vector 0");
   // Labels {1,0,1,2}: valid, but the Huffman stream still says {2,0,1,2}.
   CHECK(error_after([](Safetensors& f, json&) { f.tensors.at("conv1.labels").bytes[0] = '\x91'; }) ==
-        "tensor 'conv1.huffman': the labels of 'conv1.labels', found 2 instead of 1 at vector 0");
+        "tensor 'conv1.huffman': expected the labels of 'conv1.labels', got 2 instead of 1 at vector 0");
   CHECK(error_after([](Safetensors& f, json&) { f.tensors.at("conv1.huffman").bytes[0] = '\x5A'; }) ==
-        "tensor 'conv1.huffman': Huffman stream bit 6: zero padding bits after the last code word");
+        "tensor 'conv1.huffman': Huffman stream bit 6: expected zero padding bits after the last code word, got a 1");
   CHECK(error_after([](Safetensors& f, json&) { f.tensors.at("conv1.huffman_lengths").bytes[0] = 1; }) ==
-        "tensor 'conv1.huffman': Huffman stream bit 0: code lengths that satisfy Kraft's inequality (over-subscribed)");
+        "tensor 'conv1.huffman': Huffman stream bit 0: expected code lengths that satisfy Kraft's inequality, got an over-subscribed set");
   CHECK(error_after([](Safetensors& f, json&) {
           float nan = std::numeric_limits<float>::quiet_NaN();
           std::memcpy(f.tensors.at("conv2.codebook").bytes.data() + 4, &nan, 4);
-        }) == "tensor 'conv2.codebook': finite values, found nan at index 1");
+        }) == "tensor 'conv2.codebook': expected finite values, got nan at index 1");
   CHECK(error_after([](Safetensors&, json& l) { l[1]["huffman_bits"] = 7; }) ==
-        "__metadata__.layers[1].huffman_bits: at least one bit per vector (8), found 7");
+        "__metadata__.layers[1].huffman_bits: expected at least one bit per vector (8), got 7");
   CHECK(input_error([&] { read_compressed(dir / "missing.safetensors"); }) ==
         (dir / "missing.safetensors") + ": cannot open file for reading");
 }

@@ -2,6 +2,8 @@
 // and, where a GPU is present, equivalence with the CPU backend. GPU cases print why they are skipped.
 #include <doctest/doctest.h>
 
+#include "tests/support.hpp"
+
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -39,7 +41,7 @@ bool same_bits(double a, double b) { return std::bit_cast<uint64_t>(a) == std::b
 bool gpu_present() {
   std::string why;
   if (cuda_usable(&why)) return true;
-  MESSAGE("CUDA test skipped: " << why);
+  dkm::test::skip("no usable CUDA GPU: " + why);
   return false;
 }
 
@@ -115,8 +117,7 @@ TEST_CASE("cuda: nearest centre takes the lowest index on exact ties and matches
 TEST_CASE("cuda: without a usable GPU the backend says why and refuses") {
   std::string why;
   if (cuda_usable(&why)) {
-    MESSAGE("CUDA is usable here (" << why << "); the refusal path is not exercised");
-    return;
+    return dkm::test::skip("CUDA is usable here (" + why + "); the refusal path cannot be exercised");
   }
   CHECK(!why.empty());
   const std::vector<float> points = {0, 1, 2, 3};
@@ -277,6 +278,10 @@ TEST_CASE("cuda: bad shapes and sizes are refused with a message") {
   CHECK_FALSE(cuda_supports(1, 0, &why));
   CHECK_FALSE(cuda_supports(1, 65537, &why));
   CHECK_FALSE(cuda_supports(0, 4, &why));
+}
+
+TEST_CASE("cuda: bad shapes and sizes are refused by the GPU assigner") {
+  std::string why;
   if (!gpu_present()) return;
   CHECK(cuda_supports(3, 65536, &why));
   const auto points = random_points(100, 2, 1);

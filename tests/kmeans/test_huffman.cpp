@@ -110,35 +110,35 @@ TEST_CASE("huffman: corrupt streams and code lengths are refused with the bit of
   HuffmanStream bad = s;
   bad.bit_count = 26;
   CHECK(input_error([&] { huffman_decode(bad, 15, "c.dkm"); }) ==
-        "c.dkm: Huffman stream bit 24: 15 symbols, found the end of the stream after 26 bits");
+        "c.dkm: Huffman stream bit 24: expected 15 symbols, got the end of the stream after 26 bits");
   CHECK(input_error([&] { huffman_decode(s, 14, "c.dkm"); }) ==
-        "c.dkm: Huffman stream bit 24: the end of the stream after 14 symbols, found 3 more bits");
+        "c.dkm: Huffman stream bit 24: expected the end of the stream after 14 symbols, got 3 more bits");
   CHECK(input_error([&] { huffman_decode(s, 28, "c.dkm"); }) ==
-        "c.dkm: Huffman stream bit 27: at least 28 bits for 28 symbols, found 27");
+        "c.dkm: Huffman stream bit 27: expected at least 28 bits for 28 symbols, got 27");
   bad = s;
   bad.bits.push_back(0);
-  CHECK(input_error([&] { huffman_decode(bad, 15, "c.dkm"); }) == "c.dkm: Huffman stream bit 0: 4 bytes for 27 bits, found 5");
+  CHECK(input_error([&] { huffman_decode(bad, 15, "c.dkm"); }) == "c.dkm: Huffman stream bit 0: expected 4 bytes for 27 bits, got 5");
   bad = s;
   bad.bits[3] |= 0x01;
   CHECK(input_error([&] { huffman_decode(bad, 15, "c.dkm"); }) ==
-        "c.dkm: Huffman stream bit 31: zero padding bits after the last code word");
+        "c.dkm: Huffman stream bit 31: expected zero padding bits after the last code word, got a 1");
   bad = s;
   // {4,4,3,3,3,2}: an incomplete code (f=00 c=010 d=011 e=100 a=1010 b=1011), so the 1110 at bit 10 is no word.
   bad.code_lengths[5] = 2;
   CHECK(input_error([&] { huffman_decode(bad, 15, "c.dkm"); }) ==
-        "c.dkm: Huffman stream bit 10: a valid code word (the code lengths leave this bit pattern unused)");
+        "c.dkm: Huffman stream bit 10: expected a valid code word, got a bit pattern the code lengths leave unused");
   bad.code_lengths = {1, 1, 1, 0, 0, 0};
   CHECK(input_error([&] { huffman_decode(bad, 15, "c.dkm"); }) ==
-        "c.dkm: Huffman stream bit 0: code lengths that satisfy Kraft's inequality (over-subscribed)");
+        "c.dkm: Huffman stream bit 0: expected code lengths that satisfy Kraft's inequality, got an over-subscribed set");
   bad.code_lengths = {33, 1, 0, 0, 0, 0};
   CHECK(input_error([&] { huffman_decode(bad, 15, "c.dkm"); }) ==
-        "c.dkm: Huffman stream bit 0: code lengths of at most 32 bits, found 33 for symbol 0");
+        "c.dkm: Huffman stream bit 0: expected code lengths of at most 32 bits, got 33 for symbol 0");
   bad.code_lengths = {0, 0, 0, 0, 0, 0};
   CHECK(input_error([&] { huffman_decode(bad, 15, "c.dkm"); }) ==
-        "c.dkm: Huffman stream bit 0: at least one symbol with a non-zero code length");
+        "c.dkm: Huffman stream bit 0: expected at least one symbol with a non-zero code length, got none");
   HuffmanStream one = huffman_encode(std::vector<int32_t>(4, 0), 1);
   one.bits[0] = 0x20;  // 0010: the third bit is not the single symbol's code word "0"
   CHECK(input_error([&] { huffman_decode(one, 4, "c.dkm"); }) ==
-        "c.dkm: Huffman stream bit 2: a valid code word (the code lengths leave this bit pattern unused)");
+        "c.dkm: Huffman stream bit 2: expected a valid code word, got a bit pattern the code lengths leave unused");
   CHECK_THROWS_AS(huffman_encode(std::vector<int32_t>{3}, 3), std::invalid_argument);
 }

@@ -31,8 +31,7 @@ std::string python_with_sklearn() {
 TEST_CASE("scikit-learn Lloyd equivalence over a long run") {
   const std::string py = python_with_sklearn();
   if (py.empty()) {
-    MESSAGE("SKIPPED: python3 with sklearn not found (install python3-sklearn)");
-    return;
+    return dkm::test::skip("python3 with sklearn not found (install python3-sklearn)");
   }
   dkm::test::TempDir dir;
   const int64_t n = 20000, d = 3, k = 64;

@@ -147,7 +147,7 @@ TEST_CASE("bad spec: empty file, invalid JSON with line and column, trailing gar
         "bad.json: line 3, column 12: expected valid JSON: syntax error while parsing object separator - unexpected "
         "string literal; expected ':'");
   CHECK(error_of(spec(R"({"name": "a", "type": "relu"})") + "\n]") ==
-        "bad.json: line 2, column 1: expected the end of the file after the spec's JSON object, got trailing "
+        "bad.json: line 2, column 1: expected the end of the file after the top-level JSON value, got trailing "
         "characters");
   CHECK(error_of("[1, 2") ==
         "bad.json: line 1, column 6: expected valid JSON: syntax error while parsing array - unexpected end of input; "

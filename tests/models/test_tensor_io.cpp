@@ -331,10 +331,13 @@ TEST_CASE("safetensors: malformed headers and offsets are refused") {
         "s.safetensors: byte 0: an 8-byte safetensors header length (file too short)");
   CHECK(input_error([] { parse_safetensors(le64(1000) + "{}", "s.safetensors"); }) ==
         "s.safetensors: byte 0: a header length within the file (2 bytes after the length field), found 1000");
-  CHECK(error_for("[1]", "") == "s.safetensors: byte 8: a JSON object as the safetensors header");
+  CHECK(error_for("[1]", "") == "s.safetensors: header: expected a JSON object as the safetensors header, got an array ([1])");
   CHECK(error_for("{\"a\":", "") ==
-        "s.safetensors: byte 13: a valid JSON header (syntax error while parsing value - unexpected end of input; "
-        "expected '[', '{', or a literal)");
+        "s.safetensors: header, line 1, column 6: expected valid JSON: syntax error while parsing value - unexpected end "
+        "of input; expected '[', '{', or a literal");
+  // A tensor named twice is refused (JSON alone would keep the last one).
+  CHECK(error_for(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})", "x") ==
+        "s.safetensors: header.a: expected each key once in an object, got a duplicate key");
   CHECK(error_for(R"({"a":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}})", "xx") ==
         "s.safetensors: tensor 'a': dtype one of F16 F32 F64 I8 U8 I16 U16 I32 U32 I64, found \"BF16\"");
   CHECK(error_for(R"({"a":{"dtype":"F32","shape":[1]}})", "") ==

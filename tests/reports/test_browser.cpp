@@ -30,9 +30,7 @@ int browser_check(const std::string& report, std::string& output) {
 
 TEST_CASE("browser: the sample report loads cleanly in headless chromium, light and dark") {
   if (!have_chromium()) {
-    std::fprintf(stderr, "skipped: chromium not installed (apt-get install chromium)\n");
-    std::printf("skipped: chromium not installed (apt-get install chromium)\n");
-    return;
+    return dkm::test::skip("chromium not installed (apt-get install chromium)");
   }
   dkm::test::TempDir dir;
   const std::string report = dir / "sample-report.html";
@@ -49,9 +47,7 @@ TEST_CASE("browser: the sample report loads cleanly in headless chromium, light 
 
 TEST_CASE("browser: the checker catches an external request and a console error") {
   if (!have_chromium()) {
-    std::fprintf(stderr, "skipped: chromium not installed (apt-get install chromium)\n");
-    std::printf("skipped: chromium not installed (apt-get install chromium)\n");
-    return;
+    return dkm::test::skip("chromium not installed (apt-get install chromium)");
   }
   dkm::test::TempDir dir;
   std::string html = dkm::reports::render_report(dkm::test::sample_report_input());

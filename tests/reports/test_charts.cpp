@@ -58,15 +58,6 @@ TEST_CASE("svg helpers: escaping, nice ticks, labels") {
   CHECK(short_number(45.26, 3) == "45.3");
 }
 
-TEST_CASE("r_squared: perfect, hand-computed and degenerate cases") {
-  CHECK(r_squared({1, 2, 3}, {2, 4, 6}) == doctest::Approx(1.0));
-  CHECK(r_squared({1, 2, 3}, {3, 2, 1}) == doctest::Approx(1.0));
-  // x = 1,2,3, y = 1,3,2: sxy = 1, sxx = 2, syy = 2 -> r^2 = 1/4.
-  CHECK(r_squared({1, 2, 3}, {1, 3, 2}) == doctest::Approx(0.25));
-  CHECK(std::isnan(r_squared({1}, {1})));
-  CHECK(std::isnan(r_squared({1, 2}, {5, 5})));
-}
-
 TEST_CASE("bar chart: stacked bars have one mark per layer and level, axes, legend, escaped names") {
   BarChart c;
   c.title = "Energy per memory level";

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "estimator/estimate.hpp"
+#include "estimator/pipeline.hpp"
 #include "kmeans/container.hpp"
 #include "kmeans/plan.hpp"
 #include "models/model.hpp"
@@ -199,29 +200,78 @@ void bind_models(py::module_& m) {
       py::arg("plan"), py::arg("model"), "Concrete per-conv-layer settings (dicts), without running k-means.");
 }
 
+namespace {
+
+py::dict size_dict(const estimator::SizeBits& b) {
+  py::dict d;
+  d["fixed"] = b.fixed;
+  d["entropy"] = b.entropy;
+  d["huffman"] = b.huffman;
+  return d;
+}
+
+py::dict ratio_dict(const estimator::ModelRatio& r) {
+  py::dict d;
+  d["original_bits"] = r.original_bits;
+  d["kept_bits"] = r.kept_bits;
+  d["total_bits"] = size_dict(r.total_bits);
+  d["ratio"] = size_dict(r.ratio);
+  py::list layers;
+  for (const auto& l : r.layers) {
+    py::dict ld;
+    ld["layer"] = l.layer;
+    ld["k"] = l.k;
+    ld["vectors"] = l.vectors;
+    ld["dim"] = l.dim;
+    ld["sparsity"] = l.sparsity;
+    ld["original_bits"] = l.original_bits;
+    ld["codebook_bits"] = l.codebook_bits;
+    ld["bias_bits"] = l.bias_bits;
+    ld["index_bits"] = size_dict(l.index_bits);
+    ld["total_bits"] = size_dict(l.total_bits);
+    ld["ratio"] = size_dict(l.ratio);
+    layers.append(ld);
+  }
+  d["layers"] = layers;
+  return d;
+}
+
+// The estimator's inputs as the pipeline's load stage would give them (estimator/pipeline.hpp): a model,
+// and the compression from a container (dict or path) or a plan (uniform labels), never both.
+estimator::Loaded loaded_from(const models::Model& model, const py::object& compressed, const py::object& plan,
+                              std::optional<kmeans::CompressedModel>& container) {
+  if (!compressed.is_none() && !plan.is_none()) throw UsageError("give at most one of compressed= and plan=");
+  estimator::Loaded l;
+  l.model = model;
+  if (!plan.is_none()) {
+    const kmeans::Plan p = py::isinstance<py::str>(plan) ? kmeans::load_plan(plan.cast<std::string>())
+                                                         : plan.cast<kmeans::Plan>();
+    l.plan_source = p.source;
+    l.settings = kmeans::resolve_plan(p, model);
+  }
+  if (!compressed.is_none()) {
+    const bool dict = py::isinstance<py::dict>(compressed);
+    container = dict ? model_from(compressed.cast<py::dict>()) : kmeans::read_compressed(compressed.cast<std::string>());
+    estimator::check_container_fits(*container, model, dict ? "compressed=" : compressed.cast<std::string>(), model.name);
+  }
+  return l;
+}
+
+}  // namespace
+
 void bind_estimator(py::module_& m) {
   m.def(
       "estimate",
-      [](const models::Model& model, const std::string& profile, const py::object& compressed, int64_t batch,
-         std::optional<int> conv_bits) {
-        estimator::EstimateOptions options;
+      [](const models::Model& model, const std::string& profile, const py::object& compressed, const py::object& plan,
+         int64_t batch, std::optional<int> conv_bits) {
+        std::optional<kmeans::CompressedModel> container;
+        estimator::Loaded loaded = loaded_from(model, compressed, plan, container);
+        loaded.profile = estimator::load_profile(profile);
+        estimator::PipelineOptions options;
         options.batch = batch;
-        options.conv_bits = conv_bits;
-        CompressedModel cm;
-        if (!compressed.is_none()) {
-          cm = py::isinstance<py::dict>(compressed) ? model_from(compressed.cast<py::dict>())
-                                                    : kmeans::read_compressed(compressed.cast<std::string>());
-          for (const auto& l : cm.layers) {
-            estimator::LayerCompression c;
-            c.k = l.k;
-            c.granularity = l.granularity;
-            c.index_bits = estimator::index_bits_for(l.k);
-            c.labels = l.labels;  // cm outlives the estimate() call
-            options.compression[l.name] = c;
-          }
-        }
-        const auto hw = estimator::load_profile(profile);
-        const auto e = estimator::estimate(model, hw, options);
+        options.conv_bits = conv_bits.value_or(0);
+        const estimator::Estimated r = estimator::estimate_stage(loaded, container, options);
+        const estimator::Estimate& e = r.estimate;
         py::dict d;
         d["model"] = e.model;
         d["profile"] = e.profile;
@@ -229,12 +279,14 @@ void bind_estimator(py::module_& m) {
         d["batch"] = e.batch;
         d["totals"] = totals_dict(e.totals);
         if (e.uncompressed) d["uncompressed"] = totals_dict(*e.uncompressed);
+        d["compression_ratio"] = ratio_dict(r.ratio);
         py::list layers;
         for (const auto& l : e.layers) {
           py::dict ld;
           ld["name"] = l.name;
           ld["k"] = l.compression.k;
           ld["index_bits"] = l.compression.index_bits;
+          ld["density"] = l.compression.density;
           ld["paper_energy"] = l.paper.total_energy();
           ld["hierarchy_energy"] = l.hierarchy.total_energy();
           ld["macs"] = l.paper.macs;
@@ -244,9 +296,22 @@ void bind_estimator(py::module_& m) {
         return d;
       },
       py::arg("model"), py::arg("profile") = std::string(estimator::kDefaultProfile), py::kw_only(),
-      py::arg("compressed") = py::none(), py::arg("batch") = 0, py::arg("conv_bits") = py::none(),
-      "Energy estimate of a model, optionally compressed (a container path or dict); per-layer and total "
-      "energies in the profile's unit.");
+      py::arg("compressed") = py::none(), py::arg("plan") = py::none(), py::arg("batch") = 0,
+      py::arg("conv_bits") = py::none(),
+      "Energy estimate of a model, optionally compressed (a container path or dict) or planned (a Plan or a "
+      "plan name or path: uniform labels); per-layer and total energies in the profile's unit, and the "
+      "compression ratio. The same code as `dkm estimate`.");
+  m.def(
+      "compression_ratio",
+      [](const models::Model& model, const py::object& compressed, const py::object& plan) {
+        std::optional<kmeans::CompressedModel> container;
+        const estimator::Loaded loaded = loaded_from(model, compressed, plan, container);
+        return ratio_dict(container ? estimator::compression_ratio(model, *container)
+                                    : estimator::compression_ratio(model, loaded.settings));
+      },
+      py::arg("model"), py::arg("compressed") = py::none(), py::kw_only(), py::arg("plan") = py::none(),
+      "The compression ratio three ways (fixed, entropy, huffman) of a container (path or dict) or a plan "
+      "(uniform labels): the same code as `dkm compress` and the report (estimator/compression_ratio.hpp).");
 }
 
 }  // namespace dkm::python

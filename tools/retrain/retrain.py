@@ -104,10 +104,6 @@ def shared_copy(model, k, seed):
     return m, compressed
 
 
-def param_count(model):
-    return sum(p.numel() for p in model.parameters())
-
-
 START = time.time()
 
 
@@ -188,8 +184,6 @@ def main():
         runs[(variant, args.select_k)] = best[2]
 
     model_spec = dkm.load_model("lenet5")
-    original_params = param_count(base)
-    conv_params = sum(p.numel() for name in SHARED_LAYERS for p in getattr(base, name).parameters())
     rows = []
 
     def evaluate(method, k, model, lam=None, vacuous=None):
@@ -197,10 +191,12 @@ def main():
         for s in seeds:
             shared, compressed = shared_copy(model, k, s)
             accs.append(accuracy(shared, test_set))
-            crs_entropy.append(dkm.compression_ratio(original_params, compressed["layers"], "entropy"))
-            crs_fixed.append(dkm.compression_ratio(original_params, compressed["layers"], "fixed"))
-            crs_conv.append(dkm.compression_ratio(conv_params, compressed["layers"], "entropy"))
             est = dkm.estimate(model_spec, args.profile, compressed=dict(compressed, model="lenet5"))
+            cr = est["compression_ratio"]  # the C++ count, as `dkm compress` prints it
+            crs_entropy.append(cr["ratio"]["entropy"])
+            crs_fixed.append(cr["ratio"]["fixed"])
+            crs_conv.append(sum(l["original_bits"] for l in cr["layers"]) /
+                            sum(l["total_bits"]["entropy"] for l in cr["layers"]))
             energy.append(est["totals"]["paper_energy_per_mac"])
             energy_ratio.append(est["totals"]["paper_energy"] / est["uncompressed"]["paper_energy"])
         row = {"method": method, "k": k, "lambda": lam, "accuracy_mean": float(np.mean(accs)),

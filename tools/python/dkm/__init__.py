@@ -12,6 +12,7 @@ from dkm._dkm import (  # noqa: F401
     Model,
     Plan,
     UsageError,
+    compression_ratio,
     count_distinct,
     decompress,
     estimate,
@@ -30,7 +31,6 @@ from dkm._dkm import (  # noqa: F401
     zoo_names,
 )
 from dkm.sharing import (  # noqa: F401
-    compression_ratio,
     share_weight,
     vectors_of,
 )

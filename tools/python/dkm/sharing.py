@@ -1,6 +1,5 @@
-"""Weight sharing of one conv weight with dkm's k-means, and the paper's compression ratio (numpy only)."""
-import math
-
+"""Weight sharing of one conv weight with dkm's k-means (numpy only). The compression ratio and every other
+number come from the C++ code (dkm.compression_ratio, dkm.estimate), so Python and the CLI cannot disagree."""
 import numpy as np
 
 from dkm import _dkm
@@ -50,34 +49,3 @@ def share_weight(name, weight, k, *, granularity="row", seed=0, bias=None, max_i
         "iterations": int(r["iterations"]),
     }
     return shared.astype(np.float32), layer
-
-
-def label_entropy_bits(labels, k):
-    """H = -sum p log2 p of the label histogram: the reference code's index bits per vector."""
-    counts = np.bincount(np.asarray(labels), minlength=k).astype(np.float64)
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log2(p)).sum())
-
-
-def compression_ratio(original_params, layers, index="entropy"):
-    """The paper's CR (reference/paper.md section 2): original bits (all conv and linear weights and biases
-    at 32 bits) over compressed bits, where each shared layer costs its codebook K*d*32 bits plus N index
-    bits of H (index="entropy", the reference code) or ceil(log2 K) (index="fixed") each, plus its biases
-    at 32 bits; everything not shared stays at 32 bits.
-
-    original_params: total weights + biases of the model; layers: container layer dicts.
-    """
-    original_bits = 32.0 * original_params
-    compressed_bits = original_bits
-    for layer in layers:
-        n = len(layer["labels"])
-        weights = n * layer["dim"]
-        if index == "entropy":
-            per_vector = label_entropy_bits(layer["labels"], layer["k"])
-        elif index == "fixed":
-            per_vector = math.ceil(math.log2(layer["k"])) if layer["k"] > 1 else 0
-        else:
-            raise ValueError(f"index: expected 'entropy' or 'fixed', got {index!r}")
-        compressed_bits -= 32.0 * weights
-        compressed_bits += 32.0 * layer["k"] * layer["dim"] + n * per_vector
-    return original_bits / compressed_bits

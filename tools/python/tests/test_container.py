@@ -48,14 +48,33 @@ def test_bad_container_names_the_file(tmp_path):
         dkm.read_compressed(str(tmp_path / "missing.dkmc"))
 
 
-def test_compression_ratio_by_hand():
-    # 10 vectors of 2 in a model of 100 parameters, K = 2, labels half and half: entropy 1 bit.
-    layer = {"labels": np.array([0, 1] * 5, np.int32), "k": 2, "dim": 2}
-    # original 3200 bits; compressed 3200 - 20*32 + 2*2*32 + 10*1 = 2698
-    assert dkm.compression_ratio(100, [layer]) == pytest.approx(3200 / 2698)
-    assert dkm.compression_ratio(100, [layer], "fixed") == pytest.approx(3200 / 2698)
+def test_compression_ratio_by_hand(tmp_path):
+    # One conv layer of 10 row vectors of 2 weights (no bias): 20 weights, 640 bits before.
+    spec = tmp_path / "tiny.json"
+    spec.write_text('{"format": "dkm-model/1", "name": "tiny", "input": [1, 1, 4], "layers": ['
+                    '{"name": "c", "type": "conv2d", "out_channels": 10, "kernel": [1, 2], "bias": false}]}')
+    model = dkm.load_model(str(spec))
+    layer = {"name": "c", "weight_shape": [10, 1, 1, 2], "k": 2, "dim": 2,
+             "codebook": np.array([[0.5, 1.0], [2.0, 3.0]], np.float32), "labels": np.array([0, 1] * 5, np.int32)}
+    # K = 2, labels half and half: entropy 1 bit per vector; 2*2*32 + 10*1 = 138 bits after.
+    r = dkm.compression_ratio(model, {"model": "tiny", "layers": [layer]})
+    assert r["original_bits"] == 640
+    assert r["ratio"]["entropy"] == pytest.approx(640 / 138)
+    assert r["ratio"]["fixed"] == pytest.approx(640 / 138)
     layer["labels"] = np.zeros(10, np.int32)  # entropy 0, fixed-length still 1 bit
-    assert dkm.compression_ratio(100, [layer]) == pytest.approx(3200 / 2688)
+    r = dkm.compression_ratio(model, {"model": "tiny", "layers": [layer]})
+    assert r["ratio"]["entropy"] == pytest.approx(640 / 128)
+    assert r["ratio"]["fixed"] == pytest.approx(640 / 138)
+    # K == N keeps the layer as it was, for the ratio and the energy alike (the CLI's one rule).
+    keep = dict(layer, k=10, codebook=np.arange(20, dtype=np.float32).reshape(10, 2) + 1,
+                labels=np.arange(10, dtype=np.int32))
+    r = dkm.compression_ratio(model, {"model": "tiny", "layers": [keep]})
+    assert r["ratio"]["entropy"] == pytest.approx(1.0) and r["layers"] == []
+    e = dkm.estimate(model, "eyeriss-65nm", compressed={"model": "tiny", "layers": [keep]})
+    assert e["layers"][0]["k"] == 0 and "uncompressed" not in e
+    # A container written for another model is refused, as by `dkm estimate --compressed`.
+    with pytest.raises(ValueError, match="__metadata__.model: expected a container written for model"):
+        dkm.estimate(model, "eyeriss-65nm", compressed={"model": "lenet5", "layers": [keep]})
 
 
 def test_models_and_estimate_of_a_compressed_lenet(tmp_path):

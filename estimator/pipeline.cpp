@@ -1,0 +1,101 @@
+#include "estimator/pipeline.hpp"
+
+#include <fmt/core.h>
+
+#include "estimator/compression_settings.hpp"
+#include "kmeans/container.hpp"
+#include "models/error.hpp"
+#include "models/tensor_io.hpp"
+
+namespace dkm::estimator {
+
+void check_container_fits(const kmeans::CompressedModel& c, const models::Model& model, const std::string& path,
+                          const std::string& model_arg) {
+  if (c.model != model.name)
+    throw InputError(path, "__metadata__.model",
+                     fmt::format("expected a container written for model \"{}\" ({}), got one written for \"{}\"",
+                                 model.name, model_arg, c.model));
+  for (size_t i = 0; i < c.layers.size(); ++i) {
+    const kmeans::CompressedLayer& l = c.layers[i];
+    const std::string where = fmt::format("__metadata__.layers[{}]", i);
+    const models::Layer* layer = model.find(l.name);
+    if (!layer || layer->kind != models::LayerKind::conv2d)
+      throw InputError(path, where + ".name",
+                       fmt::format("expected a conv layer of model \"{}\", got \"{}\"", model.name, l.name));
+    const std::vector<int64_t> shape = kmeans::weight_shape(*layer);
+    if (l.weight_shape != shape)
+      throw InputError(path, where + ".weight_shape",
+                       fmt::format("expected [{}] (layer \"{}\" of model \"{}\"), got [{}]", join_dims(shape, ", "),
+                                   l.name, model.name, join_dims(l.weight_shape, ", ")));
+  }
+}
+
+Loaded load_stage(const PipelineOptions& o) {
+  if (!o.weights.empty() && o.random_seed) throw UsageError("give at most one of --weights FILE and --random-weights SEED");
+  if (!o.compressed.empty() && (!o.plan.empty() || o.random_seed))
+    throw UsageError("--compressed excludes --plan and --random-weights (the container holds the labels)");
+  Loaded l;
+  l.model = models::load_model(o.model);
+  if (!o.hw.empty()) l.profile = load_profile(o.hw);
+  if (!o.plan.empty()) {
+    const kmeans::Plan plan = kmeans::load_plan(o.plan);
+    l.plan_source = plan.source;
+    l.settings = kmeans::resolve_plan(plan, l.model);
+  }
+  if (o.random_seed) {
+    l.weights = kmeans::random_weights(l.model, *o.random_seed);
+    l.weights_source = "--random-weights";
+  } else if (!o.weights.empty()) {
+    l.weights = load_weights(o.weights);
+    l.weights_source = o.weights;
+  } else if (!l.model.weights.empty()) {  // an ONNX file carries its own
+    l.weights = l.model.weights;
+    l.weights_source = o.model;
+  }
+  if (!o.compressed.empty()) {
+    l.container = kmeans::read_compressed(o.compressed);
+    check_container_fits(*l.container, l.model, o.compressed, o.model);
+  }
+  return l;
+}
+
+std::optional<kmeans::CompressedModel> compress_stage(const Loaded& l, const PipelineOptions& o) {
+  if (l.container) return l.container;
+  if (l.plan_source.empty() || l.weights.empty() || !o.run_kmeans) return std::nullopt;
+  kmeans::CompressOptions copt = o.kmeans;
+  copt.weights_source = l.weights_source;
+  kmeans::CompressedModel c = kmeans::compress_model(l.model, l.weights, l.settings, copt);
+  c.random_weights = o.random_seed.has_value();
+  c.weights_seed = o.random_seed.value_or(0);
+  return c;
+}
+
+Estimated estimate_stage(const Loaded& l, const std::optional<kmeans::CompressedModel>& compressed,
+                         const PipelineOptions& o) {
+  if (!l.profile) throw UsageError("a hardware profile is needed (--hw)");
+  EstimateOptions base;
+  base.batch = o.batch;
+  if (o.conv_bits) base.conv_bits = o.conv_bits;
+  EstimateOptions opt = base;
+  Estimated e;
+  if (compressed) {
+    opt.compression = compression_from_model(*compressed, l.model);  // labels referenced: alive below
+    e.ratio = compression_ratio(l.model, *compressed);
+  } else {
+    opt.compression = compression_from_plan(l.settings);
+    e.ratio = compression_ratio(l.model, l.settings);
+  }
+  e.estimate = estimate(l.model, *l.profile, opt);
+  e.baseline = estimate(l.model, *l.profile, base);
+  return e;
+}
+
+PipelineResult run_pipeline(const PipelineOptions& o) {
+  PipelineResult r;
+  r.loaded = load_stage(o);
+  r.compressed = compress_stage(r.loaded, o);
+  if (r.loaded.profile) r.estimated = estimate_stage(r.loaded, r.compressed, o);
+  return r;
+}
+
+}  // namespace dkm::estimator

@@ -1,0 +1,77 @@
+#pragma once
+// The one load -> compress -> estimate sequence, used by `dkm compress`, `dkm estimate`, the report and
+// Python. Three named stages with plain value types between them, so a caller can run all of them
+// (run_pipeline) or stop after any one:
+//   load_stage     files read and checked: model, profile, plan resolved, weights, container;
+//   compress_stage the planned layers weight-shared by k-means (or the container read by load_stage);
+//   estimate_stage both energy metrics, compressed and uncompressed, and the compression ratio.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "estimator/compression_ratio.hpp"
+#include "estimator/estimate.hpp"
+#include "estimator/profile.hpp"
+#include "kmeans/compress.hpp"
+#include "kmeans/compressed.hpp"
+#include "kmeans/plan.hpp"
+#include "models/model.hpp"
+#include "models/tensor.hpp"
+
+namespace dkm::estimator {
+
+struct PipelineOptions {
+  std::string model;                    // spec file, ONNX file or zoo name
+  std::string hw;                       // hardware profile name or file; "" = no estimate stage
+  std::string plan;                     // plan file or shipped name; "" = uncompressed
+  std::string compressed;               // a container (dkm compress, the PyTorch hook) instead of a plan
+  std::string weights;                  // weights file; "" = the model's own (ONNX) weights, if any
+  std::optional<uint64_t> random_seed;  // heavy-tailed stand-in weights instead of a file
+  // false: never run k-means; a plan is estimated with uniform labels (what `dkm estimate --plan` does).
+  bool run_kmeans = true;
+  kmeans::CompressOptions kmeans;       // threads, device, progress (weights_source is set by load_stage)
+  int64_t batch = 0;                    // 0 = the model's batch
+  int conv_bits = 0;                    // 0 = the model's widths
+};
+
+// Stage 1.
+struct Loaded {
+  models::Model model;
+  std::optional<HwProfile> profile;                  // when options.hw is set
+  std::string plan_source;                           // "" without a plan
+  std::vector<kmeans::LayerSetting> settings;        // empty without a plan
+  Weights weights;                                   // the original weights; empty when none are known
+  std::string weights_source;                        // file name, model file or "--random-weights"
+  std::optional<kmeans::CompressedModel> container;  // read from options.compressed
+};
+
+// Stage 3.
+struct Estimated {
+  Estimate estimate;  // as compressed
+  Estimate baseline;  // uncompressed
+  ModelRatio ratio;   // from real labels, or the plan's uniform-label bound
+};
+
+struct PipelineResult {
+  Loaded loaded;
+  std::optional<kmeans::CompressedModel> compressed;  // the container, k-means' result, or none
+  std::optional<Estimated> estimated;                 // when options.hw is set
+};
+
+// Throws dkm::UsageError for contradictory options, dkm::InputError for bad files.
+Loaded load_stage(const PipelineOptions& options);
+// A container is priced only against the model it was written for: its "model" field, then every
+// layer's name and weight shape; errors name `source` (the file) and the field. load_stage calls it.
+void check_container_fits(const kmeans::CompressedModel& container, const models::Model& model,
+                          const std::string& source, const std::string& model_arg);
+// nullopt without a plan, without weights, or with run_kmeans false; the container when one was read.
+// A plan that shares no layer gives a container with no layers.
+std::optional<kmeans::CompressedModel> compress_stage(const Loaded& loaded, const PipelineOptions& options);
+// Needs loaded.profile.
+Estimated estimate_stage(const Loaded& loaded, const std::optional<kmeans::CompressedModel>& compressed,
+                         const PipelineOptions& options);
+
+PipelineResult run_pipeline(const PipelineOptions& options);
+
+}  // namespace dkm::estimator
