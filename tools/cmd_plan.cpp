@@ -1,6 +1,7 @@
 // `dkm plan MODEL --weights W --data X.npy [--labels y.npy] (--max-drop POINTS | --min-snr DB | --target-cr R)
 // -o PLAN.json`: a plan whose K per conv layer is searched from measured sensitivity (docs/plan.md, "How plans
 // are searched"), with the sensitivity table, the points visited and their energy on --hw.
+#include <climits>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "tools/command.hpp"
 #include "tools/inference.hpp"
 #include "tools/progress.hpp"
+#include "tools/usage.hpp"
 
 namespace dkm::cli {
 namespace {
@@ -136,14 +138,16 @@ void setup_plan(CLI::App& app) {
   cmd->add_option("--max-drop", o->max_drop, "accuracy drop allowed, in points (needs --labels)");
   cmd->add_option("--min-snr", o->min_snr, "output SNR against the float model to keep, in dB (no labels needed)");
   cmd->add_option("--target-cr", o->target_cr, "Huffman compression ratio of the whole model to reach");
-  cmd->add_option("--candidates", o->candidates, "K tried per layer (default 256,128,64,32,16,8,4)")->delimiter(',');
+  cmd->add_option("--candidates", o->candidates, "K tried per layer (default 256,128,64,32,16,8,4)")
+      ->delimiter(',')
+      ->check(integer_in(1, INT32_MAX));
   cmd->add_option("--granularity", o->granularity, "row (default), kernel, filter or scalar");
   cmd->add_option("--seed", o->seed, "k-means seed of the first conv layer; layer i uses seed + i (default 1000)");
   cmd->add_option("--hw", o->hw, "hardware profile of the energies: a shipped name or a JSON file (default eyeriss-65nm)");
   cmd->add_option("--output", o->score_output, "the output layer whose arg-max is the class (default: the only output)");
   cmd->add_option("--score-outputs", o->score_outputs, "binary score: positive when the largest value over these outputs is > 0")
       ->delimiter(',');
-  cmd->add_option("--batch", o->batch, "images per forward pass (memory only)")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o->batch, "images per forward pass (memory only)")->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("-o", o->output, "the plan file to write (dkm-plan/1)")->required();
   cmd->add_option("--json", o->json, "also write the sensitivity, the points visited and the result as JSON");
   cmd->callback([o] { run_plan(*o); });
