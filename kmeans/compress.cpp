@@ -320,9 +320,16 @@ Tensor draw_tensor(const std::string& name, std::vector<int64_t> shape, uint64_t
 
 class RandomSource final : public WeightSource {
  public:
+  // One drawn tensor is held at a time: a layer whose weight cannot be (a spec with 2^40 channels) is
+  // refused before anything is drawn, by the limit every tensor of a weight file has.
   RandomSource(const models::Model& model, uint64_t seed) : seed_(seed) {
     for (const auto& layer : model.layers) {
       if (!layer.has_weights()) continue;
+      const uint64_t values = std::max<uint64_t>(static_cast<uint64_t>(layer.weight_count), static_cast<uint64_t>(layer.bias_count));
+      if (values > kMaxBinaryInputBytes / sizeof(float))
+        throw InputError(model.name, fmt::format("layer '{}'", layer.name),
+                         fmt::format("a weight that fits in {} of float32 (dkm holds one tensor at a time), found {} "
+                                     "values", describe_limit(kMaxBinaryInputBytes), values));
       shapes_[layer.name + ".weight"] = weight_shape(layer);
       if (layer.bias_count > 0) shapes_[layer.name + ".bias"] = {layer.bias_count};
     }
@@ -349,7 +356,7 @@ std::unique_ptr<WeightSource> random_source(const models::Model& model, uint64_t
 
 Weights random_weights(const models::Model& model, uint64_t seed) {
   // Every drawn value is held at once: a model whose weights cannot be (a spec with 2^40 channels) is
-  // refused before anything is drawn, by the limit every weight file has. random_source has no limit.
+  // refused before anything is drawn, by the limit every weight file has. random_source limits each tensor.
   uint64_t values = 0;
   for (const auto& layer : model.layers) {
     if (!layer.has_weights()) continue;

@@ -49,7 +49,8 @@ void compress_streamed(const models::Model& model, const WeightSource& weights, 
 // Heavy-tailed stand-in weights for every conv and linear layer of the model (and their biases):
 // Student-t with 4 degrees of freedom times 0.05, each tensor seeded from `seed` and its name.
 Weights random_weights(const models::Model& model, uint64_t seed);
-// The same tensors drawn one at a time, when read: any model size, one tensor held at once.
+// The same tensors drawn one at a time, when read: any model size, one tensor held at once; a layer whose
+// weight passes the 2 GiB of float32 one tensor of a weight file may hold is refused when the source is made.
 std::unique_ptr<WeightSource> random_source(const models::Model& model, uint64_t seed);
 
 // The OIHW (conv) or (out, in) (linear) shape of a layer's weight, from the resolved model.

@@ -51,10 +51,15 @@ uint64_t packed_bytes(uint64_t vectors, int bits) { return (vectors * static_cas
 // Label i occupies stream bits [i*b, (i+1)*b), least significant bit first; stream bit j is bit j%8 of byte j/8.
 std::string pack_labels(const std::vector<int32_t>& labels, int bits) {
   std::string out(packed_bytes(labels.size(), bits), '\0');
-  uint64_t pos = 0;
-  for (int32_t label : labels)
-    for (int t = 0; t < bits; ++t, ++pos)
-      if ((static_cast<uint32_t>(label) >> t) & 1u) out[pos >> 3] = static_cast<char>(out[pos >> 3] | (1 << (pos & 7)));
+  // Through a 64-bit accumulator: at most 7 pending bits plus a label of at most 31.
+  uint64_t acc = 0, pos = 0;
+  int pending = 0;
+  for (int32_t label : labels) {
+    acc |= static_cast<uint64_t>(static_cast<uint32_t>(label)) << pending;
+    pending += bits;
+    for (; pending >= 8; pending -= 8, acc >>= 8) out[pos++] = static_cast<char>(acc & 0xFF);
+  }
+  if (pending > 0) out[pos] = static_cast<char>(acc & 0xFF);
   return out;
 }
 

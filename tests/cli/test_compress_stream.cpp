@@ -122,7 +122,7 @@ TEST_CASE("dkm compress holds one layer, not the model: peak memory under a limi
   TempDir dir;
   nlohmann::json layers = nlohmann::json::array();
   for (int i = 0; i < kLayers; ++i)
-    layers.push_back({{"name", "conv" + std::to_string(i)}, {"type", "conv2d"}, {"out_channels", kChannels}, {"kernel", 1}});
+    layers.push_back({{"name", "conv" + std::to_string(i)}, {"type", "conv2d"}, {"out_channels", kChannels}, {"kernel", 1}, {"bias", false}});
   write_text(dir / "big.json", nlohmann::json{{"format", "dkm-model/1"}, {"name", "big"}, {"input", {kChannels, 1, 1}},
                                               {"layers", layers}}.dump());
   // One pass of Lloyd from linear seeds: the memory of a layer is what matters here, not the clustering.

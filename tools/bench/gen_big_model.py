@@ -63,7 +63,7 @@ def main():
             "description": f"synthetic: {a.layers} conv layers of {c} x {c} 1x1 kernels "
                            f"({a.layers * c * c} weights), tools/bench/gen_big_model.py",
             "input": [c, 1, 1], "batch": 1, "weight_bits": 32, "act_bits": 32,
-            "layers": [{"name": n, "type": "conv2d", "out_channels": c, "kernel": 1} for n in names]}
+            "layers": [{"name": n, "type": "conv2d", "out_channels": c, "kernel": 1, "bias": False} for n in names]}
     plan = {"format": "dkm-plan/1", "model": "big",
             "description": "per-layer scalar k-means, K = 16 (Deep Compression style), k-means++ to tol 1e-4",
             "defaults": {"granularity": "scalar", "k": 16, "init": "k-means++", "max_iter": 100, "tol": 0.0001},
