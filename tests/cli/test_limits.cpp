@@ -121,5 +121,5 @@ TEST_CASE("limits: a spec with 2^40 channels is estimated at once and refused by
                    kLimit);
   CHECK(c.exit_code == 2);
   CHECK(c.err == "dkm: error: wide: layer 'conv1': weights that fit in 2 GiB (2147483647 bytes) of float32 for the whole "
-                 "model (dkm's limit for weight files), got 9895604649984 values up to this layer\n");
+                 "model (dkm's limit for weight files), found 9895604649984 values up to this layer\n");
 }
