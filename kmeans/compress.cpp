@@ -328,8 +328,8 @@ class RandomSource final : public WeightSource {
       const uint64_t values = std::max<uint64_t>(static_cast<uint64_t>(layer.weight_count), static_cast<uint64_t>(layer.bias_count));
       if (values > kMaxBinaryInputBytes / sizeof(float))
         throw InputError(model.name, fmt::format("layer '{}'", layer.name),
-                         fmt::format("a weight that fits in {} of float32 (dkm holds one tensor at a time), found {} "
-                                     "values", describe_limit(kMaxBinaryInputBytes), values));
+                         fmt::format("expected a weight that fits in {} of float32 (dkm holds one tensor at a time), "
+                                     "got {} values", describe_limit(kMaxBinaryInputBytes), values));
       shapes_[layer.name + ".weight"] = weight_shape(layer);
       if (layer.bias_count > 0) shapes_[layer.name + ".bias"] = {layer.bias_count};
     }
@@ -363,8 +363,8 @@ Weights random_weights(const models::Model& model, uint64_t seed) {
     values += static_cast<uint64_t>(layer.weight_count) + static_cast<uint64_t>(layer.bias_count);
     if (values > kMaxBinaryInputBytes / sizeof(float))
       throw InputError(model.name, fmt::format("layer '{}'", layer.name),
-                       fmt::format("weights that fit in {} of float32 for the whole model (dkm's limit for weight "
-                                   "files), found {} values up to this layer",
+                       fmt::format("expected weights that fit in {} of float32 for the whole model (dkm's limit for "
+                                   "weight files), got {} values up to this layer",
                                    describe_limit(kMaxBinaryInputBytes), values));
   }
   Weights w;

@@ -35,7 +35,7 @@ void read_at(int fd, const std::string& path, char* out, uint64_t size, uint64_t
     if (n < 0) system_error(path, fmt::format("{}, byte {}", where, offset + done), "read error");
     if (n == 0)
       throw InputError(path, fmt::format("{}, byte {}", where, offset + done),
-                       fmt::format("expected {} more bytes, found the end of the file (was it changed while read?)",
+                       fmt::format("expected {} more bytes, got the end of the file (was it changed while read?)",
                                    size - done));
     done += static_cast<uint64_t>(n);
   }
@@ -50,14 +50,14 @@ class SafetensorsFile {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) system_error(path_, "", "cannot read file");
     if (!S_ISREG(st.st_mode))
-      throw InputError(path_, "", fmt::format("expected a regular file, found {}", file_type_name(st.st_mode)));
+      throw InputError(path_, "", fmt::format("expected a regular file, got {}", file_type_name(st.st_mode)));
     size_ = static_cast<uint64_t>(st.st_size);
     std::string head(8, '\0');
     if (size_ >= 8) read_at(fd_, path_, head.data(), 8, 0, "header length");
     const uint64_t header_len = safetensors_header_length(head, size_, path_);
     // The header is JSON text: the text inputs' limit bounds what is held for it.
     if (header_len > kMaxTextInputBytes)
-      throw InputError(path_, "byte 0", fmt::format("a header of at most {}, found {} bytes",
+      throw InputError(path_, "byte 0", fmt::format("expected a header of at most {}, got {} bytes",
                                                     describe_limit(kMaxTextInputBytes), header_len));
     head.resize(8 + header_len);
     read_at(fd_, path_, head.data() + 8, header_len, 8, "header");
@@ -76,11 +76,11 @@ class SafetensorsFile {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) system_error(path_, where, "cannot read file");
     if (static_cast<uint64_t>(st.st_size) != size_)
-      throw InputError(path_, where, fmt::format("expected the file of {} bytes it was when opened, found {} bytes "
+      throw InputError(path_, where, fmt::format("expected the file of {} bytes it was when opened, got {} bytes "
                                                  "(it changed while dkm read it)", size_, st.st_size));
     if (e.end - e.begin > kMaxBinaryInputBytes)
       throw InputError(path_, where, fmt::format("expected a tensor of at most {} (dkm holds one tensor at a "
-                                                 "time), found {} bytes", describe_limit(kMaxBinaryInputBytes),
+                                                 "time), got {} bytes", describe_limit(kMaxBinaryInputBytes),
                                                  e.end - e.begin));
     Array a;
     a.dtype = e.dtype;
@@ -137,10 +137,10 @@ class SafetensorsSource final : public WeightSource {
         auto it = where_.find(entry.first);
         if (it == where_.end())
           throw InputError(file->path(), fmt::format("tensor '{}'", entry.first),
-                           fmt::format("expected every tensor of the shard in {}'s weight_map, found one more", path));
+                           fmt::format("expected every tensor of the shard in {}'s weight_map, got one more", path));
         if (it->second != file.get())
           throw InputError(file->path(), fmt::format("tensor '{}'", entry.first),
-                           fmt::format("expected each tensor in one shard, found it also in {} ({} maps it there)",
+                           fmt::format("expected each tensor in one shard, got it also in {} ({} maps it there)",
                                        it->second->path(), path));
       }
   }

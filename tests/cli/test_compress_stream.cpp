@@ -98,7 +98,7 @@ TEST_CASE("dkm compress: a safetensors index is checked against its shards, and 
     write_text(dir / "model.safetensors.index.json", R"({"weight_map": {"conv1.weight": "a.safetensors"}})");
     const auto r = run_dkm(args + "'" + (dir / "c.safetensors") + "'");
     CHECK(r.exit_code == 2);
-    CHECK(r.err.find("weight_map, found one more") != std::string::npos);
+    CHECK(r.err.find("weight_map, got one more") != std::string::npos);
   }
   SUBCASE("a missing shard, or one outside the index's folder") {
     write_text(dir / "model.safetensors.index.json", R"({"weight_map": {"conv1.weight": "gone.safetensors"}})");

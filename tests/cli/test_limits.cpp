@@ -92,7 +92,7 @@ TEST_CASE("limits: an .npz member inflating to 3 GiB from 3 MB is refused from i
                    kLimit);
   CHECK(r.exit_code == 2);
   CHECK(r.err == "dkm: error: " + (dir / "bomb.npz") + ": byte " + std::to_string(npz.size() - 22 - 62) +
-                     ": members that inflate to at most 2 GiB (2147483647 bytes) in all, found 3221225472 bytes more in "
+                     ": expected members that inflate to at most 2 GiB (2147483647 bytes) in all, got 3221225472 bytes more in "
                      "'conv1.weight.npy'\n");
 }
 
@@ -120,6 +120,6 @@ TEST_CASE("limits: a spec with 2^40 channels is estimated at once and refused by
                        q(dir / "c.safetensors"),
                    kLimit);
   CHECK(c.exit_code == 2);
-  CHECK(c.err == "dkm: error: wide: layer 'conv1': a weight that fits in 2 GiB (2147483647 bytes) of float32 (dkm holds "
-                 "one tensor at a time), found 9895604649984 values\n");
+  CHECK(c.err == "dkm: error: wide: layer 'conv1': expected a weight that fits in 2 GiB (2147483647 bytes) of float32 "
+                 "(dkm holds one tensor at a time), got 9895604649984 values\n");
 }
