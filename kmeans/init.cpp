@@ -22,6 +22,25 @@ using Improved = std::vector<std::pair<int64_t, double>>;
 // rounding of the double distances (relative error about d * 2^-53, far below 1e-6).
 constexpr double kPruneMargin = 4.0 * (1.0 + 1e-6);
 
+// The first centre: uniform, or in proportion to the point's weight when weighted.
+int64_t draw_first(Rng& rng, int64_t n, const PointWeights& w) {
+  if (w.empty()) return static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) total += w.total(i);
+  if (!(total > 0)) throw UsageError("k-means: every weight is zero");
+  const double r = rng.uniform() * total;
+  double acc = 0;
+  int64_t last_positive = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double t = w.total(i);
+    if (!(t > 0)) continue;
+    acc += t;
+    last_positive = i;
+    if (acc >= r) return i;
+  }
+  return last_positive;
+}
+
 }  // namespace
 
 std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed,
@@ -71,27 +90,7 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     }
   };
 
-  int64_t first = 0;
-  if (w.empty()) {
-    first = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
-  } else {  // weighted: the first centre drawn in proportion to the point's weight
-    double total = 0;
-    for (int64_t i = 0; i < n; ++i) total += w.total(i);
-    if (!(total > 0)) throw UsageError("k-means: every weight is zero");
-    const double r = rng.uniform() * total;
-    double acc = 0;
-    first = -1;
-    int64_t last_positive = 0;
-    for (int64_t i = 0; i < n && first < 0; ++i) {
-      const double t = w.total(i);
-      if (!(t > 0)) continue;
-      acc += t;
-      last_positive = i;
-      if (acc >= r) first = i;
-    }
-    if (first < 0) first = last_positive;
-  }
-  take(0, first);
+  take(0, draw_first(rng, n, w));
   parallel_chunks(chunks, threads, [&](int64_t ch) {
     chunk_pot[ch] = sum_in_runs(
         ch * kChunkPoints, chunk_end(ch), [&](int64_t i) { return closest[i] = d2(i, &centers[0]); },
@@ -236,6 +235,66 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     }
     for (const auto& [i, d] : imp) closest[i] = d;
     potential = best_pot;
+  }
+  return centers;
+}
+
+std::vector<float> init_afk_mc2(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed, int threads,
+                                std::span<const float> weights) {
+  const int64_t n = static_cast<int64_t>(points.size()) / dim;
+  const PointWeights w(weights, n, dim);
+  Rng rng(seed);
+  std::vector<float> centers(static_cast<size_t>(k * dim));
+  const int64_t first = draw_first(rng, n, w);
+  std::copy_n(&points[first * dim], dim, &centers[0]);
+  auto d2 = [&](int64_t i, const float* c) {
+    return w.empty() ? point_squared_distance_f64(&points[i * dim], c, dim) : w.distance(&points[i * dim], c, i);
+  };
+  auto mass = [&](int64_t i) { return w.empty() ? 1.0 : w.total(i); };
+
+  // The proposal q(x) = 1/2 D^2(x, c1) / S + 1/2 mass(x) / M: D^2 to the first centre, with the uniform (or
+  // weight) term that keeps every point reachable. Its two parts are drawn by binary search on cumulative
+  // sums, taken in index order (each point's term is computed alone, so the thread count changes nothing).
+  std::vector<double> cum_d2(static_cast<size_t>(n)), cum_mass(w.empty() ? 0 : static_cast<size_t>(n));
+  parallel_chunks(chunk_count(n), threads, [&](int64_t ch) {
+    for (int64_t i = ch * kChunkPoints; i < std::min(n, (ch + 1) * kChunkPoints); ++i) {
+      cum_d2[i] = d2(i, &centers[0]);
+      if (!w.empty()) cum_mass[i] = mass(i);
+    }
+  });
+  for (int64_t i = 1; i < n; ++i) {
+    cum_d2[i] += cum_d2[i - 1];
+    if (!w.empty()) cum_mass[i] += cum_mass[i - 1];
+  }
+  const double total_d2 = cum_d2[n - 1], total_mass = w.empty() ? double(n) : cum_mass[n - 1];
+  auto search = [&](const std::vector<double>& cum, double total) {
+    const double r = rng.uniform() * total;
+    const auto at = std::upper_bound(cum.begin(), cum.end(), r) - cum.begin();
+    return std::min<int64_t>(at, n - 1);
+  };
+  auto propose = [&] {
+    if (rng.uniform() < 0.5) return search(cum_d2, total_d2);
+    return w.empty() ? static_cast<int64_t>(rng.below(static_cast<uint64_t>(n))) : search(cum_mass, total_mass);
+  };
+  auto q = [&](int64_t i) { return 0.5 * d2(i, &centers[0]) / total_d2 + 0.5 * mass(i) / total_mass; };
+  auto nearest = [&](int64_t i, int64_t chosen) {
+    double best = std::numeric_limits<double>::infinity();
+    for (int64_t a = 0; a < chosen; ++a) best = std::min(best, d2(i, &centers[a * dim]));
+    return best;
+  };
+
+  for (int64_t c = 1; c < k; ++c) {
+    // A Metropolis-Hastings chain whose stationary law is D^2 sampling (k-means++'s): y replaces x with
+    // probability min(1, D^2(y) q(x) / (D^2(x) q(y))). A chain still on an existing centre (D^2 = 0) after
+    // its length goes on until it leaves: K never exceeds the distinct points, so it does.
+    int64_t x = propose();
+    double dx = nearest(x, c), qx = q(x);
+    for (int64_t step = 1; step < kChainLength || !(dx > 0); ++step) {
+      const int64_t y = propose();
+      const double dy = nearest(y, c), qy = q(y);
+      if (dy * qx > rng.uniform() * dx * qy) x = y, dx = dy, qx = qy;
+    }
+    std::copy_n(&points[x * dim], dim, &centers[c * dim]);
   }
   return centers;
 }

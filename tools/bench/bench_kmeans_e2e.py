@@ -7,7 +7,10 @@ the same float32 data, and its kmeans_plusplus alone for the seeding. Data: Stud
 freedom) x 0.05, seeded. The programs alternate within each repetition (the machine may be shared), and
 every ratio is taken within one repetition; the table gives the median over repetitions.
 
-  tools/bench/bench_kmeans_e2e.py [--dkm build/tools/dkm] [--threads 2] [--repeat 3] [--cases all]
+  tools/bench/bench_kmeans_e2e.py [--dkm build/tools/dkm] [--threads 2] [--repeat 3] [--cases all] [--init k-means++]
+
+--init afk-mc2 seeds dkm with AFK-MC2 instead (scikit-learn keeps k-means++): its time and its inertia after
+Lloyd against scikit-learn's greedy k-means++ (docs/kmeans.md).
 
 Needs Debian's python3-numpy and python3-sklearn (tools/deps.sh test).
 """
@@ -40,8 +43,8 @@ def inertia_of(x, centers, labels):
     return total
 
 
-def run_dkm(dkm, x_path, k, iters, threads, seed, out):
-    cmd = [dkm, "kmeans", x_path, "--k", str(k), "--max-iter", str(iters), "--tol", "1e-4",
+def run_dkm(dkm, x_path, k, iters, threads, seed, out, init):
+    cmd = [dkm, "kmeans", x_path, "--k", str(k), "--init", init, "--max-iter", str(iters), "--tol", "1e-4",
            "--threads", str(threads), "--seed", str(seed), "-o", out]
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -71,6 +74,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cases", default="all", help="all, or indices into the case list, e.g. 0,2")
+    ap.add_argument("--init", default="k-means++", help="dkm's seeding: k-means++ or afk-mc2")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -79,7 +83,8 @@ def main():
     import sklearn
     cases = CASES if args.cases == "all" else [CASES[int(i)] for i in args.cases.split(",")]
     print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
-          f"scikit-learn {sklearn.__version__}; {args.threads} threads; median of {args.repeat} alternating runs")
+          f"scikit-learn {sklearn.__version__}; {args.threads} threads; median of {args.repeat} alternating runs; "
+          f"dkm --init {args.init}")
     print()
     print("| N | d | K | scikit-learn [s] | of it seeding [s] | dkm [s] | of it seeding [s] | scikit-learn / dkm "
           "| iterations sklearn / dkm | inertia dkm / sklearn |")
@@ -94,8 +99,8 @@ def main():
             for rep in range(args.repeat):
                 seed = rep
                 sk = run_sklearn(x, k, seed)
-                dk = run_dkm(args.dkm, xp, k, 100, args.threads, seed, out)
-                dk0 = run_dkm(args.dkm, xp, k, 0, args.threads, seed, out)
+                dk = run_dkm(args.dkm, xp, k, 100, args.threads, seed, out, args.init)
+                dk0 = run_dkm(args.dkm, xp, k, 0, args.threads, seed, out, args.init)
                 rows.append(dict(sk=sk["wall"], sk_seed=sk["seeding"], dk=dk["wall"], dk_seed=dk0["wall"],
                                  ratio=sk["wall"] / dk["wall"], it=f'{sk["iterations"]} / {dk["iterations"]}',
                                  inertia=dk["inertia"] / sk["inertia"]))
