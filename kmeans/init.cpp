@@ -75,6 +75,7 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     std::vector<float> coords;  // size() x dim
   };
   std::vector<Members> members(prune ? static_cast<size_t>(k) : 0);
+  std::vector<uint64_t> moved(prune ? static_cast<size_t>((n + 63) / 64) : 0, 0);  // see the update after each step
   // Sets m to the points `list` (index, D^2), ordered by decreasing D^2 (lower index on ties).
   auto fill = [&](Members& m, std::vector<std::pair<int64_t, double>> list) {
     std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
@@ -125,23 +126,23 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
   };
   // The potential with those improvements, summed exactly as a full pass would (sum_in_runs per chunk,
   // chunks in order): runs and chunks without an improved point reuse their stored sums, which are the
-  // same sums of the same values. The improvements are marked in a worker's scratch (a stamp per point,
-  // run and chunk), so they need no sorting. `store`: write the new run and chunk sums back.
+  // same sums of the same values. Each worker keeps its own copy of `closest` in which a candidate's
+  // improvements are written and then undone, so a re-summed run reads one array; the runs and chunks
+  // to re-sum are marked with a stamp, so the improvements need no sorting. `store`: write the new run
+  // and chunk sums back.
   struct Scratch {
-    std::vector<uint32_t> point_stamp, run_stamp, chunk_stamp;
-    std::vector<double> value;
+    std::vector<uint32_t> run_stamp, chunk_stamp;
+    std::vector<double> value;  // closest, with one candidate's improvements while it is scored
     uint32_t stamp = 0;
   };
   auto potential_with = [&](const Improved& imp, Scratch& sc, bool store) {
     if (sc.value.empty()) {
-      sc.point_stamp.assign(static_cast<size_t>(n), 0);
-      sc.value.assign(static_cast<size_t>(n), 0.0);
+      sc.value = closest;
       sc.run_stamp.assign(static_cast<size_t>(runs), 0);
       sc.chunk_stamp.assign(static_cast<size_t>(chunks), 0);
     }
     const uint32_t id = ++sc.stamp;
     for (const auto& [i, d] : imp) {
-      sc.point_stamp[i] = id;
       sc.value[i] = d;
       sc.run_stamp[i / kRunPoints] = id;
       sc.chunk_stamp[i / kChunkPoints] = id;
@@ -160,13 +161,14 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
         }
         double s = 0;
         for (int64_t i = run * kRunPoints; i < std::min(n, (run + 1) * kRunPoints); ++i)
-          s += sc.point_stamp[i] == id ? sc.value[i] : closest[i];
+          s += sc.value[i];
         chunk_sum += s;
         if (store) run_pot[run] = s;
       }
       total += chunk_sum;
       if (store) chunk_pot[ch] = chunk_sum;
     }
+    for (const auto& [i, d] : imp) sc.value[i] = closest[i];
     return total;
   };
 
@@ -210,30 +212,39 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     const Improved& imp = improved[best];
     potential_with(imp, scratch[0], true);
     if (prune) {
-      std::vector<int32_t> losers;
+      // The clusters that lose points drop them: a member is gone when its bit in `moved` is set (a bitmap
+      // of N bits stays in cache where the owner array would not).
+      std::vector<char> loser(static_cast<size_t>(c), 0);
       for (const auto& [i, d] : imp) {
-        losers.push_back(owner[i]);
+        loser[owner[i]] = 1;
         owner[i] = static_cast<int32_t>(c);
+        moved[static_cast<size_t>(i) >> 6] |= uint64_t{1} << (i & 63);
       }
       fill(members[c], imp);
-      std::sort(losers.begin(), losers.end());
-      losers.erase(std::unique(losers.begin(), losers.end()), losers.end());
-      for (int32_t a : losers) {
+      for (int64_t a = 0; a < c; ++a) {
+        if (!loser[a]) continue;
         Members& m = members[a];
         size_t kept = 0;
         for (size_t e = 0; e < m.d2.size(); ++e) {
-          if (owner[m.index[e]] != a) continue;
-          m.d2[kept] = m.d2[e];
-          m.index[kept] = m.index[e];
-          std::copy_n(&m.coords[e * dim], dim, &m.coords[kept * dim]);
+          const int64_t i = m.index[e];
+          if ((moved[static_cast<size_t>(i) >> 6] >> (i & 63)) & 1u) continue;
+          if (kept != e) {
+            m.d2[kept] = m.d2[e];
+            m.index[kept] = i;
+            std::copy_n(&m.coords[e * dim], dim, &m.coords[kept * dim]);
+          }
           ++kept;
         }
         m.d2.resize(kept);
         m.index.resize(kept);
         m.coords.resize(kept * static_cast<size_t>(dim));
       }
+      for (const auto& [i, d] : imp) moved[static_cast<size_t>(i) >> 6] = 0;
     }
     for (const auto& [i, d] : imp) closest[i] = d;
+    for (Scratch& sc : scratch)
+      if (!sc.value.empty())
+        for (const auto& [i, d] : imp) sc.value[i] = d;
     potential = best_pot;
   }
   return centers;
