@@ -283,11 +283,14 @@ std::vector<float> init_afk_mc2(std::span<const float> points, int64_t dim, int6
     const auto at = std::upper_bound(cum.begin(), cum.end(), r) - cum.begin();
     return std::min<int64_t>(at, n - 1);
   };
+  // Weights of zero on the only coordinates where points differ can leave every D^2 at 0: then the
+  // proposal is its uniform (weight) part alone.
+  const bool any_d2 = total_d2 > 0;
   auto propose = [&] {
-    if (rng.uniform() < 0.5) return search(cum_d2, total_d2);
+    if (any_d2 && rng.uniform() < 0.5) return search(cum_d2, total_d2);
     return w.empty() ? static_cast<int64_t>(rng.below(static_cast<uint64_t>(n))) : search(cum_mass, total_mass);
   };
-  auto q = [&](int64_t i) { return 0.5 * d2(i, &centers[0]) / total_d2 + 0.5 * mass(i) / total_mass; };
+  auto q = [&](int64_t i) { return (any_d2 ? 0.5 * d2(i, &centers[0]) / total_d2 : 0.0) + 0.5 * mass(i) / total_mass; };
   auto nearest = [&](int64_t i, int64_t chosen) {
     double best = std::numeric_limits<double>::infinity();
     for (int64_t a = 0; a < chosen; ++a) best = std::min(best, d2(i, &centers[a * dim]));
@@ -297,10 +300,11 @@ std::vector<float> init_afk_mc2(std::span<const float> points, int64_t dim, int6
   for (int64_t c = 1; c < k; ++c) {
     // A Metropolis-Hastings chain whose stationary law is D^2 sampling (k-means++'s): y replaces x with
     // probability min(1, D^2(y) q(x) / (D^2(x) q(y))). A chain still on an existing centre (D^2 = 0) after
-    // its length goes on until it leaves: K never exceeds the distinct points, so it does.
+    // its length goes on until it leaves, for at most 64 lengths (weighted distances can all be 0; Lloyd
+    // then relocates the duplicate centre as it does an empty cluster).
     int64_t x = propose();
     double dx = nearest(x, c), qx = q(x);
-    for (int64_t step = 1; step < kChainLength || !(dx > 0); ++step) {
+    for (int64_t step = 1; step < kChainLength || (!(dx > 0) && step < 64 * kChainLength); ++step) {
       const int64_t y = propose();
       const double dy = nearest(y, c), qy = q(y);
       if (dy * qx > rng.uniform() * dx * qy) x = y, dx = dy, qx = qy;

@@ -255,4 +255,19 @@ TEST_CASE("AFK-MC2 seeding with weights: a point of zero weight is never a centr
     const auto cw = init_afk_mc2(x, 1, 4, seed, 2, w);
     CHECK(std::find(cw.begin(), cw.end(), 4.0f) == cw.end());
   }
+  // Points that differ only where every weight is 0: every weighted D^2 is 0, and the seeding still ends
+  // (with input points) and k-means after it too.
+  std::vector<float> flat, coordinate_weights;
+  for (int i = 0; i < 1000; ++i) {
+    flat.insert(flat.end(), {1.0f, static_cast<float>(i % 5)});
+    coordinate_weights.insert(coordinate_weights.end(), {1.0f, 0.0f});
+  }
+  const auto cf = init_afk_mc2(flat, 2, 3, 1, 2, coordinate_weights);
+  REQUIRE(cf.size() == 6);
+  for (int c = 0; c < 3; ++c) CHECK(cf[c * 2] == 1.0f);
+  KMeansParams p;
+  p.k = 3;
+  p.init = Init::afk_mc2;
+  p.weights = coordinate_weights;
+  CHECK(kmeans(flat, 2, p).inertia == 0.0);
 }
