@@ -5,7 +5,6 @@
 #include "estimator/compression_settings.hpp"
 #include "kmeans/container.hpp"
 #include "models/error.hpp"
-#include "models/runtime/calibration.hpp"
 #include "models/tensor_io.hpp"
 
 namespace dkm::estimator {
@@ -53,7 +52,6 @@ Loaded load_stage(const PipelineOptions& o) {
     l.weights = l.model.weights;
     l.weights_source = o.model;
   }
-  if (!o.stats.empty()) l.stats = runtime::load_activation_stats(o.stats);
   if (!o.compressed.empty()) {
     l.container = kmeans::read_compressed(o.compressed);
     check_container_fits(*l.container, l.model, o.compressed, o.model);
@@ -66,7 +64,6 @@ std::optional<kmeans::CompressedModel> compress_stage(const Loaded& l, const Pip
   if (l.plan_source.empty() || l.weights.empty() || !o.run_kmeans) return std::nullopt;
   kmeans::CompressOptions copt = o.kmeans;
   copt.weights_source = l.weights_source;
-  if (l.stats) copt.stats = &*l.stats;
   kmeans::CompressedModel c = kmeans::compress_model(l.model, l.weights, l.settings, copt);
   c.random_weights = o.random_seed.has_value();
   c.weights_seed = o.random_seed.value_or(0);

@@ -28,10 +28,10 @@ struct PipelineOptions {
   std::string compressed;               // a container (dkm compress, the PyTorch hook) instead of a plan
   std::string weights;                  // weights file; "" = the model's own (ONNX) weights, if any
   std::optional<uint64_t> random_seed;  // heavy-tailed stand-in weights instead of a file
-  std::string stats;                    // calibration statistics (dkm calibrate) for activation weighting
   // false: never run k-means; a plan is estimated with uniform labels (what `dkm estimate --plan` does).
   bool run_kmeans = true;
-  kmeans::CompressOptions kmeans;       // threads, device, progress (weights_source is set by load_stage)
+  // threads, device, progress, calibration statistics (weights_source is set by load_stage)
+  kmeans::CompressOptions kmeans;
   int64_t batch = 0;                    // 0 = the model's batch
   int conv_bits = 0;                    // 0 = the model's widths
 };
@@ -45,7 +45,6 @@ struct Loaded {
   Weights weights;                                   // the original weights; empty when none are known
   std::string weights_source;                        // file name, model file or "--random-weights"
   std::optional<kmeans::CompressedModel> container;  // read from options.compressed
-  std::optional<kmeans::ActivationStats> stats;      // read from options.stats
 };
 
 // Stage 3.

@@ -73,6 +73,8 @@ void check_options(const PlanSearchOptions& o) {
     throw UsageError(fmt::format("--target-cr: a compression ratio >= 1, got {}", *o.target_cr));
   if (o.candidates.empty()) throw UsageError("--candidates: at least one K");
   if (o.weightings.empty()) throw UsageError("--weighting: at least one weighting");
+  if (o.init != kmeans::Init::kmeans_plus_plus && o.init != kmeans::Init::optimal_1d)
+    throw UsageError(fmt::format("--init: k-means++ or optimal-1d, got {}", kmeans::to_string(o.init)));
   for (int64_t k : o.candidates)
     if (k < 1) throw UsageError(fmt::format("--candidates: every K >= 1, got {}", k));
 }
@@ -87,6 +89,7 @@ std::string plan_text(const models::Model& model, const std::vector<LayerState>&
       rules.push_back({{"match", layers[i].setting.layer}, {"compress", false}});
     else
       rules.push_back({{"match", layers[i].setting.layer}, {"k", ks[i]}, {"seed", layers[i].setting.seed},
+                       {"init", std::string(kmeans::to_string(layers[i].setting.init))},
                        {"weighting", std::string(kmeans::to_string(weightings[i]))}});
   }
   nlohmann::ordered_json j = {{"format", "dkm-plan/1"},
@@ -126,6 +129,7 @@ PlanSearch search_plan(const models::Model& model, const Weights& weights, const
     st.setting = setting;
     st.setting.seed = options.seed + static_cast<uint64_t>(setting.conv_index);
     st.setting.bias_correction = options.bias_correction;
+    if (options.init == kmeans::Init::optimal_1d && setting.dim == 1) st.setting.init = kmeans::Init::optimal_1d;
     st.sensitivity.layer = setting.layer;
     st.sensitivity.vectors = setting.vectors;
     st.sensitivity.dim = setting.dim;

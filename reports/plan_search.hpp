@@ -20,6 +20,9 @@ namespace dkm::reports {
 struct PlanSearchOptions {
   std::vector<int64_t> candidates = {256, 128, 64, 32, 16, 8, 4};  // K per layer; "uncompressed" always too
   kmeans::Granularity granularity = kmeans::Granularity::row;
+  // k-means++ (seeded Lloyd), or optimal_1d: layers whose vectors have length 1 (1x1 convs, scalar
+  // granularity) get the exact (weighted) 1-D optimum, the others k-means++.
+  kmeans::Init init = kmeans::Init::kmeans_plus_plus;
   uint64_t seed = 1000;                     // layer i (0-based among conv layers) uses seed + i
   std::optional<double> max_drop_points;    // quality budget with labels: accuracy drop in points
   std::optional<double> min_snr_db;         // quality budget without labels: output SNR against the float model

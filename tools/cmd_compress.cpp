@@ -14,6 +14,7 @@
 #include "kmeans/container.hpp"
 #include "kmeans/cuda_backend.hpp"
 #include "kmeans/plan.hpp"
+#include "models/runtime/calibration.hpp"
 #include "models/output_files.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
@@ -93,7 +94,9 @@ void run_compress(const CompressOptions& o) {
   p.plan = o.plan;
   p.weights = o.weights;
   p.random_seed = o.random_seed;
-  p.stats = o.stats;
+  std::optional<kmeans::ActivationStats> stats;
+  if (!o.stats.empty()) stats = runtime::load_activation_stats(o.stats);
+  p.kmeans.stats = stats ? &*stats : nullptr;
   p.kmeans.threads = o.threads;
   p.kmeans.device = o.device;
   const estimator::Loaded loaded = estimator::load_stage(p);

@@ -9,6 +9,7 @@
 
 #include "estimator/pipeline.hpp"
 #include "models/output_files.hpp"
+#include "models/runtime/calibration.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
 #include "reports/table.hpp"
@@ -182,15 +183,16 @@ void run_estimate(const EstimateCliOptions& o) {
   p.hw = o.hw;
   p.plan = o.plan;
   p.compressed = o.compressed;
-  p.stats = o.stats;
   p.run_kmeans = false;  // a plan is estimated with uniform labels; real labels come from --compressed
   p.batch = o.batch;
   p.conv_bits = o.conv_bits;
   const estimator::PipelineResult r = estimator::run_pipeline(p);
   // The plan's activation-weighted layers are checked against --stats as `dkm compress` would; uniform
   // labels do not depend on the weighting.
+  std::optional<kmeans::ActivationStats> stats;
+  if (!o.stats.empty()) stats = runtime::load_activation_stats(o.stats);
   for (const auto& s : r.loaded.settings)
-    if (s.compress) kmeans::layer_moments(r.loaded.model, s, r.loaded.stats ? &*r.loaded.stats : nullptr);
+    if (s.compress) kmeans::layer_moments(r.loaded.model, s, stats ? &*stats : nullptr);
   const estimator::HwProfile& hw = *r.loaded.profile;
   const std::optional<kmeans::CompressedModel>& compressed = r.compressed;
   const estimator::Estimate& e = r.estimated->estimate;

@@ -26,7 +26,7 @@ namespace {
 struct PlanOptions {
   InferenceOptions common;
   std::string data, labels, output, json, hw = std::string(estimator::kDefaultProfile), granularity = "row";
-  std::string stats, weighting;  // weighting: plain, activation or auto (default: auto with --stats, else plain)
+  std::string stats, weighting, init = "k-means++";  // weighting: plain, activation or auto (default: auto with --stats, else plain)
   bool bias_correction = false;
   std::vector<std::string> score_outputs;
   std::string score_output;
@@ -58,6 +58,9 @@ void run_plan(const PlanOptions& o) {
   const auto g = kmeans::parse_granularity(o.granularity);
   if (!g) throw UsageError(fmt::format("--granularity: row, kernel, filter or scalar, got '{}'", o.granularity));
   so.granularity = *g;
+  const auto init = kmeans::parse_init(o.init);
+  if (!init) throw UsageError(fmt::format("--init: k-means++ or optimal-1d, got '{}'", o.init));
+  so.init = *init;
   std::optional<kmeans::ActivationStats> stats;
   if (!o.stats.empty()) stats = runtime::load_activation_stats(o.stats);
   so.stats = stats ? &*stats : nullptr;
@@ -166,6 +169,9 @@ void setup_plan(CLI::App& app) {
       ->delimiter(',')
       ->check(integer_in(1, INT32_MAX));
   cmd->add_option("--granularity", o->granularity, "row (default), kernel, filter or scalar");
+  cmd->add_option("--init", o->init,
+                  "k-means++ (default), or optimal-1d: the exact 1-D optimum for layers whose vectors have length 1 "
+                  "(1x1 convs, --granularity scalar), k-means++ for the others");
   cmd->add_option("--stats", o->stats, "calibration statistics (dkm calibrate) for activation weighting and bias correction");
   cmd->add_option("--weighting", o->weighting,
                   "plain, activation, or auto: both tried at each K, the better kept (default: auto with --stats, else plain)");
