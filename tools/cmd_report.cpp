@@ -38,14 +38,10 @@ void run_report(ReportCliOptions o) {
   files.add("--output", o.output);
   files.add("--csv", o.csv);
   files.add("--json", o.json);
-  // One line per stage on standard error, in pipes and logs too: a report takes seconds to minutes and
-  // should never look hung (standard output carries only the summary).
-  fmt::print(stderr, "dkm report: running {} ...\n", o.run.plan.empty() ? "the estimate" : "k-means and the estimate");
+  if (stderr_is_terminal()) fmt::print(stderr, "dkm report: running {} ...\n", o.run.plan.empty() ? "the estimate" : "k-means and the estimate");
   const reports::Run run = reports::run_configuration(o.run);
   const std::vector<double> rates = o.no_sweep ? std::vector<double>{} : o.rates.empty() ? reports::default_sweep_rates(run) : o.rates;
-  if (!rates.empty()) fmt::print(stderr, "dkm report: sweeping {} cluster rates (k-means and the estimate at each) ...\n", rates.size());
   const reports::ReportInput input = reports::report_input(run, rates, o.filters, "dkm 0.1.0");
-  fmt::print(stderr, "dkm report: rendering {} ...\n", o.output);
   // Everything is rendered before any file is written: no partial output on error.
   const std::string html = reports::render_report(input);
   const reports::Table table = reports::report_layer_table(input);
