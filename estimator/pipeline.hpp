@@ -35,7 +35,8 @@ struct PipelineOptions {
   // true: load_stage names the weights (weights_source) but reads none; the caller reads them one tensor
   // at a time through weight_source (`dkm compress`, for models larger than memory).
   bool stream_weights = false;
-  kmeans::CompressOptions kmeans;       // threads, device, progress (weights_source is set by load_stage)
+  // threads, device, progress, calibration statistics (weights_source is set by load_stage)
+  kmeans::CompressOptions kmeans;
   int64_t batch = 0;                    // 0 = the model's batch
   int conv_bits = 0;                    // 0 = the model's widths
 };

@@ -5,10 +5,12 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include "kmeans/activation.hpp"
 #include "kmeans/assign.hpp"
 #include "kmeans/cuda_backend.hpp"
 #include "kmeans/rng.hpp"
@@ -53,12 +55,14 @@ struct PreparedLayer {
   std::span<const float> vectors;   // N x dim, all of them
   SparseGroup sparse;
   std::vector<float> rest;          // the vectors outside the sparse group: what k-means clusters
+  std::vector<float> rest_weights;  // their activation weights (empty: plain k-means)
   int64_t offset = 0;               // 1 when the sparse group takes label 0
   KMeansParams params;
   bool needs_kmeans = false;
 };
 
-PreparedLayer prepare_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device) {
+PreparedLayer prepare_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device,
+                            const InputMoments* moments) {
   PreparedLayer p;
   const auto shape = vector_shape(weight.shape, s.granularity);
   const int64_t n = shape.vectors, dim = shape.dim;
@@ -70,6 +74,7 @@ PreparedLayer prepare_layer(const Tensor& weight, const LayerSetting& s, int thr
   out.dim = dim;
   out.seed = s.seed;
   out.warning = s.warning;
+  out.weighting = s.weighting;
   out.labels.resize(static_cast<size_t>(n));
 
   if (s.k >= n) {  // the reference code leaves such a layer unchanged
@@ -95,15 +100,27 @@ PreparedLayer prepare_layer(const Tensor& weight, const LayerSetting& s, int thr
     out.sparsity_variant = s.sparsity_variant;
   }
   p.rest.reserve(static_cast<size_t>((n - p.sparse.count) * dim));
-  for (int64_t i = 0; i < n; ++i)
-    if (!p.sparse.member[i]) p.rest.insert(p.rest.end(), &p.vectors[i * dim], &p.vectors[i * dim] + dim);
+  std::vector<float> all_weights;
+  if (s.weighting == Weighting::activation) all_weights = activation_weights(weight.shape, s.granularity, *moments);
+  const int64_t per_vector = static_cast<int64_t>(all_weights.size()) / n;  // 1 or dim
+  std::vector<float> weighted;  // the vectors of positive weight: only they can hold a centre
+  for (int64_t i = 0; i < n; ++i) {
+    if (p.sparse.member[i]) continue;
+    const float* v = &p.vectors[i * dim];
+    p.rest.insert(p.rest.end(), v, v + dim);
+    if (all_weights.empty()) continue;
+    const float* w = &all_weights[i * per_vector];
+    p.rest_weights.insert(p.rest_weights.end(), w, w + per_vector);
+    if (std::any_of(w, w + per_vector, [](float x) { return x > 0; })) weighted.insert(weighted.end(), v, v + dim);
+  }
   int64_t k_rest = s.k - p.offset;
-  const int64_t distinct = count_distinct(p.rest, dim, k_rest);
+  const int64_t distinct = count_distinct(all_weights.empty() ? p.rest : weighted, dim, k_rest);
   if (distinct < k_rest) {
-    out.warning = fmt::format("K clamped from {} to {}: only {} distinct vectors outside the sparse group",
-                              s.k, distinct + p.offset, distinct);
+    out.warning = fmt::format("K clamped from {} to {}: only {} distinct vectors {}", s.k, distinct + p.offset, distinct,
+                              all_weights.empty() ? "outside the sparse group" : "of non-zero input second moment");
     k_rest = distinct;
   }
+  p.params.weights = p.rest_weights;
   out.codebook = p.sparse.centre;
   if (!p.offset) out.codebook.clear();
   out.k = p.offset + k_rest;
@@ -139,12 +156,35 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
 
 }  // namespace
 
-CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device) {
+namespace {
+
+// The bias after sharing: unchanged, or corrected for the shift of the layer's mean output.
+void attach_bias(CompressedLayer& layer, const LayerSetting& s, std::span<const float> original, const Tensor* bias,
+                 const InputMoments* moments) {
+  if (!bias) return;
+  layer.bias = bias->values;
+  if (!s.bias_correction) return;
+  std::vector<float> shared(original.size());
+  for (int64_t i = 0; i < layer.vectors(); ++i)
+    std::copy_n(&layer.codebook[layer.labels[i] * layer.dim], layer.dim, &shared[i * layer.dim]);
+  correct_bias(layer.weight_shape, original, shared, *moments, layer.bias);
+  layer.bias_corrected = true;
+}
+
+}  // namespace
+
+CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device,
+                               const InputMoments* moments, const Tensor* bias) {
+  if ((s.weighting == Weighting::activation || s.bias_correction) && !moments)
+    throw UsageError(fmt::format("layer '{}': {} needs calibration statistics (dkm calibrate, then --stats STATS)", s.layer,
+                                 s.bias_correction ? "bias_correction" : "weighting activation"));
   const auto start = std::chrono::steady_clock::now();
-  PreparedLayer p = prepare_layer(weight, s, threads, device);
-  if (!p.needs_kmeans) return finish_layer(p, nullptr, elapsed_ms(start));
-  const KMeansResult r = kmeans(p.rest, p.out.dim, p.params);
-  return finish_layer(p, &r, elapsed_ms(start));
+  PreparedLayer p = prepare_layer(weight, s, threads, device, moments);
+  std::optional<KMeansResult> r;
+  if (p.needs_kmeans) r = kmeans(p.rest, p.out.dim, p.params);
+  CompressedLayer out = finish_layer(p, r ? &*r : nullptr, elapsed_ms(start));
+  attach_bias(out, s, weight.values, bias, moments);
+  return out;
 }
 
 namespace {
@@ -182,9 +222,10 @@ Tensor load_finite(const WeightSource& weights, const std::string& name) {
 }
 
 // The bias a layer keeps, when the weights have one.
-void attach_bias(CompressedLayer& layer, const WeightSource& weights) {
-  const std::string bias = layer.name + ".bias";
-  if (weights.shape(bias)) layer.bias = load_finite(weights, bias).values;
+std::optional<Tensor> bias_of(const WeightSource& weights, const LayerSetting& s) {
+  const std::string bias = s.layer + ".bias";
+  if (!weights.shape(bias)) return std::nullopt;
+  return load_finite(weights, bias);
 }
 
 std::vector<const LayerSetting*> planned_layers(std::span<const LayerSetting> settings) {
@@ -198,7 +239,7 @@ std::vector<const LayerSetting*> planned_layers(std::span<const LayerSetting> se
 // round serves all of them. The same bits as compress_streamed; a group's wall time is shared among its
 // layers in proportion to their work (vectors x K x iterations).
 std::vector<CompressedLayer> compress_together(const WeightSource& weights, std::span<const LayerSetting* const> planned,
-                                               const CompressOptions& options) {
+                                               std::span<const InputMoments* const> moments, const CompressOptions& options) {
   std::vector<Tensor> tensors;  // what the prepared layers' spans point into
   tensors.reserve(planned.size());
   std::vector<PreparedLayer> prepared;
@@ -208,15 +249,20 @@ std::vector<CompressedLayer> compress_together(const WeightSource& weights, std:
   auto report = [&](const std::string& layer) {
     if (options.progress) options.progress(done, planned.size(), layer);
   };
+  auto keep_bias = [&](size_t i) {
+    const auto bias = bias_of(weights, *planned[i]);
+    attach_bias(layers[i], *planned[i], tensors[i].values, bias ? &*bias : nullptr, moments[i]);
+  };
   for (size_t i = 0; i < planned.size(); ++i) {
     const LayerSetting& s = *planned[i];
     tensors.push_back(load_finite(weights, s.layer + ".weight"));
-    prepared.push_back(prepare_layer(tensors.back(), s, options.threads, options.device));
+    prepared.push_back(prepare_layer(tensors.back(), s, options.threads, options.device, moments[i]));
     if (prepared[i].needs_kmeans) groups[prepared[i].out.dim].push_back(i);
   }
   for (size_t i = 0; i < planned.size(); ++i)
     if (!prepared[i].needs_kmeans) {
       layers[i] = finish_layer(prepared[i], nullptr, 0);
+      keep_bias(i);
       ++done;
     }
   for (const auto& group : groups) {
@@ -256,6 +302,7 @@ std::vector<CompressedLayer> compress_together(const WeightSource& weights, std:
     for (size_t j = 0; j < members.size(); ++j) {
       const size_t i = members[j];
       layers[i] = finish_layer(prepared[i], &results[j], group_ms * work(j) / total_work);
+      keep_bias(i);
       if (!fallback.empty()) layers[i].warning = fallback;
     }
   }
@@ -264,19 +311,56 @@ std::vector<CompressedLayer> compress_together(const WeightSource& weights, std:
 
 }  // namespace
 
+// The statistics a setting needs (activation weighting, bias correction), checked against the layer:
+// the model they were taken on, the layer present, one value per input channel.
+const InputMoments* layer_moments(const models::Model& model, const LayerSetting& s, const ActivationStats* stats) {
+  if (s.weighting != Weighting::activation && !s.bias_correction) return nullptr;
+  const char* what = s.bias_correction && s.weighting != Weighting::activation ? "bias_correction" : "weighting activation";
+  if (!stats)
+    throw UsageError(fmt::format("the plan gives layer '{}' {}, which needs calibration statistics: run dkm calibrate "
+                                 "and pass the file with --stats STATS (docs/inference.md)", s.layer, what));
+  if (stats->model != model.name)
+    throw InputError(stats->source, "model",
+                     fmt::format("expected statistics of model \"{}\" (dkm calibrate of this model), got \"{}\"", model.name, stats->model));
+  auto it = stats->layers.find(s.layer);
+  if (it == stats->layers.end())
+    throw InputError(stats->source, "layers." + s.layer,
+                     fmt::format("expected statistics of conv layer '{}' of model \"{}\", got none", s.layer, model.name));
+  const models::Layer* layer = model.find(s.layer);
+  const int64_t channels = layer && !layer->input_shapes.empty() ? layer->input_shapes[0].c : 0;
+  for (const auto& [key, values] : {std::pair{"second_moment", &it->second.second_moment}, std::pair{"mean", &it->second.mean}})
+    if (static_cast<int64_t>(values->size()) != channels)
+      throw InputError(stats->source, fmt::format("layers.{}.{}", s.layer, key),
+                       fmt::format("expected {} values, one per input channel of layer '{}', got {}", channels, s.layer, values->size()));
+  return &it->second;
+}
+
+namespace {
+
+// Every planned layer's statistics, checked before the long work starts.
+std::vector<const InputMoments*> planned_moments(const models::Model& model, std::span<const LayerSetting* const> planned,
+                                                 const CompressOptions& options) {
+  std::vector<const InputMoments*> moments;
+  for (const LayerSetting* s : planned) moments.push_back(layer_moments(model, *s, options.stats));
+  return moments;
+}
+
+}  // namespace
+
 void compress_streamed(const models::Model& model, const WeightSource& weights, std::span<const LayerSetting> settings,
                        const CompressOptions& options, const std::function<void(CompressedLayer&&)>& emit) {
   const std::vector<const LayerSetting*> planned = planned_layers(settings);
   check_weights(model, weights, planned);
+  const std::vector<const InputMoments*> moments = planned_moments(model, planned, options);
   for (size_t i = 0; i < planned.size(); ++i) {
     const LayerSetting& s = *planned[i];
     if (options.progress) options.progress(i, planned.size(), s.layer);
     CompressedLayer layer;
     {
       const Tensor weight = load_finite(weights, s.layer + ".weight");
-      layer = compress_layer(weight, s, options.threads, options.device);
+      const auto bias = bias_of(weights, s);
+      layer = compress_layer(weight, s, options.threads, options.device, moments[i], bias ? &*bias : nullptr);
     }
-    attach_bias(layer, weights);
     emit(std::move(layer));
   }
   if (options.progress) options.progress(planned.size(), planned.size(), "");
@@ -294,8 +378,7 @@ CompressedModel compress_model(const models::Model& model, const Weights& weight
   }
   const std::vector<const LayerSetting*> planned = planned_layers(settings);
   check_weights(model, *source, planned);
-  out.layers = compress_together(*source, planned, options);
-  for (CompressedLayer& layer : out.layers) attach_bias(layer, *source);
+  out.layers = compress_together(*source, planned, planned_moments(model, planned, options), options);
   if (options.progress) options.progress(planned.size(), planned.size(), "");
   return out;
 }

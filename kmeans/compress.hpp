@@ -4,8 +4,10 @@
 // runs of OIHW: row = kw values, kernel = kh*kw, filter = I*kh*kw, scalar = 1) and clustered.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "kmeans/compressed.hpp"
 #include "kmeans/plan.hpp"
@@ -15,12 +17,28 @@
 
 namespace dkm::kmeans {
 
+// Calibration statistics of one layer's input, per input channel (dkm calibrate, docs/inference.md):
+// activation weighting multiplies each weight's squared error by the second moment of the channel it
+// multiplies; bias correction subtracts the shared weights' error times the mean.
+struct InputMoments {
+  std::vector<double> mean;           // activation units
+  std::vector<double> second_moment;  // activation units squared
+};
+struct ActivationStats {
+  std::string model;                          // the model the statistics were taken on
+  std::string source;                         // file name for error messages
+  std::map<std::string, InputMoments> layers;  // by layer name
+};
+
 // One layer. Special cases of the reference code: K >= N keeps the vectors unchanged (codebook = the
 // vectors, K = N); K == 1 gives the mean. Otherwise the sparse group (if p > 0) takes label 0 and its
 // centre, K - 1 clusters are found among the other vectors by k-means; when those hold fewer than K - 1
 // distinct vectors, K is clamped and `warning` says so.
+// `moments` (the layer input's statistics, channels = groups x the weight's I) is needed when the
+// setting asks for activation weighting or bias correction; `bias` is the layer's bias, if any.
 CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& setting, int threads,
-                               Device device = Device::cpu);
+                               Device device = Device::cpu, const InputMoments* moments = nullptr,
+                               const Tensor* bias = nullptr);
 
 struct CompressOptions {
   int threads = 0;                 // 0 = all hardware threads; results do not depend on it
@@ -29,12 +47,22 @@ struct CompressOptions {
   // serves many small layers with one launch per Lloyd round. The results are the same bits.
   bool lockstep = false;
   std::string weights_source;      // file name for error messages
+  // Needed by settings with weighting activation or bias correction; checked against the model.
+  const ActivationStats* stats = nullptr;
   // Called as layers start or finish (done = layers finished so far) and once at the end.
   std::function<void(size_t done, size_t total, const std::string& layer)> progress;
 };
 
+// The statistics of the setting's layer when it asks for activation weighting or bias correction, else
+// null. Throws dkm::UsageError without statistics, dkm::InputError (naming stats->source, the JSON path,
+// the expected and the found value) for statistics of another model, a missing layer or a channel count
+// other than the layer's input channels.
+const InputMoments* layer_moments(const models::Model& model, const LayerSetting& setting, const ActivationStats* stats);
+
 // Every setting with compress == true, in order. Throws dkm::InputError naming the weights file and
-// the tensor when "<layer>.weight" (or a bias the spec declares) is missing or has the wrong shape.
+// the tensor when "<layer>.weight" (or a bias the spec declares) is missing or has the wrong shape,
+// naming the statistics file when its model or a layer's channel count differs, and dkm::UsageError
+// when a setting needs statistics and none were given.
 CompressedModel compress_model(const models::Model& model, const Weights& weights,
                                std::span<const LayerSetting> settings, const CompressOptions& options);
 

@@ -22,6 +22,12 @@ enum class SparsityVariant {
   near_mean,  // reference code: the p*N vectors nearest the layer mean share their mean
 };
 
+// What each weight's squared error is multiplied by when the layer is clustered.
+enum class Weighting {
+  plain,       // every weight alike (the paper)
+  activation,  // the second moment E[x^2] of the input channel the weight multiplies (dkm calibrate)
+};
+
 struct CompressedLayer {
   std::string name;
   Granularity granularity = Granularity::row;
@@ -33,7 +39,9 @@ struct CompressedLayer {
   uint64_t seed = 0;
   std::vector<float> codebook;        // k x dim
   std::vector<int32_t> labels;        // one per vector, in OIHW order of the vectors
-  std::vector<float> bias;            // kept at 32 bits, unchanged
+  std::vector<float> bias;            // kept at 32 bits: unchanged, or corrected when bias_corrected
+  Weighting weighting = Weighting::plain;
+  bool bias_corrected = false;        // bias = b - (W_shared - W) mu, mu the calibration mean of the input
   double mse = 0;                     // mean squared weight error after sharing
   int iterations = 0;
   // Run bookkeeping, not stored in the container.

@@ -35,6 +35,8 @@ constexpr std::pair<Granularity, std::string_view> kGranularities[] = {
 constexpr std::pair<SparsityVariant, std::string_view> kVariants[] = {
     {SparsityVariant::none, "none"}, {SparsityVariant::zero_norm, "zero-norm"},
     {SparsityVariant::near_mean, "near-mean"}};
+constexpr std::pair<Weighting, std::string_view> kWeightings[] = {{Weighting::plain, "plain"},
+                                                                  {Weighting::activation, "activation"}};
 
 template <typename E, size_t N>
 std::string_view name_of(const std::pair<E, std::string_view> (&table)[N], E value) {
@@ -134,7 +136,9 @@ void ContainerWriter::add(const CompressedLayer& l) {
                      {"iterations", l.iterations},
                      {"label_bits", bits},
                      {"huffman_bits", huffman.bit_count},
-                     {"bias", l.bias.size()}});
+                     {"bias", l.bias.size()},
+                     {"weighting", name_of(kWeightings, l.weighting)},
+                     {"bias_corrected", l.bias_corrected}});
 }
 
 std::string ContainerWriter::header(const CompressedModel& model) const {
@@ -177,6 +181,7 @@ class LayerReader {
     return json_.number(field(key), at(key), min, max, fmt::format("a number in [{}, {}]", min, max));
   }
   std::string string(const std::string& key) const { return json_.string(field(key), at(key), "a string"); }
+  bool flag(const std::string& key) const { return json_.boolean(field(key), at(key)); }
   template <typename E, size_t N>
   E choice(const std::string& key, const std::pair<E, std::string_view> (&table)[N]) const {
     std::string value = string(key);
@@ -251,6 +256,9 @@ CompressedLayer read_layer(const std::string& path, Safetensors& file, const Jso
   if (r.integer("label_bits", 0, 32) != bits)
     r.fail("label_bits", fmt::format("expected {} (ceil(log2 k) for k = {}), got {}", bits, l.k, entry["label_bits"].dump()));
   int64_t bias = r.integer("bias", 0, kMax);
+  // Containers written before activation weighting have neither field: plain k-means, bias unchanged.
+  if (entry.contains("weighting")) l.weighting = r.choice("weighting", kWeightings);
+  if (entry.contains("bias_corrected")) l.bias_corrected = r.flag("bias_corrected");
 
   // Shapes first, so every allocation below is bounded by a tensor the file really holds.
   Array codebook = r.take(l.name + ".codebook", DType::f32, {l.k, l.dim});

@@ -16,7 +16,8 @@ namespace {
 constexpr std::string_view kPlanFormat = "dkm-plan/1";
 
 const std::vector<std::string_view> kSettingKeys = {"k", "cluster_rate", "granularity", "sparsity", "sparsity_variant",
-                                                    "init", "seed", "max_iter", "tol", "compress"};
+                                                    "init", "seed", "max_iter", "tol", "compress", "weighting",
+                                                    "bias_correction"};
 
 // One of `names` (the accepted spellings of an enum), or an error listing them.
 template <typename T>
@@ -58,6 +59,10 @@ PlanSettings read_settings(const JsonReader& r, const Json& obj, const std::stri
       s.tol = r.number(v, at, 0, 1e300, "a tolerance in [0, 1e300]");
     } else if (key == "compress") {
       s.compress = r.boolean(v, at);
+    } else if (key == "weighting") {
+      s.weighting = choice(r, v, at, parse_weighting, "plain, activation");
+    } else if (key == "bias_correction") {
+      s.bias_correction = r.boolean(v, at);
     }
   }
   if (s.k && s.cluster_rate) r.fail(where, "expected either k or cluster_rate, got both");
@@ -75,6 +80,8 @@ void overlay(PlanSettings& base, const PlanSettings& top) {
   if (top.max_iter) base.max_iter = top.max_iter;
   if (top.tol) base.tol = top.tol;
   if (top.compress) base.compress = top.compress;
+  if (top.weighting) base.weighting = top.weighting;
+  if (top.bias_correction) base.bias_correction = top.bias_correction;
 }
 
 }  // namespace
@@ -106,6 +113,12 @@ std::string_view to_string(Init init) {
     case Init::afk_mc2: return "afk-mc2";
   }
   return "?";
+}
+std::string_view to_string(Weighting w) { return w == Weighting::activation ? "activation" : "plain"; }
+std::optional<Weighting> parse_weighting(std::string_view s) {
+  for (auto w : {Weighting::plain, Weighting::activation})
+    if (to_string(w) == s) return w;
+  return std::nullopt;
 }
 std::optional<Granularity> parse_granularity(std::string_view s) {
   for (auto g : {Granularity::row, Granularity::kernel, Granularity::filter, Granularity::scalar})
@@ -235,6 +248,8 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
     ls.seed = s.seed.value_or(1000 + static_cast<uint64_t>(conv_index));
     ls.max_iter = s.max_iter.value_or(300);
     ls.tol = s.tol.value_or(1e-4);
+    ls.weighting = s.weighting.value_or(Weighting::plain);
+    ls.bias_correction = s.bias_correction.value_or(false);
     if (ls.compress) {
       if (s.k) {
         ls.k = *s.k;

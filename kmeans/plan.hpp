@@ -29,6 +29,8 @@ struct PlanSettings {
   std::optional<int> max_iter;
   std::optional<double> tol;
   std::optional<bool> compress;             // false leaves the layer at 32-bit float
+  std::optional<Weighting> weighting;       // activation: needs calibration statistics (--stats)
+  std::optional<bool> bias_correction;      // b' = b - dW mu after clustering (needs --stats)
 };
 
 struct PlanRule {
@@ -60,6 +62,8 @@ struct LayerSetting {
   uint64_t seed = 0;
   int max_iter = 300;
   double tol = 1e-4;
+  Weighting weighting = Weighting::plain;
+  bool bias_correction = false;
   std::string warning;               // non-empty when a value was clamped
 };
 
@@ -86,9 +90,11 @@ VectorShape vector_shape(std::span<const int64_t> weight_shape, Granularity gran
 std::string_view to_string(Granularity g);
 std::string_view to_string(SparsityVariant v);
 std::string_view to_string(Init init);
+std::string_view to_string(Weighting w);
 std::optional<Granularity> parse_granularity(std::string_view s);
 std::optional<SparsityVariant> parse_sparsity_variant(std::string_view s);
 std::optional<Init> parse_init(std::string_view s);
+std::optional<Weighting> parse_weighting(std::string_view s);
 
 // Glob match with * (any run) and ? (one character); everything else literal.
 bool glob_match(std::string_view pattern, std::string_view name);

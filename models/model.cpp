@@ -65,7 +65,7 @@ const std::vector<LayerType>& layer_types() {
         {"avgpool", LayerKind::avgpool, "", with_common(window), {}},
         {"batchnorm", LayerKind::batchnorm, "", with_common({}), {}},
         {"activation", LayerKind::activation, "", with_common({"activation"}), {"activation"}},
-        {"add", LayerKind::add, "", with_common({}), {}},
+        {"add", LayerKind::add, "", with_common({"pad_channels"}), {}},
         {"concat", LayerKind::concat, "", with_common({}), {}},
         {"flatten", LayerKind::flatten, "", with_common({}), {}},
         {"dropout", LayerKind::dropout, "", with_common({"rate"}), {}},

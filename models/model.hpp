@@ -60,6 +60,9 @@ struct Layer {
   std::string activation;
   // upsample: integer scale factor (nearest neighbour)
   int64_t scale = 1;
+  // add: inputs with fewer channels than the widest are read as zero in the missing trailing channels
+  // (TensorFlow's BlazeFace widens its residual branches this way: a channel Pad before the Add).
+  bool pad_channels = false;
   // dropout: drop probability (inference ignores it; kept so a spec survives a round trip)
   double rate = 0.5;
   // linear: applied at every (h, w) position to its c features (a transformer's per-token projection)

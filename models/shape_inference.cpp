@@ -123,12 +123,19 @@ void infer_pool(Layer& l, bool same, const LayerSite& site) {
 }
 
 void infer_add(Layer& l, const LayerSite& site) {
-  for (size_t i = 1; i < l.input_shapes.size(); ++i)
-    if (!(l.input_shapes[i] == l.input_shapes[0]))
+  Shape out = l.input_shapes[0];
+  for (const Shape& s : l.input_shapes) out.c = std::max(out.c, s.c);
+  for (size_t i = 0; i < l.input_shapes.size(); ++i) {
+    const Shape& s = l.input_shapes[i];
+    // pad_channels: a narrower input is zero-extended on the channel axis; height and width still match.
+    bool fits = l.pad_channels ? s.h == out.h && s.w == out.w : s == l.input_shapes[0];
+    if (!fits)
       fail(site, "inputs",
-           fmt::format("expected inputs of equal shape for add, got {} ({}) and {} ({})", shape_text(l.input_shapes[0]),
-                       l.inputs[0], shape_text(l.input_shapes[i]), l.inputs[i]));
-  l.output_shape = l.input_shapes[0];
+           fmt::format("expected inputs of equal {} for add, got {} ({}) and {} ({})",
+                       l.pad_channels ? "height and width" : "shape", shape_text(l.input_shapes[0]), l.inputs[0],
+                       shape_text(s), l.inputs[i]));
+  }
+  l.output_shape = out;
 }
 
 void infer_concat(Layer& l, const LayerSite& site) {

@@ -140,6 +140,8 @@ class Reader : public JsonReader {
         if (!v.is_number() || v.get<double>() < 0 || v.get<double>() >= 1)
           fail(at, fmt::format("expected a drop probability in [0, 1), got {}", json_shown(v)));
         l.rate = v.get<double>();
+      } else if (key == "pad_channels") {
+        l.pad_channels = boolean(v, at);
       } else if (key == "per_position") {
         l.per_position = boolean(v, at);
       } else if (key == "op") {

@@ -92,6 +92,9 @@ json layer_json(const Layer& l, const std::string& default_input) {
     case LayerKind::upsample:
       j["scale"] = l.scale;
       break;
+    case LayerKind::add:
+      if (l.pad_channels) j["pad_channels"] = true;
+      break;
     default:
       break;
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <tuple>
+#include <utility>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -71,25 +72,32 @@ void check_options(const PlanSearchOptions& o) {
   if (o.target_cr && !(std::isfinite(*o.target_cr) && *o.target_cr >= 1))
     throw UsageError(fmt::format("--target-cr: a compression ratio >= 1, got {}", *o.target_cr));
   if (o.candidates.empty()) throw UsageError("--candidates: at least one K");
+  if (o.weightings.empty()) throw UsageError("--weighting: at least one weighting");
+  if (o.init != kmeans::Init::kmeans_plus_plus && o.init != kmeans::Init::optimal_1d)
+    throw UsageError(fmt::format("--init: k-means++ or optimal-1d, got {}", kmeans::to_string(o.init)));
   for (int64_t k : o.candidates)
     if (k < 1) throw UsageError(fmt::format("--candidates: every K >= 1, got {}", k));
 }
 
 // The plan text for per-layer K (0 = uncompressed), each layer with its own seed written out.
 std::string plan_text(const models::Model& model, const std::vector<LayerState>& layers, const std::vector<int64_t>& ks,
-                      const PlanSearchOptions& o, const std::string& description) {
+                      const std::vector<kmeans::Weighting>& weightings, const PlanSearchOptions& o,
+                      const std::string& description) {
   nlohmann::ordered_json rules = nlohmann::ordered_json::array();
   for (size_t i = 0; i < layers.size(); ++i) {
     if (ks[i] == 0)
       rules.push_back({{"match", layers[i].setting.layer}, {"compress", false}});
     else
-      rules.push_back({{"match", layers[i].setting.layer}, {"k", ks[i]}, {"seed", layers[i].setting.seed}});
+      rules.push_back({{"match", layers[i].setting.layer}, {"k", ks[i]}, {"seed", layers[i].setting.seed},
+                       {"init", std::string(kmeans::to_string(layers[i].setting.init))},
+                       {"weighting", std::string(kmeans::to_string(weightings[i]))}});
   }
   nlohmann::ordered_json j = {{"format", "dkm-plan/1"},
                               {"model", model.name},
                               {"description", description},
                               {"defaults", {{"granularity", std::string(kmeans::to_string(o.granularity))},
-                                            {"init", "k-means++"}}},
+                                            {"init", "k-means++"},
+                                            {"bias_correction", o.bias_correction}}},
                               {"layers", rules}};
   return j.dump(1) + "\n";
 }
@@ -120,6 +128,8 @@ PlanSearch search_plan(const models::Model& model, const Weights& weights, const
     LayerState st;
     st.setting = setting;
     st.setting.seed = options.seed + static_cast<uint64_t>(setting.conv_index);
+    st.setting.bias_correction = options.bias_correction;
+    if (options.init == kmeans::Init::optimal_1d && setting.dim == 1) st.setting.init = kmeans::Init::optimal_1d;
     st.sensitivity.layer = setting.layer;
     st.sensitivity.vectors = setting.vectors;
     st.sensitivity.dim = setting.dim;
@@ -144,20 +154,36 @@ PlanSearch search_plan(const models::Model& model, const Weights& weights, const
   size_t done = 0;
   for (auto& st : layers) {
     const Tensor& w = weights.at(st.setting.layer + ".weight");
+    const auto b = weights.find(st.setting.layer + ".bias");
+    const Tensor* bias = b == weights.end() ? nullptr : &b->second;
     for (int64_t k : ks) {
       if (k >= st.setting.vectors) continue;
       if (options.progress) options.progress(done++, total, fmt::format("{} K={}", st.setting.layer, k));
-      kmeans::LayerSetting setting = st.setting;
-      setting.k = k;
-      kmeans::CompressedModel one{model.name, false, 0, {kmeans::compress_layer(w, setting, options.evaluation.threads)}};
-      const estimator::ModelRatio ratio = estimator::compression_ratio(model, one);
-      Candidate c;
-      c.k = k;
-      c.huffman_bits = ratio.layers.at(0).total_bits.huffman;
-      c.warning = one.layers[0].warning;
-      c.quality = s.measure(one);
-      st.sensitivity.candidates.push_back(c);
-      st.compressed.push_back(std::move(one.layers[0]));
+      std::optional<Candidate> best;
+      std::optional<kmeans::CompressedLayer> best_layer;
+      for (kmeans::Weighting weighting : options.weightings) {
+        kmeans::LayerSetting setting = st.setting;
+        setting.k = k;
+        setting.weighting = weighting;
+        kmeans::CompressedModel one{model.name, false, 0,
+                                    {kmeans::compress_layer(w, setting, options.evaluation.threads, kmeans::Device::cpu,
+                                                            kmeans::layer_moments(model, setting, options.stats), bias)}};
+        const estimator::ModelRatio ratio = estimator::compression_ratio(model, one);
+        Candidate c;
+        c.k = k;
+        c.weighting = weighting;
+        c.huffman_bits = ratio.layers.at(0).total_bits.huffman;
+        c.warning = one.layers[0].warning;
+        c.quality = s.measure(one);
+        // The better weighting: smaller accuracy drop, then less output noise; ties keep the earlier one.
+        if (!best || std::pair{drop_of(c.quality), noise_ratio(c.quality)} <
+                         std::pair{drop_of(best->quality), noise_ratio(best->quality)}) {
+          best = c;
+          best_layer = std::move(one.layers[0]);
+        }
+      }
+      st.sensitivity.candidates.push_back(*best);
+      st.compressed.push_back(std::move(*best_layer));
     }
   }
 
@@ -241,14 +267,18 @@ PlanSearch search_plan(const models::Model& model, const Weights& weights, const
     throw UsageError(fmt::format("--target-cr {}: not reachable with K >= {} ({} granularity): at most {:.3f}",
                                  *options.target_cr, ks.back(), kmeans::to_string(options.granularity), ratio_of(choice)));
 
+  std::vector<kmeans::Weighting> chosen_weighting;
   for (size_t i = 0; i < layers.size(); ++i) {
-    r.chosen_k.push_back(choice[i] < 0 ? 0 : layers[i].sensitivity.candidates[static_cast<size_t>(choice[i])].k);
+    const Candidate* c = choice[i] < 0 ? nullptr : &layers[i].sensitivity.candidates[static_cast<size_t>(choice[i])];
+    r.chosen_k.push_back(c ? c->k : 0);
+    chosen_weighting.push_back(c ? c->weighting : kmeans::Weighting::plain);
     r.sensitivity.push_back(layers[i].sensitivity);
   }
+  r.chosen_weighting = chosen_weighting;
   const std::string goal = options.target_cr      ? fmt::format("--target-cr {}", *options.target_cr)
                            : options.max_drop_points ? fmt::format("--max-drop {} points", *options.max_drop_points)
                                                      : fmt::format("--min-snr {} dB", *options.min_snr_db);
-  r.plan_json = plan_text(model, layers, r.chosen_k, options,
+  r.plan_json = plan_text(model, layers, r.chosen_k, chosen_weighting, options,
                           fmt::format("searched by dkm plan ({}; {} image(s); metric: {}; candidates K >= {})", goal,
                                       data.batch, r.metric, ks.back()));
 
@@ -257,6 +287,7 @@ PlanSearch search_plan(const models::Model& model, const Weights& weights, const
   kmeans::CompressOptions co;
   co.threads = options.evaluation.threads;
   co.weights_source = options.evaluation.weights_source;
+  co.stats = options.stats;
   const kmeans::CompressedModel cm = kmeans::compress_model(model, weights, kmeans::resolve_plan(plan, model), co);
   r.verified.compression_ratio = conv_ratio(conv_bits, estimator::compression_ratio(model, cm));
   r.verified.quality = cm.layers.empty() ? r.curve.front().quality : s.measure(cm);

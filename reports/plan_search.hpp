@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "estimator/profile.hpp"
+#include "kmeans/compress.hpp"
 #include "kmeans/compressed.hpp"
 #include "models/model.hpp"
 #include "models/runtime/evaluation.hpp"
@@ -19,10 +20,18 @@ namespace dkm::reports {
 struct PlanSearchOptions {
   std::vector<int64_t> candidates = {256, 128, 64, 32, 16, 8, 4};  // K per layer; "uncompressed" always too
   kmeans::Granularity granularity = kmeans::Granularity::row;
+  // k-means++ (seeded Lloyd), or optimal_1d: layers whose vectors have length 1 (1x1 convs, scalar
+  // granularity) get the exact (weighted) 1-D optimum, the others k-means++.
+  kmeans::Init init = kmeans::Init::kmeans_plus_plus;
   uint64_t seed = 1000;                     // layer i (0-based among conv layers) uses seed + i
   std::optional<double> max_drop_points;    // quality budget with labels: accuracy drop in points
   std::optional<double> min_snr_db;         // quality budget without labels: output SNR against the float model
   std::optional<double> target_cr;          // or: Huffman compression ratio of the conv layers to reach
+  // Weightings tried at each K; the better measured one is kept (accuracy drop, then output noise, then
+  // the order given). activation needs `stats`.
+  std::vector<kmeans::Weighting> weightings = {kmeans::Weighting::plain};
+  bool bias_correction = false;             // every compressed layer's bias corrected (needs `stats`)
+  const kmeans::ActivationStats* stats = nullptr;
   runtime::EvaluationSetup evaluation;      // score rule, labels, batch, threads, weights source
   // Called before each forward pass: done / total passes of the current phase, and what is measured.
   std::function<void(size_t done, size_t total, const std::string& what)> progress;
@@ -36,6 +45,7 @@ struct Quality {
 
 struct Candidate {
   int64_t k = 0;           // as planned; the k-means may clamp it (see `warning`)
+  kmeans::Weighting weighting = kmeans::Weighting::plain;  // the better of the weightings tried
   double huffman_bits = 0;  // the layer compressed: codebook + Huffman-coded labels + bias
   Quality quality;          // this layer alone compressed
   std::string warning;
@@ -73,6 +83,7 @@ struct PlanSearch {
   std::vector<LayerSensitivity> sensitivity;  // every conv layer, model order
   std::vector<CurvePoint> curve;
   std::vector<int64_t> chosen_k;         // per conv layer, 0 = uncompressed
+  std::vector<kmeans::Weighting> chosen_weighting;  // per conv layer
   std::string plan_json;                 // dkm-plan/1 text for the chosen K
   CurvePoint verified;                   // the chosen plan, compressed from plan_json and measured once more
 };

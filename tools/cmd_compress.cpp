@@ -15,6 +15,7 @@
 #include "kmeans/cuda_backend.hpp"
 #include "kmeans/plan.hpp"
 #include "models/atomic_file.hpp"
+#include "models/runtime/calibration.hpp"
 #include "models/output_files.hpp"
 #include "models/weight_source.hpp"
 #include "models/error.hpp"
@@ -30,7 +31,7 @@ namespace dkm::cli {
 namespace {
 
 struct CompressOptions {
-  std::string model, weights, plan, output, json, csv, onnx_out;
+  std::string model, weights, plan, output, json, csv, onnx_out, stats;
   std::optional<uint64_t> random_seed;
   int threads = 0;
   kmeans::Device device = kmeans::Device::cpu;
@@ -101,13 +102,16 @@ void run_compress(const CompressOptions& o) {
   p.weights = o.weights;
   p.random_seed = o.random_seed;
   p.stream_weights = true;
+  std::optional<kmeans::ActivationStats> stats;
+  if (!o.stats.empty()) stats = runtime::load_activation_stats(o.stats);
+  p.kmeans.stats = stats ? &*stats : nullptr;
   p.kmeans.threads = o.threads;
   p.kmeans.device = o.device;
   const estimator::Loaded loaded = estimator::load_stage(p);
   const models::Model& model = loaded.model;
   // An ONNX file carries its own weights; a spec or zoo model needs --weights or --random-weights.
   const std::unique_ptr<WeightSource> weights = estimator::weight_source(loaded, p);
-  std::vector<std::string> inputs = {o.model, o.weights, o.plan};
+  std::vector<std::string> inputs = {o.model, o.weights, o.plan, o.stats};
   for (const std::string& shard : weights->files()) inputs.push_back(shard);
   OutputFiles files(inputs);
   files.add("--output", o.output);
@@ -179,6 +183,14 @@ void run_compress(const CompressOptions& o) {
     if (!l.warning.empty()) fmt::print("warning: {}: {}\n", l.name, l.warning);
   for (const auto& s : settings)
     if (!s.compress) fmt::print("note: {} is not compressed (plan says compress: false)\n", s.layer);
+  size_t weighted = 0, corrected = 0;
+  for (const auto& l : compressed.layers) {
+    weighted += l.weighting == kmeans::Weighting::activation ? 1 : 0;
+    corrected += l.bias_corrected ? 1 : 0;
+  }
+  if (weighted || corrected)
+    fmt::print("activation-aware: {} layer(s) weighted by input second moments, {} bias(es) corrected (statistics {})\n",
+               weighted, corrected, o.stats);
   fmt::print("original {:.0f} bits; compressed {:.0f} (fixed) / {:.0f} (entropy) / {:.0f} (Huffman) bits; "
              "{:.0f} ms end to end; wrote {}\n",
              ratio.original_bits, ratio.total_bits.fixed, ratio.total_bits.entropy, ratio.total_bits.huffman, total_ms,
@@ -195,6 +207,7 @@ void setup_compress(CLI::App& app) {
   cmd->add_option("--random-weights", o->random_seed,
                   "draw heavy-tailed stand-in weights with this seed (demos and benchmarks; labelled RANDOM)");
   cmd->add_option("--plan", o->plan, "plan file or shipped plan name (docs/plan.md)")->required();
+  cmd->add_option("--stats", o->stats, "calibration statistics (dkm calibrate) for plans with weighting activation or bias_correction");
   cmd->add_option("-o,--output", o->output, "compressed model (.safetensors container, docs/container.md; - for standard output)")->required();
   cmd->add_option("--threads", o->threads, "threads, 0 = all; results do not depend on it")->capture_default_str()
       ->check(integer_in(0, 4096));

@@ -9,6 +9,7 @@
 
 #include "estimator/pipeline.hpp"
 #include "models/output_files.hpp"
+#include "models/runtime/calibration.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
 #include "reports/table.hpp"
@@ -26,7 +27,7 @@ using nlohmann::ordered_json;
 struct EstimateCliOptions {
   std::string model;
   std::string hw = std::string(estimator::kDefaultProfile);
-  std::string plan, compressed;
+  std::string plan, compressed, stats;
   int64_t batch = 0;
   int conv_bits = 0;
   std::string csv_path, json_path;
@@ -174,7 +175,7 @@ ordered_json elementwise_json(const estimator::Estimate& e) {
 
 void run_estimate(const EstimateCliOptions& o) {
   if (!o.plan.empty() && !o.compressed.empty()) throw UsageError("--plan and --compressed exclude each other");
-  OutputFiles files({o.model, o.hw, o.plan, o.compressed});
+  OutputFiles files({o.model, o.hw, o.plan, o.compressed, o.stats});
   files.add("--csv", o.csv_path);
   files.add("--json", o.json_path);
   estimator::PipelineOptions p;
@@ -186,6 +187,12 @@ void run_estimate(const EstimateCliOptions& o) {
   p.batch = o.batch;
   p.conv_bits = o.conv_bits;
   const estimator::PipelineResult r = estimator::run_pipeline(p);
+  // The plan's activation-weighted layers are checked against --stats as `dkm compress` would; uniform
+  // labels do not depend on the weighting.
+  std::optional<kmeans::ActivationStats> stats;
+  if (!o.stats.empty()) stats = runtime::load_activation_stats(o.stats);
+  for (const auto& s : r.loaded.settings)
+    if (s.compress) kmeans::layer_moments(r.loaded.model, s, stats ? &*stats : nullptr);
   const estimator::HwProfile& hw = *r.loaded.profile;
   const std::optional<kmeans::CompressedModel>& compressed = r.compressed;
   const estimator::Estimate& e = r.estimated->estimate;
@@ -243,6 +250,7 @@ void setup_estimate(CLI::App& app) {
   auto* plan = cmd->add_option("--plan", o->plan, "compression plan (file or shipped name): uniform labels assumed");
   auto* comp = cmd->add_option("--compressed", o->compressed, "compressed model container: its real cluster labels");
   plan->excludes(comp);
+  cmd->add_option("--stats", o->stats, "calibration statistics (dkm calibrate) for a plan with weighting activation: checked against the model");
   cmd->add_option("--batch", o->batch, "images per run (default: the model's batch)")->check(integer_in(1, int64_t{1} << 30));
   cmd->add_option("--conv-bits", o->conv_bits, "weight and activation bits of conv layers (FC layers keep theirs)")
       ->check(integer_in(1, 32));

@@ -12,6 +12,7 @@
 #include "estimator/profile.hpp"
 #include "kmeans/plan.hpp"
 #include "models/atomic_file.hpp"
+#include "models/runtime/calibration.hpp"
 #include "reports/plan_search.hpp"
 #include "reports/table.hpp"
 #include "tools/command.hpp"
@@ -25,6 +26,8 @@ namespace {
 struct PlanOptions {
   InferenceOptions common;
   std::string data, labels, output, json, hw = std::string(estimator::kDefaultProfile), granularity = "row";
+  std::string stats, weighting, init = "k-means++";  // weighting: plain, activation or auto (default: auto with --stats, else plain)
+  bool bias_correction = false;
   std::vector<std::string> score_outputs;
   std::string score_output;
   std::optional<double> max_drop, min_snr, target_cr;
@@ -55,6 +58,24 @@ void run_plan(const PlanOptions& o) {
   const auto g = kmeans::parse_granularity(o.granularity);
   if (!g) throw UsageError(fmt::format("--granularity: row, kernel, filter or scalar, got '{}'", o.granularity));
   so.granularity = *g;
+  const auto init = kmeans::parse_init(o.init);
+  if (!init) throw UsageError(fmt::format("--init: k-means++ or optimal-1d, got '{}'", o.init));
+  so.init = *init;
+  std::optional<kmeans::ActivationStats> stats;
+  if (!o.stats.empty()) stats = runtime::load_activation_stats(o.stats);
+  so.stats = stats ? &*stats : nullptr;
+  const std::string weighting = o.weighting.empty() ? (stats ? "auto" : "plain") : o.weighting;
+  if (weighting == "auto") {
+    so.weightings = {kmeans::Weighting::plain, kmeans::Weighting::activation};
+  } else if (auto w = kmeans::parse_weighting(weighting)) {
+    so.weightings = {*w};
+  } else {
+    throw UsageError(fmt::format("--weighting: plain, activation or auto, got '{}'", weighting));
+  }
+  if ((weighting != "plain" || o.bias_correction) && !stats)
+    throw UsageError(fmt::format("{} needs calibration statistics: run dkm calibrate and pass the file with --stats STATS",
+                                 o.bias_correction ? "--bias-correction" : "--weighting " + weighting));
+  so.bias_correction = o.bias_correction;
   so.candidates = o.candidates;
   so.seed = o.seed;
   so.max_drop_points = o.max_drop;
@@ -76,14 +97,15 @@ void run_plan(const PlanOptions& o) {
   fmt::print("model {}, {} image(s), metric: {}{}\n", r.model, r.images, r.metric,
              r.float_accuracy ? fmt::format(" (float model {:.2f} %)", *r.float_accuracy) : "");
   reports::Table sens;
-  sens.columns = {{"layer", "layer"}, {"k", "K"}, {"layer_cr_huffman", "layer CR (Huffman)"}, {"quality", "this layer alone"}};
+  sens.columns = {{"layer", "layer"}, {"k", "K"}, {"weighting", "weighting"}, {"layer_cr_huffman", "layer CR (Huffman)"},
+                  {"quality", "this layer alone"}};
   nlohmann::ordered_json sj = nlohmann::ordered_json::array();
   for (const auto& l : r.sensitivity) {
     nlohmann::ordered_json cands = nlohmann::ordered_json::array();
     for (const auto& c : l.candidates) {
-      sens.rows.push_back({l.layer, reports::Cell(c.k), reports::Cell(l.original_bits / c.huffman_bits),
-                           quality_text(c.quality)});
-      nlohmann::ordered_json cj = {{"k", c.k}, {"huffman_bits", c.huffman_bits}};
+      sens.rows.push_back({l.layer, reports::Cell(c.k), std::string(kmeans::to_string(c.weighting)),
+                           reports::Cell(l.original_bits / c.huffman_bits), quality_text(c.quality)});
+      nlohmann::ordered_json cj = {{"k", c.k}, {"weighting", kmeans::to_string(c.weighting)}, {"huffman_bits", c.huffman_bits}};
       cj.update(quality_json(c.quality));
       if (!c.warning.empty()) cj["warning"] = c.warning;
       cands.push_back(cj);
@@ -118,8 +140,13 @@ void run_plan(const PlanOptions& o) {
     j["sensitivity"] = sj;
     j["curve"] = cj;
     nlohmann::ordered_json chosen = nlohmann::ordered_json::object();
-    for (size_t i = 0; i < r.sensitivity.size(); ++i) chosen[r.sensitivity[i].layer] = r.chosen_k[i];
+    nlohmann::ordered_json chosen_w = nlohmann::ordered_json::object();
+    for (size_t i = 0; i < r.sensitivity.size(); ++i) {
+      chosen[r.sensitivity[i].layer] = r.chosen_k[i];
+      chosen_w[r.sensitivity[i].layer] = kmeans::to_string(r.chosen_weighting[i]);
+    }
     j["chosen_k"] = chosen;
+    j["chosen_weighting"] = chosen_w;
     nlohmann::ordered_json v = {{"compression_ratio_huffman", r.verified.compression_ratio}};
     v.update(quality_json(r.verified.quality));
     v["paper_energy_" + ukey] = r.verified.energy.paper;
@@ -142,6 +169,13 @@ void setup_plan(CLI::App& app) {
       ->delimiter(',')
       ->check(integer_in(1, INT32_MAX));
   cmd->add_option("--granularity", o->granularity, "row (default), kernel, filter or scalar");
+  cmd->add_option("--init", o->init,
+                  "k-means++ (default), or optimal-1d: the exact 1-D optimum for layers whose vectors have length 1 "
+                  "(1x1 convs, --granularity scalar), k-means++ for the others");
+  cmd->add_option("--stats", o->stats, "calibration statistics (dkm calibrate) for activation weighting and bias correction");
+  cmd->add_option("--weighting", o->weighting,
+                  "plain, activation, or auto: both tried at each K, the better kept (default: auto with --stats, else plain)");
+  cmd->add_flag("--bias-correction", o->bias_correction, "correct each compressed layer's bias by the shift of its mean output (needs --stats)");
   cmd->add_option("--seed", o->seed, "k-means seed of the first conv layer; layer i uses seed + i (default 1000)");
   cmd->add_option("--hw", o->hw, "hardware profile of the energies: a shipped name or a JSON file (default eyeriss-65nm)");
   cmd->add_option("--output", o->score_output, "the output layer whose arg-max is the class (default: the only output)");

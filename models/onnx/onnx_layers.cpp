@@ -273,22 +273,28 @@ void Importer::add() {
     }
     xs.push_back(&value_input(i));
   }
-  // A residual Add whose skip operand was zero-padded on the channel axis: dkm's add needs equal shapes and
-  // the spec has no channel-pad layer, so the skip edge is dropped (no weights or MACs are lost).
-  std::vector<const Value*> kept;
-  for (const Value* x : xs)
-    if (x->zero_channels == 0) kept.push_back(x);
+  // A residual Add whose skip operand was zero-padded on the channel axis (ONNX axis 1) reads that operand at
+  // its own width: an add with pad_channels zero-extends it, so the skip edge stays in the graph and is priced.
   for (const Value* x : xs)
     if (x->dims != xs[0]->dims || x->pad != Pads{} || x->perm != xs[0]->perm) return generic();
-  if (kept.empty()) fail("expected at least one operand that is not zero-padded on channels");
-  if (kept.size() < xs.size()) skip("Add skip edge from a zero channel pad (dropped)");
-  if (kept.size() == 1) return set_output(*kept[0]);
+  if (std::all_of(xs.begin(), xs.end(), [](const Value* x) { return x->zero_channels > 0; }))
+    fail("expected at least one operand that is not zero-padded on channels");
   Layer l;
   l.kind = LayerKind::add;
   std::vector<std::string> names;
-  for (const Value* x : kept) names.push_back(operand(*x, shape_of(*x)));
+  for (const Value* x : xs) {
+    Value narrow = *x;
+    if (x->zero_channels) {
+      if (x->dims.size() < 2 || x->perm.size() < 2 || x->perm[1] != 1)
+        fail("expected a channel pad on the channel axis of an N,C,H,W or N,F operand");
+      narrow.dims[1] -= x->zero_channels;
+      narrow.zero_channels = 0;
+      l.pad_channels = true;
+    }
+    names.push_back(operand(narrow, shape_of(narrow)));
+  }
   Layer& made = emit(std::move(l), names);
-  set_output(Value{made.name, kept[0]->dims, kept[0]->perm});
+  set_output(Value{made.name, xs[0]->dims, xs[0]->perm});
 }
 
 void Importer::mul() {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/error.hpp"
+#include "models/input_file.hpp"
 
 namespace dkm::runtime {
 namespace {
@@ -126,6 +127,15 @@ Calibration parse_calibration(const std::string& json_text, const std::string& s
     c.layers[name] = std::move(s);
   }
   return c;
+}
+
+kmeans::ActivationStats load_activation_stats(const std::string& path) {
+  const Calibration c = parse_calibration(read_file(path, kMaxTextInputBytes), path);
+  kmeans::ActivationStats out;
+  out.model = c.model;
+  out.source = path;
+  for (const auto& [name, s] : c.layers) out.layers[name] = {s.mean, s.second_moment};
+  return out;
 }
 
 }  // namespace dkm::runtime

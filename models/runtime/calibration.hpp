@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kmeans/compress.hpp"
 #include "models/runtime/runtime.hpp"
 
 namespace dkm::runtime {
@@ -39,5 +40,8 @@ Calibration calibrate(const models::Model& model, const Weights& weights, const 
 // JSON text of docs/inference.md, and back (throws dkm::InputError naming `source` and the JSON path).
 std::string to_json(const Calibration& stats);
 Calibration parse_calibration(const std::string& json_text, const std::string& source);
+
+// A statistics file read and parsed, as the k-means stage takes it (activation weighting, bias correction).
+kmeans::ActivationStats load_activation_stats(const std::string& path);
 
 }  // namespace dkm::runtime

@@ -108,9 +108,22 @@ void activation(const models::Layer& l, const Activations& in, Activations& out)
 }
 
 void add(const std::vector<const Activations*>& in, Activations& out) {
-  out.values = in[0]->values;
-  for (size_t k = 1; k < in.size(); ++k)
-    for (size_t i = 0; i < out.values.size(); ++i) out.values[i] += in[k]->values[i];
+  if (in[0]->shape == out.shape) {
+    out.values = in[0]->values;
+  } else {
+    out.values.assign(out.values.size(), 0.0f);
+    for (int64_t n = 0; n < out.batch; ++n)
+      std::copy_n(in[0]->plane(n, 0), in[0]->shape.numel(), out.plane(n, 0));
+  }
+  // A narrower input (an add with pad_channels) adds to the leading channels of each image only.
+  for (size_t k = 1; k < in.size(); ++k) {
+    const int64_t count = in[k]->shape.numel();
+    for (int64_t n = 0; n < out.batch; ++n) {
+      const float* src = in[k]->plane(n, 0);
+      float* dst = out.plane(n, 0);
+      for (int64_t i = 0; i < count; ++i) dst[i] += src[i];
+    }
+  }
 }
 
 void concat(const std::vector<const Activations*>& in, Activations& out) {

@@ -116,7 +116,7 @@ TEST_CASE("plan errors name the file, the JSON path and what was expected") {
         "p.json: bogus: unknown key for a plan; expected one of: format, model, description, defaults, layers");
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"kk": 1}})") ==
         "p.json: defaults.kk: unknown key for plan defaults (did you mean \"k\"?); expected one of: k, cluster_rate, "
-        "granularity, sparsity, sparsity_variant, init, seed, max_iter, tol, compress");
+        "granularity, sparsity, sparsity_variant, init, seed, max_iter, tol, compress, weighting, bias_correction");
   CHECK(error_of(R"({"format": "dkm-plan/1", "layers": [{"match": "a"}, {"match": "b", "k": "8"}]})") ==
         "p.json: layers[1].k: expected a positive integer, got a string (\"8\")");
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"k": 0}})") == "p.json: defaults.k: expected a positive integer, got 0");

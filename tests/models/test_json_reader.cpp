@@ -84,7 +84,7 @@ TEST_CASE("json reader: every field error says expected ..., got ... with its JS
         "p.json: defaults.granularity: expected one of row, kernel, filter, scalar, got \"rows\"");
   CHECK(plan_error(R"({"format": "dkm-plan/1", "defaults": {"sparsty": 0.5}})") ==
         "p.json: defaults.sparsty: unknown key for plan defaults (did you mean \"sparsity\"?); expected one of: k, "
-        "cluster_rate, granularity, sparsity, sparsity_variant, init, seed, max_iter, tol, compress");
+        "cluster_rate, granularity, sparsity, sparsity_variant, init, seed, max_iter, tol, compress, weighting, bias_correction");
   CHECK(plan_error(R"({"model": "x"})") == "p.json: expected the key \"format\"");
   CHECK(container_error(R"([{"name": 3}])") == ": __metadata__.layers[0].name: expected a string, got a number (3)");
   CHECK(container_error(R"([{"name": "c"}])") == ": __metadata__.layers[0]: expected the key \"granularity\"");

@@ -80,6 +80,10 @@ TEST_CASE("bad spec: shape mismatches in add and concat") {
                        {"name": "s", "type": "add", "inputs": ["a", "input"]})") ==
         "bad.json: layers[1].inputs: expected inputs of equal shape for add, got 4x8x8 (a) and 3x8x8 (input)");
   CHECK(layer_error(R"({"name": "a", "type": "maxpool", "kernel": 2},
+                       {"name": "s", "type": "add", "inputs": ["a", "input"], "pad_channels": true})") ==
+        "bad.json: layers[1].inputs: expected inputs of equal height and width for add, got 3x4x4 (a) and 3x8x8 (input)");
+  CHECK(layer_error(R"({"name": "s", "type": "relu", "pad_channels": true})").find("pad_channels") != std::string::npos);
+  CHECK(layer_error(R"({"name": "a", "type": "maxpool", "kernel": 2},
                        {"name": "s", "type": "concat", "inputs": ["a", "input"]})") ==
         "bad.json: layers[1].inputs: expected inputs of equal height and width for concat, got 3x4x4 (a) and 3x8x8 "
         "(input)");

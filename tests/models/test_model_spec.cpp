@@ -205,6 +205,19 @@ TEST_CASE("graph: concat on channels, add, explicit inputs and topological order
   CHECK(cat.output_shape == Shape{11, 8, 8});
 }
 
+TEST_CASE("graph: an add with pad_channels takes the widest input's shape and round-trips") {
+  Model m = parse(R"({"name": "wide", "type": "conv2d", "out_channels": 5, "kernel": 1},
+                     {"name": "sum", "type": "add", "inputs": ["wide", "input"], "pad_channels": true})");
+  const Layer& sum = *m.find("sum");
+  CHECK(sum.pad_channels);
+  CHECK(sum.output_shape == Shape{5, 8, 8});
+  CHECK(sum.input_shapes[1] == Shape{3, 8, 8});
+  CHECK(sum.element_ops == 5 * 8 * 8);
+  const Model again = parse_model(to_json_spec(m), "again.json");
+  CHECK(again.find("sum")->pad_channels);
+  CHECK(again.find("sum")->output_shape == Shape{5, 8, 8});
+}
+
 TEST_CASE("round trip: to_json_spec reads back to an equal model") {
   std::string text = spec(R"({"name": "c", "type": "conv2d", "out_channels": 6, "kernel": [3, 5], "stride": [2, 1],
                                "padding": "same", "dilation": [1, 2], "weight_bits": 4},

@@ -49,7 +49,7 @@ TEST_CASE("onnx: a zero Pad folds into the next convolution, in both opset style
   }
 }
 
-TEST_CASE("onnx: a skip connection zero-padded on channels (ConstantOfShape + Concat) drops the skip edge") {
+TEST_CASE("onnx: a skip connection zero-padded on channels (ConstantOfShape + Concat) keeps the skip edge") {
   OnnxGraph g;
   g.input("x", {1, 2, 4, 4});
   g.init("w", {3, 2, 1, 1}, ramp(6));
@@ -62,10 +62,14 @@ TEST_CASE("onnx: a skip connection zero-padded on channels (ConstantOfShape + Co
   g.node("Relu", {"sum"}, {"y"}, "relu");
   g.output("y");
   Model m = load(g);
-  REQUIRE(m.layers.size() == 2);
-  CHECK(m.layers[1].inputs == std::vector<std::string>{"conv"});
-  CHECK(m.layers[1].output_shape == Shape{3, 4, 4});
-  CHECK(m.description.find("Add skip edge from a zero channel pad (dropped) x1") != std::string::npos);
+  REQUIRE(m.layers.size() == 3);
+  const Layer& add = m.layers[1];
+  CHECK(add.kind == LayerKind::add);
+  CHECK(add.pad_channels);
+  CHECK(add.inputs == std::vector<std::string>{"conv", "input"});
+  CHECK(add.input_shapes[1] == Shape{2, 4, 4});  // the skip read at its own width
+  CHECK(add.output_shape == Shape{3, 4, 4});
+  CHECK(m.layers[2].output_shape == Shape{3, 4, 4});
 }
 
 TEST_CASE("onnx: unsupported operators and non-constant weights are named") {

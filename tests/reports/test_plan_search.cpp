@@ -112,3 +112,36 @@ TEST_CASE("plan search: contradicting or impossible goals are usage errors") {
   CHECK_THROWS_WITH_AS(reports::search_plan(f.model, f.weights, f.data, f.profile, o),
                        doctest::Contains("not reachable"), UsageError);
 }
+
+TEST_CASE("plan search: with statistics each K keeps the better weighting, and the plan says which") {
+  Fixture f;
+  auto o = f.options(2, false);
+  o.target_cr = 3.0;
+  o.weightings = {kmeans::Weighting::plain, kmeans::Weighting::activation};
+  o.bias_correction = true;
+  o.init = kmeans::Init::optimal_1d;  // LeNet-5's convs have 5-wide rows: k-means++ for them
+  kmeans::ActivationStats stats;
+  stats.model = f.model.name;
+  stats.source = "stats";
+  for (const auto& l : f.model.layers)
+    if (l.kind == models::LayerKind::conv2d) {
+      std::vector<double> m2(static_cast<size_t>(l.input_shapes[0].c));
+      for (size_t c = 0; c < m2.size(); ++c) m2[c] = 1.0 + 10.0 * double(c % 3);
+      stats.layers[l.name] = {std::vector<double>(m2.size(), 0.5), m2};
+    }
+  o.stats = &stats;
+  const reports::PlanSearch r = reports::search_plan(f.model, f.weights, f.data, f.profile, o);
+  CHECK(r.verified.compression_ratio >= 3.0);
+  for (const auto& l : r.sensitivity)
+    for (const auto& c : l.candidates) CHECK((c.weighting == kmeans::Weighting::plain || c.weighting == kmeans::Weighting::activation));
+  const auto settings = kmeans::resolve_plan(kmeans::parse_plan(r.plan_json, "p.json"), f.model);
+  for (size_t i = 0; i < settings.size(); ++i) {
+    if (!settings[i].compress) continue;
+    CHECK(settings[i].weighting == r.chosen_weighting[i]);
+    CHECK(settings[i].bias_correction);
+    CHECK(settings[i].init == kmeans::Init::kmeans_plus_plus);
+  }
+  // Activation weighting without statistics is refused by name.
+  o.stats = nullptr;
+  CHECK_THROWS_AS(reports::search_plan(f.model, f.weights, f.data, f.profile, o), UsageError);
+}

@@ -245,3 +245,26 @@ TEST_CASE("runtime: missing or misshapen weights, a wrong input shape and non-fi
   CHECK_THROWS_WITH_AS(dkm::runtime::to_activations(m, nan, "x.npy"),
                        "x.npy: element [0, 1, 2, 2] (flat index 37): expected finite values, got nan", dkm::InputError);
 }
+
+TEST_CASE("runtime: an add with pad_channels reads a narrower input as zero in its missing trailing channels") {
+  std::mt19937 rng(5);
+  Model m = spec("[2, 3, 3]",
+                 R"({"name": "wide", "type": "conv2d", "out_channels": 5, "kernel": 1},
+                    {"name": "sum", "type": "add", "inputs": ["wide", "input"], "pad_channels": true},
+                    {"name": "sum2", "type": "add", "inputs": ["input", "wide"], "pad_channels": true})");
+  REQUIRE(m.find("sum")->output_shape == dkm::models::Shape{5, 3, 3});
+  Weights w = random_weights(m, rng);
+  Activations in = random_input(m, 2, rng);
+  dkm::runtime::RunOptions o;
+  o.keep = {"wide"};
+  auto out = dkm::runtime::run(m, w, in, o);
+  const auto& wide = out.at("wide");
+  for (const char* name : {"sum", "sum2"}) {
+    const auto& sum = out.at(name);
+    REQUIRE(sum.shape == dkm::models::Shape{5, 3, 3});
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t c = 0; c < 5; ++c)
+        for (int64_t p = 0; p < 9; ++p)
+          CHECK(sum.plane(n, c)[p] == wide.plane(n, c)[p] + (c < 2 ? in.plane(n, c)[p] : 0.0f));
+  }
+}

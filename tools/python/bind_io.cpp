@@ -48,6 +48,8 @@ py::dict layer_dict(CompressedLayer&& l) {
   d["bias"] = to_numpy(std::move(l.bias));
   d["mse"] = l.mse;
   d["iterations"] = l.iterations;
+  d["weighting"] = std::string(kmeans::to_string(l.weighting));
+  d["bias_corrected"] = l.bias_corrected;
   return d;
 }
 
@@ -75,6 +77,9 @@ CompressedLayer layer_from(const py::dict& d) {
   if (d.contains("bias") && !d["bias"].is_none()) l.bias = to_vector(d["bias"].cast<InArray<float>>());
   l.mse = get_or<double>(d, "mse", 0.0);
   l.iterations = get_or<int>(d, "iterations", 0);
+  l.weighting = value_of(&kmeans::parse_weighting, get_or<std::string>(d, "weighting", "plain"), "weighting",
+                         {kmeans::Weighting::plain, kmeans::Weighting::activation});
+  l.bias_corrected = get_or<bool>(d, "bias_corrected", false);
   return l;
 }
 

@@ -3,7 +3,9 @@
 
 #include <fmt/core.h>
 
+#include "kmeans/activation.hpp"
 #include "kmeans/kmeans.hpp"
+#include "kmeans/plan.hpp"
 #include "kmeans/regularizer.hpp"
 #include "tools/python/numpy_views.hpp"
 
@@ -97,10 +99,13 @@ void bind_kmeans(py::module_& m) {
   m.def(
       "kmeans",
       [](const InArray<float>& points, int64_t k, const std::string& init, int max_iter, double tol, uint64_t seed,
-         int threads, const py::object& initial_centers, int64_t dim) {
+         int threads, const py::object& initial_centers, int64_t dim, const py::object& weights) {
         const auto [n, d] = rows_and_dim(points, dim, "kmeans points");
         (void)n;
         auto p = params_from(k, init, max_iter, tol, seed, threads, initial_centers);
+        std::vector<float> w;
+        if (!weights.is_none()) w = to_vector(weights.cast<InArray<float>>());
+        p.weights = w;
         kmeans::KMeansResult r;
         {
           py::gil_scoped_release release;
@@ -110,9 +115,27 @@ void bind_kmeans(py::module_& m) {
       },
       py::arg("points"), py::arg("k"), py::kw_only(), py::arg("init") = "kmeans++", py::arg("max_iter") = 300,
       py::arg("tol") = 1e-4, py::arg("seed") = 0, py::arg("threads") = 0,
-      py::arg("initial_centers") = py::none(), py::arg("dim") = 0,
-      "k-means of the rows of `points` (N x d). Returns a dict: centers (K x d), labels (N, int32), inertia, "
-      "iterations, converged.");
+      py::arg("initial_centers") = py::none(), py::arg("dim") = 0, py::arg("weights") = py::none(),
+      "k-means of the rows of `points` (N x d). weights: N (one per row) or N x d non-negative values, each "
+      "squared error multiplied by its weight (activation-weighted k-means). Returns a dict: centers (K x d), "
+      "labels (N, int32), inertia, iterations, converged.");
+
+  m.def(
+      "activation_weights",
+      [](const std::vector<int64_t>& shape, const std::string& granularity, const std::vector<double>& second_moment) {
+        const auto g = kmeans::parse_granularity(granularity);
+        if (!g) throw UsageError("granularity: expected row, kernel, filter or scalar, got '" + granularity + "'");
+        if (shape.size() != 4 || shape[1] < 1 || second_moment.size() % static_cast<size_t>(shape[1]) != 0 ||
+            second_moment.empty())
+          throw UsageError(fmt::format("activation_weights: expected an OIHW shape and one second moment per input "
+                                       "channel (a multiple of I = {}), got {} values",
+                                       shape.size() > 1 ? shape[1] : 0, second_moment.size()));
+        std::vector<float> w = kmeans::activation_weights(shape, *g, kmeans::InputMoments{{}, second_moment});
+        return to_numpy(std::move(w));
+      },
+      py::arg("shape"), py::arg("granularity"), py::arg("second_moment"),
+      "The k-means weights of an OIHW conv weight cut at `granularity` from the second moment of each input "
+      "channel (dkm calibrate; the same code as `dkm compress` with weighting activation).");
 
   m.def(
       "inertia",

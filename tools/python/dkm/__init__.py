@@ -12,6 +12,7 @@ from dkm._dkm import (  # noqa: F401
     Model,
     Plan,
     UsageError,
+    activation_weights,
     compression_ratio,
     count_distinct,
     decompress,

@@ -24,15 +24,25 @@ def vectors_of(weight, granularity="row"):
 
 
 def share_weight(name, weight, k, *, granularity="row", seed=0, bias=None, max_iter=300, tol=1e-4,
-                 init="kmeans++"):
+                 init="kmeans++", input_second_moment=None):
     """k-means of the weight's vectors; returns (shared OIHW weight, container layer dict).
 
-    K is clamped to the number of distinct vectors (K == N leaves the layer unchanged in value).
+    K is clamped to the number of distinct vectors (of non-zero weight, when weighted; K == N leaves the
+    layer unchanged in value). input_second_moment: E[x^2] per input channel of the layer (dkm calibrate,
+    dkm.torch.calibrate): activation-weighted k-means, each vector's squared error times the second moment
+    of the channel it multiplies (docs/plan.md "Activation weighting").
     """
     vectors = vectors_of(weight, granularity)
     n, dim = vectors.shape
-    k_used = int(min(k, _dkm.count_distinct(vectors, k)))
-    r = _dkm.kmeans(vectors, k_used, seed=seed, max_iter=max_iter, tol=tol, init=init)
+    weights = None
+    counted = vectors
+    if input_second_moment is not None:
+        m2 = np.asarray(input_second_moment, dtype=np.float64).ravel()
+        weights = _dkm.activation_weights(list(np.shape(weight)), granularity, m2.tolist())
+        per_vector = weights.reshape(n, -1)
+        counted = np.ascontiguousarray(vectors[(per_vector > 0).any(axis=1)])
+    k_used = int(min(k, _dkm.count_distinct(counted, k)))
+    r = _dkm.kmeans(vectors, k_used, seed=seed, max_iter=max_iter, tol=tol, init=init, weights=weights)
     shared = r["centers"][r["labels"]].reshape(np.shape(weight))
     mse = float(np.mean((shared - np.asarray(weight, dtype=np.float32)) ** 2))
     layer = {
@@ -47,5 +57,6 @@ def share_weight(name, weight, k, *, granularity="row", seed=0, bias=None, max_i
         "bias": np.zeros(0, np.float32) if bias is None else np.ascontiguousarray(bias, dtype=np.float32),
         "mse": mse,
         "iterations": int(r["iterations"]),
+        "weighting": "plain" if weights is None else "activation",
     }
     return shared.astype(np.float32), layer

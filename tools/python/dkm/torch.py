@@ -5,6 +5,8 @@
         loss = criterion(model(x), y) + reg.penalty()   # refreshes F every `refresh_every` calls
         ...
     compressed = reg.share()                             # weights := centres, returns the container dict
+    stats = calibrate(model, batches)                    # per conv: input mean and E[x^2] per channel
+    compressed = reg.share(stats=stats)                  # activation-weighted k-means instead
     reg.write_container("lenet5.dkmc", compressed, "lenet5")  # read by `dkm estimate --compressed`
 
 The value and gradient of the regulariser come from dkm's C++ code (dkm.regularizer) on a zero-copy numpy
@@ -43,6 +45,35 @@ class _Regularizer(torch.autograd.Function):
 def conv_layers(model):
     """Names of the model's nn.Conv2d modules, in registration order."""
     return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+
+
+def calibrate(model, batches, layers=None):
+    """Per input channel of each chosen nn.Conv2d (default: all), the mean and the second moment E[x^2] of
+    what the layer reads, over every image and position of `batches` (an iterable of input tensors), summed
+    in float64: the statistics `dkm calibrate` writes (docs/inference.md), for DeepKMeans.share(stats=...).
+    Returns {layer: {"mean": array, "second_moment": array, "values_per_channel": int}}."""
+    modules = dict(model.named_modules())
+    names = list(layers) if layers is not None else conv_layers(model)
+    sums = {}
+
+    def hook(name):
+        def record(_module, inputs):
+            x = inputs[0].detach().to("cpu", torch.float64)
+            flat = x.transpose(0, 1).reshape(x.shape[1], -1)
+            s1, s2, count = sums.get(name, (0.0, 0.0, 0))
+            sums[name] = (s1 + flat.sum(dim=1), s2 + (flat * flat).sum(dim=1), count + flat.shape[1])
+        return record
+
+    handles = [modules[name].register_forward_pre_hook(hook(name)) for name in names]
+    try:
+        with torch.no_grad():
+            for x in batches:
+                model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return {name: {"mean": (s1 / count).numpy(), "second_moment": (s2 / count).numpy(), "values_per_channel": count}
+            for name, (s1, s2, count) in sums.items()}
 
 
 class DeepKMeans:
@@ -117,9 +148,10 @@ class DeepKMeans:
             total = term if total is None else total + term
         return total
 
-    def share(self, seed=None):
+    def share(self, seed=None, stats=None):
         """Replace each chosen layer's weight by its centres (dkm's k-means, K per layer) and return the
-        compressed-container dict. seed: k-means seed base (default: the regulariser's)."""
+        compressed-container dict. seed: k-means seed base (default: the regulariser's). stats: calibrate()'s
+        result: activation-weighted k-means (each weight's error times its input channel's E[x^2])."""
         base = self.seed if seed is None else int(seed)
         out = []
         with torch.no_grad():
@@ -128,7 +160,8 @@ class DeepKMeans:
                 bias = None if module.bias is None else module.bias.detach().cpu().numpy()
                 shared, layer = share_weight(self.names.get(name, name), module.weight.detach().cpu().numpy(),
                                              self.k[name], granularity=self.granularity, seed=base + index,
-                                             bias=bias)
+                                             bias=bias,
+                                             input_second_moment=None if stats is None else stats[name]["second_moment"])
                 module.weight.copy_(torch.from_numpy(shared))
                 out.append(layer)
         return {"model": "", "random_weights": False, "weights_seed": 0, "layers": out}

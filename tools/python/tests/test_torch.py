@@ -101,3 +101,26 @@ def test_bad_arguments():
         DeepKMeans(net, k=2, variant="soft")
     with pytest.raises(ValueError):
         DeepKMeans(net, k=2, refresh_every=0)
+
+
+def test_calibrate_and_activation_weighted_share(tmp_path):
+    from dkm.torch import calibrate
+    net = make_net()
+    torch.manual_seed(1)
+    batches = [torch.randn(3, 1, 12, 12) for _ in range(2)]
+    stats = calibrate(net, batches)
+    x = torch.cat(batches).double()
+    assert stats["conv1"]["values_per_channel"] == 6 * 12 * 12
+    np.testing.assert_allclose(stats["conv1"]["second_moment"], [(x * x).mean().item()], rtol=1e-12)
+    np.testing.assert_allclose(stats["conv1"]["mean"], [x.mean().item()], rtol=1e-12)
+    assert stats["conv2"]["second_moment"].shape == (4,)
+    # Python computes the weights with the C++ code `dkm compress` uses: one per row, that row's channel.
+    m2 = np.array([1.0, 4.0, 2.0, 8.0])
+    w = dkm.activation_weights([6, 4, 5, 5], "row", m2.tolist())
+    np.testing.assert_array_equal(w.reshape(6, 4, 5)[:, :, 0], np.tile((m2 / 8).astype(np.float32), (6, 1)))
+    reg = DeepKMeans(net, k=4)
+    compressed = reg.share(stats=stats)
+    assert [l["weighting"] for l in compressed["layers"]] == ["activation", "activation"]
+    path = tmp_path / "net.dkmc"
+    reg.write_container(path, compressed, "my-net")
+    assert [l["weighting"] for l in dkm.read_compressed(str(path))["layers"]] == ["activation", "activation"]
