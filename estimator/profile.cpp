@@ -1,82 +1,65 @@
 #include "estimator/profile.hpp"
 
 #include <cmath>
+#include <limits>
 #include <optional>
+#include <vector>
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
 #include "models/input_file.hpp"
+#include "models/json_reader.hpp"
 #include "models/error.hpp"
 
 namespace dkm::estimator {
 
 namespace {
 
-using nlohmann::json;
-
 constexpr std::string_view kFormat = "dkm-hwprofile/1";
 constexpr std::string_view kFormat2 = "dkm-hwprofile/2";  // version 1 plus "levels"
 
-// Reads fields of one JSON object, naming the JSON path of anything missing or ill-typed.
+// Reads fields of one JSON object at `path` through the shared JsonReader, so that profiles follow the
+// rules and wording of every other JSON input ("expected ..., got ..." with the JSON path).
 class Reader {
  public:
-  Reader(const json& j, std::string path, const std::string& file) : j_(j), path_(std::move(path)), file_(file) {
-    if (!j_.is_object()) fail("", "an object");
+  Reader(const Json& j, std::string path, const JsonReader& jr) : j_(j), path_(std::move(path)), jr_(jr) {
+    jr_.object(j_, path_, "an object");
   }
 
+  // "expected EXPECTED, got ..." for the value at `key` (the object itself for ""), or "expected
+  // EXPECTED" when the key is missing.
   [[noreturn]] void fail(const std::string& key, const std::string& expected) const {
-    throw InputError(file_, at(key), expected);
+    if (key.empty()) jr_.wrong(j_, path_, expected);
+    if (auto it = j_.find(key); it != j_.end()) jr_.wrong(*it, at(key), expected);
+    jr_.fail(at(key), "expected " + expected);
   }
-  std::string at(const std::string& key) const {
-    if (key.empty()) return path_.empty() ? "(top level)" : path_;
-    return path_.empty() ? key : path_ + "." + key;
-  }
-  const json& get(const std::string& key) const {
-    auto it = j_.find(key);
-    if (it == j_.end()) fail(key, "a value (missing)");
-    return *it;
-  }
-  Reader object(const std::string& key) const { return Reader(get(key), at(key), file_); }
-  std::string string(const std::string& key) const {
-    const json& v = get(key);
-    if (!v.is_string()) fail(key, "a string");
-    return v.get<std::string>();
-  }
+  std::string at(const std::string& key) const { return key.empty() ? path_ : JsonReader::join(path_, key); }
+  const Json& get(const std::string& key) const { return jr_.field(j_, path_, key); }
+  Reader object(const std::string& key) const { return Reader(get(key), at(key), jr_); }
+  std::string string(const std::string& key) const { return jr_.string(get(key), at(key), "a string"); }
   std::string source(const std::string& key = "source") const {
     std::string s = string(key);
     if (s.empty()) fail(key, "a non-empty source for the numbers beside it");
     return s;
   }
   double number(const std::string& key, double min, bool min_exclusive) const {
-    const json& v = get(key);
-    if (!v.is_number()) fail(key, "a number");
-    double d = v.get<double>();
-    if (!std::isfinite(d) || d < min || (min_exclusive && d == min))
-      fail(key, fmt::format("a finite number {} {}", min_exclusive ? ">" : ">=", min));
-    return d;
+    return jr_.number(get(key), at(key), min, std::numeric_limits<double>::max(),
+                      fmt::format("a finite number {} {}", min_exclusive ? ">" : ">=", min),
+                      min_exclusive ? JsonReader::Ends::open_min : JsonReader::Ends::closed);
   }
   int64_t integer(const std::string& key, int64_t min, int64_t max) const {
-    const json& v = get(key);
-    if (!v.is_number_integer()) fail(key, "an integer");
-    int64_t i = v.get<int64_t>();
-    if (i < min || i > max) fail(key, fmt::format("an integer in [{}, {}]", min, max));
-    return i;
+    return jr_.integer(get(key), at(key), min, max, fmt::format("an integer in [{}, {}]", min, max));
   }
-  void only(std::initializer_list<std::string_view> keys) const {
-    for (auto it = j_.begin(); it != j_.end(); ++it) {
-      bool known = false;
-      for (auto k : keys) known = known || it.key() == k;
-      if (!known) fail(it.key(), "no such key (unknown field)");
-    }
+  void only(const std::vector<std::string_view>& keys) const {
+    jr_.check_keys(j_, path_, keys, path_.empty() ? "a hardware profile" : "\"" + path_ + "\"");
   }
-  const json& raw() const { return j_; }
-  const std::string& file() const { return file_; }
+  const Json& raw() const { return j_; }
+  const JsonReader& json() const { return jr_; }
 
  private:
-  const json& j_;
+  const Json& j_;
   std::string path_;
-  const std::string& file_;
+  const JsonReader& jr_;
 };
 
 // {"value": 6, "unit": "mac_normalised", "per": "word", "word_bits": 16, "source": "..."}
@@ -116,17 +99,17 @@ std::optional<DataType> parse_data_type(std::string_view s) {
 
 // {"M": 1, "P": "all"}: per dimension a fixed factor or the whole remaining bound.
 std::array<int64_t, kDims> read_factors(const Reader& r, const std::string& key) {
-  const json& j = r.get(key);
+  const Json& j = r.get(key);
   if (!j.is_object()) r.fail(key, "an object of dimension: factor (an integer >= 1 or \"all\")");
   std::array<int64_t, kDims> f{};
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string where = r.at(key) + "." + it.key();
     size_t d = it.key().size() == 1 ? kDimNames.find(it.key()[0]) : std::string_view::npos;
-    if (d == std::string_view::npos) throw InputError(r.file(), where, "a dimension N, M, C, P, Q, R or S");
+    if (d == std::string_view::npos) r.json().fail(where, fmt::format("expected a dimension N, M, C, P, Q, R or S, got \"{}\"", it.key()));
     if (it->is_string() && it->get<std::string>() == "all") f[d] = kAll;
     else if (it->is_number_integer() && it->get<int64_t>() >= 1 && it->get<int64_t>() <= (int64_t{1} << 40))
       f[d] = it->get<int64_t>();
-    else throw InputError(r.file(), where, "an integer factor >= 1 or \"all\"");
+    else r.json().wrong(*it, where, "an integer factor >= 1 or \"all\"");
   }
   return f;
 }
@@ -147,14 +130,14 @@ StorageLevel read_level(const Reader& r, EnergyUnit unit, bool outermost) {
   l.name = r.string("name");
   if (l.name.empty() || l.name.find_first_of(" [\n") != std::string::npos)
     r.fail("name", "a non-empty name without spaces or '['");
-  const json& keeps = r.get("keeps");
+  const Json& keeps = r.get("keeps");
   if (!keeps.is_array()) r.fail("keeps", "an array of data spaces (\"weights\", \"inputs\", \"outputs\")");
   for (size_t i = 0; i < keeps.size(); ++i) {
     bool ok = false;
     for (int s = 0; s < kSpaces; ++s)
       if (keeps[i].is_string() && keeps[i].get<std::string>() == to_string(static_cast<Space>(s)))
         ok = !l.keeps[static_cast<size_t>(s)] && (l.keeps[static_cast<size_t>(s)] = true);
-    if (!ok) throw InputError(r.file(), r.at(fmt::format("keeps[{}]", i)), "\"weights\", \"inputs\" or \"outputs\", once each");
+    if (!ok) r.json().wrong(keeps[i], JsonReader::index(r.at("keeps"), i), "\"weights\", \"inputs\" or \"outputs\", once each");
   }
   if (outermost && !(l.keeps[0] && l.keeps[1] && l.keeps[2]))
     r.fail("keeps", "all three data spaces at the outermost level (DRAM)");
@@ -322,15 +305,9 @@ double HwProfile::access_energy(Level level, DataType type, double bits) const {
 }
 
 HwProfile parse_profile(std::string_view json_text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    throw InputError(source, fmt::format("byte {}", e.byte), "valid JSON");
-  } catch (const json::out_of_range&) {  // a number beyond double range, such as 1e999
-    throw InputError(source, "", "valid JSON with numbers a double can hold");
-  }
-  Reader top(j, "", source);
+  const Json j = parse_json(json_text, source, "a hardware profile");
+  const JsonReader jr(source);
+  Reader top(j, "", jr);
   const std::string format = top.string("format");
   const bool v2 = format == kFormat2;
   if (format != kFormat && !v2) top.fail("format", fmt::format("\"{}\" or \"{}\"", kFormat, kFormat2));
@@ -395,16 +372,16 @@ HwProfile parse_profile(std::string_view json_text, const std::string& source) {
   buffer.only({"bytes", "bypass", "source", "energy"});
   p.buffer_bytes = buffer.integer("bytes", 1, int64_t{1} << 40);
   p.buffer_source = buffer.source();
-  const json& bypass = buffer.get("bypass");
+  const Json& bypass = buffer.get("bypass");
   if (!bypass.is_array()) buffer.fail("bypass", "an array of data types (\"weights\", \"inputs\", \"psums\")");
   for (size_t i = 0; i < bypass.size(); ++i) {
     std::string where = buffer.at(fmt::format("bypass[{}]", i));
-    if (!bypass[i].is_string()) throw InputError(source, where, "a data type name");
+    if (!bypass[i].is_string()) jr.wrong(bypass[i], where, "a data type name");
     auto t = parse_data_type(bypass[i].get<std::string>());
     if (!t || *t == DataType::codebook)
-      throw InputError(source, where, "\"weights\", \"inputs\" or \"psums\"");
+      jr.wrong(bypass[i], where, "\"weights\", \"inputs\" or \"psums\"");
     if (*t == DataType::psums)
-      throw InputError(source, where, "\"weights\" or \"inputs\" (partial sums accumulate in the buffer)");
+      jr.wrong(bypass[i], where, "\"weights\" or \"inputs\" (partial sums accumulate in the buffer)");
     p.buffer_bypass[static_cast<size_t>(*t)] = true;
   }
   p.buffer = read_energy(buffer.object("energy"), p.unit);
@@ -413,34 +390,33 @@ HwProfile parse_profile(std::string_view json_text, const std::string& source) {
   dram.only({"energy"});
   p.dram = read_energy(dram.object("energy"), p.unit);
 
-  const json& rules = top.get("scaling_rules");
+  const Json& rules = top.get("scaling_rules");
   if (!rules.is_array()) top.fail("scaling_rules", "an array of strings (may be empty)");
   for (size_t i = 0; i < rules.size(); ++i) {
-    if (!rules[i].is_string()) throw InputError(source, fmt::format("scaling_rules[{}]", i), "a string");
-    p.scaling_rules.push_back(rules[i].get<std::string>());
+    p.scaling_rules.push_back(jr.string(rules[i], JsonReader::index("scaling_rules", i), "a string"));
   }
   if (!v2) {
     p.levels = derive_levels(p);
     return p;
   }
-  const json& levels = top.get("levels");
+  const Json& levels = top.get("levels");
   if (!levels.is_array() || levels.size() < 2 || levels.size() > 16)
     top.fail("levels", "an array of 2 to 16 storage levels, DRAM first");
   for (size_t i = 0; i < levels.size(); ++i) {
-    p.levels.push_back(read_level(Reader(levels[i], fmt::format("levels[{}]", i), source), p.unit, i == 0));
+    p.levels.push_back(read_level(Reader(levels[i], JsonReader::index("levels", i), jr), p.unit, i == 0));
     for (size_t j = 0; j < i; ++j)
       if (p.levels[j].name == p.levels[i].name)
-        throw InputError(source, fmt::format("levels[{}].name", i), "a name no other level has");
+        jr.wrong(levels[i]["name"], JsonReader::index("levels", i) + ".name", "a name no other level has");
   }
   for (int s = 0; s < kSpaces; ++s) {
     bool kept = false;
     for (size_t i = 1; i < p.levels.size(); ++i) kept = kept || p.levels[i].keeps[static_cast<size_t>(s)];
     if (!kept)
-      throw InputError(source, "levels", fmt::format("a level below DRAM that keeps {}", to_string(static_cast<Space>(s))));
+      jr.fail("levels", fmt::format("expected a level below DRAM that keeps {}, got none", to_string(static_cast<Space>(s))));
   }
   if (p.pes() != p.pe_rows * p.pe_cols)
-    throw InputError(source, "levels", fmt::format("fan-outs that multiply to pe_array's {} PEs, not {}",
-                                                   p.pe_rows * p.pe_cols, p.pes()));
+    jr.fail("levels", fmt::format("expected fan-outs that multiply to pe_array's {} PEs, got {}",
+                                   p.pe_rows * p.pe_cols, p.pes()));
   return p;
 }
 

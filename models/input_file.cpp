@@ -21,7 +21,7 @@ struct Fd {
 };
 
 [[noreturn]] void too_large(const std::string& path, uint64_t limit, const std::string& found) {
-  throw InputError(path, "", fmt::format("expected a file of at most {}, found {}", describe_limit(limit), found));
+  throw InputError(path, "", fmt::format("expected a file of at most {}, got {}", describe_limit(limit), found));
 }
 
 }  // namespace
@@ -53,7 +53,7 @@ std::string read_file(const std::string& path, uint64_t limit) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode))
-    throw InputError(path, "", fmt::format("expected a regular file, found {}", file_type_name(st.st_mode)));
+    throw InputError(path, "", fmt::format("expected a regular file, got {}", file_type_name(st.st_mode)));
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   if (size > limit) too_large(path, limit, fmt::format("{} bytes", size));
   std::string bytes(static_cast<size_t>(size), '\0');

@@ -115,7 +115,7 @@ Tensor Array::to_tensor(const std::string& source, const std::string& name) cons
   int64_t n = numel();
   if (n < 0 || static_cast<int64_t>(bytes.size()) != n * dtype_size(dtype))
     throw InputError(source, fmt::format("tensor '{}'", name),
-                     fmt::format("{} bytes for {} {} values, found {}", n * dtype_size(dtype), n,
+                     fmt::format("expected {} bytes for {} {} values, got {}", n * dtype_size(dtype), n,
                                  to_string(dtype), bytes.size()));
   Tensor t;
   t.shape = shape;

@@ -47,7 +47,7 @@ class HeaderParser {
       : text_(text), base_(base), source_(source) {}
 
   [[noreturn]] void fail(const std::string& expected) const {
-    throw InputError(source_, fmt::format("byte {}", base_ + pos_), expected);
+    throw InputError(source_, fmt::format("byte {}", base_ + pos_), "expected " + expected);
   }
   void skip_space() {
     while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
@@ -134,13 +134,13 @@ DType parse_descr(const std::string& descr, HeaderParser& p, size_t descr_pos) {
     for (const auto& e : kDescrs) {
       if (code != e.code) continue;
       if (order == '>' && dtype_size(e.dtype) > 1)
-        fail(fmt::format("a little-endian dtype, found big-endian '{}' (convert with "
+        fail(fmt::format("a little-endian dtype, got big-endian '{}' (convert with "
                          "array.astype(array.dtype.newbyteorder('<')))", descr));
       if (order == '<' || order == '|' || order == '>' || (order == '=' && dtype_size(e.dtype) == 1))
         return e.dtype;
     }
   }
-  fail(fmt::format("'descr' {}, found '{}'", kSupported, descr));
+  fail(fmt::format("'descr' {}, got '{}'", kSupported, descr));
   return DType::f32;
 }
 
@@ -148,22 +148,22 @@ DType parse_descr(const std::string& descr, HeaderParser& p, size_t descr_pos) {
 
 NpyHeader parse_npy_header(std::string_view bytes, uint64_t file_size, const std::string& source) {
   if (bytes.size() < 10 || bytes.substr(0, 6) != kMagic)
-    throw InputError(source, "byte 0", "the .npy magic \\x93NUMPY (not a NumPy .npy file)");
+    throw InputError(source, "byte 0", "expected the .npy magic \\x93NUMPY (not a NumPy .npy file)");
   int major = static_cast<unsigned char>(bytes[6]);
   int minor = static_cast<unsigned char>(bytes[7]);
   if (major < 1 || major > 3 || minor != 0)
-    throw InputError(source, "byte 6", fmt::format("npy format version 1.0, 2.0 or 3.0, found {}.{}", major, minor));
+    throw InputError(source, "byte 6", fmt::format("expected npy format version 1.0, 2.0 or 3.0, got {}.{}", major, minor));
   size_t length_bytes = major == 1 ? 2 : 4;
-  if (bytes.size() < 8 + length_bytes) throw InputError(source, "byte 8", "a complete header length field");
+  if (bytes.size() < 8 + length_bytes) throw InputError(source, "byte 8", "expected a complete header length field");
   uint64_t header_len = 0;
   for (size_t i = 0; i < length_bytes; ++i)
     header_len |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
   size_t header_start = 8 + length_bytes;
   if (header_len > file_size - header_start)
-    throw InputError(source, "byte 8", fmt::format("a header length within the file ({} bytes after the length "
-                                                   "field), found {}", file_size - header_start, header_len));
+    throw InputError(source, "byte 8", fmt::format("expected a header length within the file ({} bytes after the length "
+                                                   "field), got {}", file_size - header_start, header_len));
   if (header_len > bytes.size() - header_start)
-    throw InputError(source, "byte 8", fmt::format("a header within the first {} bytes, found {} header bytes",
+    throw InputError(source, "byte 8", fmt::format("expected a header within the first {} bytes, got {} header bytes",
                                                    bytes.size(), header_len));
   HeaderParser p(bytes.substr(header_start, header_len), header_start, source);
 
@@ -186,7 +186,7 @@ NpyHeader parse_npy_header(std::string_view bytes, uint64_t file_size, const std
       shape = p.tuple();
     } else {
       p.seek(key_pos);
-      p.fail(fmt::format("only the keys 'descr', 'fortran_order' and 'shape', found '{}'", key));
+      p.fail(fmt::format("only the keys 'descr', 'fortran_order' and 'shape', got '{}'", key));
     }
     if (!p.consume(',')) {
       p.expect('}', "closing the header dict");
@@ -199,7 +199,7 @@ NpyHeader parse_npy_header(std::string_view bytes, uint64_t file_size, const std
   }
   if (*fortran_order)
     throw InputError(source, fmt::format("byte {}", header_start),
-                     "C-order data (fortran_order: False); save with numpy.ascontiguousarray()");
+                     "expected C-order data (fortran_order: False); save with numpy.ascontiguousarray()");
 
   // The data must be exactly the promised size: checked with the file size before any allocation.
   size_t data_offset = header_start + header_len;
@@ -220,7 +220,7 @@ NpyHeader parse_npy_header(std::string_view bytes, uint64_t file_size, const std
   uint64_t expected = zero ? 0 : elements * static_cast<uint64_t>(dtype_size(*dtype));
   if (expected != available)
     throw InputError(source, fmt::format("byte {}", data_offset),
-                     fmt::format("{} data bytes for shape ({}) of {}, found {}", expected, join_dims(*shape, ", "),
+                     fmt::format("expected {} data bytes for shape ({}) of {}, got {}", expected, join_dims(*shape, ", "),
                                  to_string(*dtype), available));
   return NpyHeader{*dtype, std::move(*shape), data_offset};
 }

@@ -30,7 +30,11 @@ class Reader {
   Reader(std::string_view bytes, const std::string& source) : bytes_(bytes), source_(source) {}
 
   [[noreturn]] void fail(uint64_t offset, const std::string& expected) const {
-    throw InputError(source_, fmt::format("byte {}", offset), expected);
+    throw InputError(source_, fmt::format("byte {}", offset), "expected " + expected);
+  }
+  // A failure inside one member names it before the byte, as an error in its .npy header does.
+  [[noreturn]] void fail(std::string_view member, uint64_t offset, const std::string& expected) const {
+    throw InputError(source_, fmt::format("member '{}', byte {}", member, offset), "expected " + expected);
   }
   void need(uint64_t offset, uint64_t size, std::string_view what) const {
     if (offset > bytes_.size() || size > bytes_.size() - offset)
@@ -68,7 +72,7 @@ struct Directory {
 
 Directory find_directory(const Reader& r) {
   // The end-of-central-directory record is 22 bytes plus a comment of at most 65535 bytes.
-  if (r.size() < 22) r.fail(0, "a zip archive (.npz), found a file shorter than a zip end record");
+  if (r.size() < 22) r.fail(0, "a zip archive (.npz), got a file shorter than a zip end record");
   uint64_t lowest = r.size() >= 22 + 65535 ? r.size() - 22 - 65535 : 0;
   for (uint64_t pos = r.size() - 22 + 1; pos-- > lowest;) {
     if (r.le(pos, 4) != kEndOfCentralDir) continue;
@@ -84,7 +88,7 @@ Directory find_directory(const Reader& r) {
       r.fail(pos, "a zip64 locator before a zip64 end record");
     }
     if (d.offset > r.size() || d.size > r.size() - d.offset)
-      r.fail(pos, fmt::format("a central directory inside the file, found {} bytes at byte {}", d.size, d.offset));
+      r.fail(pos, fmt::format("a central directory inside the file, got {} bytes at byte {}", d.size, d.offset));
     // Each central record takes at least 46 bytes: bounds the entry count before anything is allocated.
     if (d.entries > d.size / 46)
       r.fail(pos, fmt::format("{} entries to fit a {}-byte central directory", d.entries, d.size));
@@ -185,20 +189,20 @@ struct Inflater {
 Array inflate_member(const Reader& r, const Member& m, std::string_view data, uint64_t data_offset,
                      const std::string& source) {
   if (m.uncompressed > m.compressed * kMaxDeflateRatio + 64)
-    r.fail(m.central_offset, fmt::format("member '{}': an uncompressed size deflate can reach from {} bytes, "
-                                         "found {}", m.name, m.compressed, m.uncompressed));
+    r.fail(m.name, m.central_offset, fmt::format("an uncompressed size deflate can reach from {} bytes, got {}",
+                                                 m.compressed, m.uncompressed));
   Inflater inf;
   uint64_t in_done = 0;
   auto corrupt = [&](int rc, const char* what) {
-    r.fail(data_offset + in_done, fmt::format("member '{}': a valid deflate stream of {} bytes ({})", m.name,
-                                              m.uncompressed, rc == Z_STREAM_END ? what : "corrupt"));
+    r.fail(m.name, data_offset + in_done, fmt::format("a valid deflate stream of {} bytes ({})",
+                                                      m.uncompressed, rc == Z_STREAM_END ? what : "corrupt"));
   };
   std::string head(static_cast<size_t>(std::min<uint64_t>(m.uncompressed, uint64_t{1} << 20)), '\0');
   int rc = inflate_into(inf.z, data, in_done, head.data(), head.size());
   if (head.size() < m.uncompressed ? rc != Z_OK : rc != Z_STREAM_END && rc != Z_OK) corrupt(rc, "it ends early");
   // A member that fits in the head is whole: a CRC mismatch then says more than what the header looks like.
   if (head.size() == m.uncompressed && rc == Z_STREAM_END && crc_of(0, head) != m.crc)
-    r.fail(data_offset, fmt::format("member '{}': CRC-32 {:08x}, found {:08x} (corrupt data)", m.name, m.crc, crc_of(0, head)));
+    r.fail(m.name, data_offset, fmt::format("CRC-32 {:08x}, got {:08x} (corrupt data)", m.crc, crc_of(0, head)));
   NpyHeader h = in_member(m, source, [&] { return parse_npy_header(head, m.uncompressed, source); });
   Array a;
   a.dtype = h.dtype;
@@ -216,25 +220,24 @@ Array inflate_member(const Reader& r, const Member& m, std::string_view data, ui
   if (rc != Z_STREAM_END) corrupt(rc, "it ends early");
   const uint32_t crc = crc_of(crc_of(0, std::string_view(head).substr(0, h.data_offset)), a.bytes);
   if (crc != m.crc)
-    r.fail(data_offset, fmt::format("member '{}': CRC-32 {:08x}, found {:08x} (corrupt data)", m.name, m.crc, crc));
+    r.fail(m.name, data_offset, fmt::format("CRC-32 {:08x}, got {:08x} (corrupt data)", m.crc, crc));
   return a;
 }
 
 Array extract(const Reader& r, const Member& m, const std::string& source) {
-  if (m.flags & 0x1) r.fail(m.central_offset, fmt::format("member '{}': an unencrypted member", m.name));
+  if (m.flags & 0x1) r.fail(m.name, m.central_offset, "an unencrypted member");
   if (m.method != 0 && m.method != 8)
-    r.fail(m.central_offset, fmt::format("member '{}': compression method 0 (stored) or 8 (deflate), found {}",
-                                         m.name, m.method));
-  if (r.le(m.local_offset, 4) != kLocalHeader) r.fail(m.local_offset, fmt::format("member '{}': a local file header", m.name));
+    r.fail(m.name, m.central_offset, fmt::format("compression method 0 (stored) or 8 (deflate), got {}", m.method));
+  if (r.le(m.local_offset, 4) != kLocalHeader) r.fail(m.name, m.local_offset, "a local file header");
   uint64_t data_offset = m.local_offset + 30 + r.le(m.local_offset + 26, 2) + r.le(m.local_offset + 28, 2);
   std::string_view data = r.slice(data_offset, m.compressed, fmt::format("member '{}' data", m.name));
   if (m.method == 8) return inflate_member(r, m, data, data_offset, source);
   if (m.compressed != m.uncompressed)
-    r.fail(m.central_offset, fmt::format("member '{}': equal sizes for a stored member, found {} and {}", m.name,
-                                         m.compressed, m.uncompressed));
+    r.fail(m.name, m.central_offset, fmt::format("equal sizes for a stored member, got {} and {}", m.compressed,
+                                                 m.uncompressed));
   const uint32_t crc = crc_of(0, data);
   if (crc != m.crc)
-    r.fail(data_offset, fmt::format("member '{}': CRC-32 {:08x}, found {:08x} (corrupt data)", m.name, m.crc, crc));
+    r.fail(m.name, data_offset, fmt::format("CRC-32 {:08x}, got {:08x} (corrupt data)", m.crc, crc));
   return in_member(m, source, [&] { return parse_npy(data, source); });
 }
 
@@ -253,15 +256,15 @@ ArrayMap read_npz(const std::string& path) {
   uint64_t inflated = 0;
   for (const Member& m : members) {
     if (m.uncompressed > kMaxBinaryInputBytes - inflated)
-      r.fail(m.central_offset, fmt::format("members that inflate to at most {} in all, found {} bytes more in '{}'",
+      r.fail(m.central_offset, fmt::format("members that inflate to at most {} in all, got {} bytes more in '{}'",
                                            describe_limit(kMaxBinaryInputBytes), m.uncompressed, m.name));
     inflated += m.uncompressed;
   }
   for (const Member& m : members) {
     if (m.name.size() < 5 || !m.name.ends_with(".npy"))
-      r.fail(m.central_offset, fmt::format("only .npy members, found '{}'", m.name));
+      r.fail(m.central_offset, fmt::format("only .npy members, got '{}'", m.name));
     std::string name = m.name.substr(0, m.name.size() - 4);
-    if (arrays.contains(name)) r.fail(m.central_offset, fmt::format("one member named '{}', found two", m.name));
+    if (arrays.contains(name)) r.fail(m.central_offset, fmt::format("one member named '{}', got two", m.name));
     arrays.emplace(name, extract(r, m, path));
   }
   return arrays;
@@ -273,7 +276,7 @@ std::string encode_npz(const ArrayMap& arrays, const std::string& path) {
     std::string member_name = name + ".npy";
     std::string data = encode_npy(array);
     if (out.size() > 0xFFFFFFFEu || data.size() > 0xFFFFFFFEu || member_name.size() > 0xFFFF)
-      throw InputError(path, fmt::format("tensor '{}'", name), "an archive under 4 GiB (write .safetensors instead)");
+      throw InputError(path, fmt::format("tensor '{}'", name), "expected an archive under 4 GiB (write .safetensors instead)");
     uint32_t crc = 0;
     for (size_t done = 0; done < data.size();) {
       uInt chunk = static_cast<uInt>(std::min<size_t>(data.size() - done, 1u << 30));
@@ -309,7 +312,7 @@ std::string encode_npz(const ArrayMap& arrays, const std::string& path) {
     directory += member_name;
   }
   if (out.size() + directory.size() > 0xFFFFFFFEu || arrays.size() > 0xFFFF)
-    throw InputError(path, "", "an archive under 4 GiB and 65535 tensors (write .safetensors instead)");
+    throw InputError(path, "", "expected an archive under 4 GiB and 65535 tensors (write .safetensors instead)");
   uint64_t directory_offset = out.size();
   out += directory;
   put(out, kEndOfCentralDir, 4);

@@ -42,12 +42,12 @@ struct Range {
 }  // namespace
 
 Safetensors parse_safetensors(std::string_view bytes, const std::string& source) {
-  if (bytes.size() < 8) throw InputError(source, "byte 0", "an 8-byte safetensors header length (file too short)");
+  if (bytes.size() < 8) throw InputError(source, "byte 0", "expected an 8-byte safetensors header length (file too short)");
   uint64_t header_len = 0;
   for (int i = 0; i < 8; ++i) header_len |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
   if (header_len > bytes.size() - 8)
-    throw InputError(source, "byte 0", fmt::format("a header length within the file ({} bytes after the length "
-                                                   "field), found {}", bytes.size() - 8, header_len));
+    throw InputError(source, "byte 0", fmt::format("expected a header length within the file ({} bytes after the length "
+                                                   "field), got {}", bytes.size() - 8, header_len));
   // dkm's one JSON reader: a tensor name or metadata key given twice is refused, not "last one wins".
   const Json header = parse_json(bytes.substr(8, header_len), source, "a JSON header", "header");
   if (!header.is_object()) JsonReader(source).wrong(header, "header", "a JSON object as the safetensors header");
@@ -58,10 +58,10 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
   std::vector<Range> ranges;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
-      if (!entry.is_object()) throw InputError(source, "__metadata__", "an object of strings");
+      if (!entry.is_object()) throw InputError(source, "__metadata__", "expected an object of strings");
       for (const auto& [key, value] : entry.items()) {
         if (!value.is_string())
-          throw InputError(source, fmt::format("__metadata__.{}", key), "a string value");
+          throw InputError(source, fmt::format("__metadata__.{}", key), "expected a string value");
         file.metadata.emplace(key, value.get<std::string>());
       }
       continue;
@@ -69,28 +69,28 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
     std::string where = fmt::format("tensor '{}'", name);
     auto fail = [&](const std::string& expected) { throw InputError(source, where, expected); };
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
-      fail("an object with 'dtype', 'shape' and 'data_offsets'");
+      fail("expected an object with 'dtype', 'shape' and 'data_offsets'");
     const Json& dt = entry["dtype"];
     const StEntry* found = nullptr;
     if (dt.is_string())
       for (const auto& e : kDTypes)
         if (dt.get<std::string>() == e.code) found = &e;
-    if (!found) fail(fmt::format("dtype one of F16 F32 F64 I8 U8 I16 U16 I32 U32 I64, found {}", dt.dump()));
+    if (!found) fail(fmt::format("expected dtype one of F16 F32 F64 I8 U8 I16 U16 I32 U32 I64, got {}", dt.dump()));
     const Json& shape_json = entry["shape"];
-    if (!shape_json.is_array()) fail("'shape' as an array of non-negative integers");
+    if (!shape_json.is_array()) fail("expected 'shape' as an array of non-negative integers");
     std::vector<int64_t> shape;
     for (const Json& d : shape_json) {
       if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        fail(fmt::format("'shape' as an array of non-negative integers, found {}", shape_json.dump()));
+        fail(fmt::format("expected 'shape' as an array of non-negative integers, got {}", shape_json.dump()));
       shape.push_back(d.get<int64_t>());
     }
     const Json& offsets = entry["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
         !offsets[1].is_number_unsigned())
-      fail(fmt::format("'data_offsets' as [begin, end] byte offsets, found {}", offsets.dump()));
+      fail(fmt::format("expected 'data_offsets' as [begin, end] byte offsets, got {}", offsets.dump()));
     uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
     if (begin > end || end > buffer)
-      fail(fmt::format("'data_offsets' [{}, {}] within the {}-byte data buffer", begin, end, buffer));
+      fail(fmt::format("expected 'data_offsets' [{}, {}] within the {}-byte data buffer", begin, end, buffer));
     // The element count must match the byte range; the range is inside the file, so nothing huge is allocated.
     uint64_t need = static_cast<uint64_t>(dtype_size(found->dtype));
     bool zero = std::find(shape.begin(), shape.end(), 0) != shape.end();
@@ -103,7 +103,7 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
     }
     if (zero) need = 0;
     if (need != end - begin)
-      fail(fmt::format("{} bytes for shape [{}] of {}, found data_offsets [{}, {}] ({} bytes)", need,
+      fail(fmt::format("expected {} bytes for shape [{}] of {}, got data_offsets [{}, {}] ({} bytes)", need,
                        join_dims(shape, ", "), found->code, begin, end, end - begin));
     Array a;
     a.dtype = found->dtype;
@@ -119,14 +119,14 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
   for (const Range& r : ranges) {
     if (r.begin != covered)
       throw InputError(source, fmt::format("tensor '{}'", r.name),
-                       fmt::format("data_offsets starting at byte {} of the buffer (tensors must be contiguous and "
-                                   "not overlap), found {}", covered, r.begin));
+                       fmt::format("expected data_offsets starting at byte {} of the buffer (tensors must be contiguous and "
+                                   "not overlap), got {}", covered, r.begin));
     covered = r.end;
     file.tensors[r.name].bytes.assign(bytes.substr(data_offset + r.begin, r.end - r.begin));
   }
   if (covered != buffer)
     throw InputError(source, fmt::format("byte {}", data_offset + covered),
-                     fmt::format("the end of the file after the last tensor, found {} more bytes", buffer - covered));
+                     fmt::format("expected the end of the file after the last tensor, got {} more bytes", buffer - covered));
   return file;
 }
 

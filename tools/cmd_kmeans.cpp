@@ -40,7 +40,7 @@ Tensor read_rows(const std::string& path) {
   for (size_t i = 0; i < t.values.size(); ++i)
     if (!std::isfinite(t.values[i]))
       throw InputError(path, fmt::format("row {}, column {}", static_cast<int64_t>(i) / dim, static_cast<int64_t>(i) % dim),
-                       fmt::format("finite values, found {}", t.values[i]));
+                       fmt::format("expected finite values, got {}", t.values[i]));
   return t;
 }
 

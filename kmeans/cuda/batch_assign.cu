@@ -295,26 +295,6 @@ void launch_chunk(const ChunkArgs& args, int64_t chunks, size_t smem_bytes) {
   check_launch("the chunk totals kernel");
 }
 
-// The same rule as the CPU backend: larger distance first, lower index on ties, never a cluster's last point.
-std::vector<Farthest> farthest_on_host(const std::vector<float>& dist2, const std::vector<int32_t>& labels,
-                                       int64_t count, std::span<const int64_t> counts) {
-  std::vector<int64_t> order(dist2.size());
-  std::iota(order.begin(), order.end(), int64_t(0));
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return dist2[a] != dist2[b] ? dist2[a] > dist2[b] : a < b;
-  });
-  std::vector<int64_t> left(counts.begin(), counts.end());
-  std::vector<Farthest> out;
-  for (int64_t i : order) {
-    if (static_cast<int64_t>(out.size()) == count) break;
-    const int32_t l = labels[i];
-    if (left[l] <= 1) continue;
-    --left[l];
-    out.push_back({i, l});
-  }
-  return out;
-}
-
 class DeviceBatch final : public BatchAssigner {
  public:
   DeviceBatch(std::span<const CudaLayer> layers, int64_t dim) : dim_(dim) {
@@ -455,7 +435,7 @@ class DeviceBatch final : public BatchAssigner {
     dist2_.download(dist2.data(), dist2.size(), "copying the distances back", static_cast<size_t>(d.point_begin));
     std::vector<int32_t> labels(static_cast<size_t>(d.n));
     this->labels(layer, std::span<int32_t>(labels.data(), labels.size()));
-    return farthest_on_host(dist2, labels, count, counts);
+    return farthest_points<float>(dist2, labels, count, counts);  // the CPU backend's rule, on the host
   }
 
   void labels(size_t layer, std::span<int32_t> out) const override {

@@ -26,7 +26,7 @@ Model load_onnx(const std::string& path, const OnnxOptions& options) {
     spec = to_json_spec(imported.model);
   } catch (const nlohmann::json::type_error& e) {  // invalid UTF-8 in a node, tensor or graph name
     std::string reason = e.what();
-    throw InputError(path, "", "names in UTF-8, found " + reason.substr(reason.find("] ") + 2));
+    throw InputError(path, "", "expected names in UTF-8, got " + reason.substr(reason.find("] ") + 2));
   }
   Model model = parse_model(spec, path);
   model.weights = std::move(imported.model.weights);

@@ -47,7 +47,7 @@ Model load_tfjs(const std::string& path, const TfjsOptions& options) {
         throw InputError(file, where, fmt::format("expected the weight shard \"{}\" beside model.json, but it is missing",
                                                   group.paths[i]));
       if (!S_ISREG(st.st_mode))
-        throw InputError(file, where, fmt::format("expected the weight shard \"{}\" as a regular file, found {}",
+        throw InputError(file, where, fmt::format("expected the weight shard \"{}\" as a regular file, got {}",
                                                   group.paths[i], file_type_name(st.st_mode)));
       on_disk += static_cast<uint64_t>(st.st_size);
       if (on_disk > tfjs::kMaxWeightBytes)
@@ -71,7 +71,7 @@ Model load_tfjs(const std::string& path, const TfjsOptions& options) {
     spec = to_json_spec(imported);
   } catch (const nlohmann::json::type_error& e) {  // invalid UTF-8 in a layer name
     std::string reason = e.what();
-    throw InputError(file, "", "layer names in UTF-8, found " + reason.substr(reason.find("] ") + 2));
+    throw InputError(file, "", "expected layer names in UTF-8, got " + reason.substr(reason.find("] ") + 2));
   }
   Model model = parse_model(spec, file);
   model.weights = std::move(imported.weights);

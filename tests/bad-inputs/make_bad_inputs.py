@@ -135,6 +135,8 @@ def main():
                                              lambda d: d["pe_array"].update(rows=2**62, cols=2**62)))
     put("profile-number-overflow.json", '{"format": "dkm-hwprofile/1", "mac": {"value": 1e999}}')
     put("profile-unit-mismatch.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["mac"].update(unit="pJ")))
+    put("profile-duplicate-key.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: None)
+        .replace('"pe_array": {', '"pe_array": {"cols": 14,', 1))
     put("profile-huge-energy.json", with_json("../../hwprofiles/eyeriss-65nm.json", lambda d: d["dram"]["energy"].update(value=1e308)))
 
     # --- plans (dkm estimate --plan) ---

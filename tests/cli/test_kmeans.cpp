@@ -74,7 +74,7 @@ TEST_CASE("dkm kmeans: bad input and options exit with code 2 and one line") {
     CHECK_FALSE(std::filesystem::exists(dir / "o.npz"));
   };
   expect_2("kmeans " + x + " --k 3" + out, "exceeds the 2 distinct points");
-  expect_2("kmeans '" + (dir / "nan.npy") + "' --k 2" + out, "nan.npy: row 1, column 0: finite values, found nan");
+  expect_2("kmeans '" + (dir / "nan.npy") + "' --k 2" + out, "nan.npy: row 1, column 0: expected finite values, got nan");
   expect_2("kmeans " + x + " --k 0" + out, "--k");
   expect_2("kmeans " + x + " --k 2 --init kmeans" + out, "--init kmeans");
   expect_2("kmeans " + x + " --k 2 --init optimal-1d --init-centers '" + (dir / "c.npy") + "'" + out, "conflicts");

@@ -92,7 +92,7 @@ TEST_CASE("limits: an .npz member inflating to 3 GiB from 3 MB is refused from i
                    kLimit);
   CHECK(r.exit_code == 2);
   CHECK(r.err == "dkm: error: " + (dir / "bomb.npz") + ": byte " + std::to_string(npz.size() - 22 - 62) +
-                     ": members that inflate to at most 2 GiB (2147483647 bytes) in all, found 3221225472 bytes more in "
+                     ": expected members that inflate to at most 2 GiB (2147483647 bytes) in all, got 3221225472 bytes more in "
                      "'conv1.weight.npy'\n");
 }
 

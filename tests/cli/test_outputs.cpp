@@ -195,7 +195,7 @@ TEST_CASE("inputs: FIFOs, directories, symlink loops and over-long names are one
   struct Case {
     std::string args, error;
   };
-  const std::string not_regular = ": expected a regular file, found a FIFO (named pipe)";
+  const std::string not_regular = ": expected a regular file, got a FIFO (named pipe)";
   const std::vector<Case> cases = {
       {"info " + q(fifo), fifo + not_regular},
       {"estimate " + q(kTiny) + " --hw " + q(fifo), fifo + not_regular},
@@ -209,7 +209,7 @@ TEST_CASE("inputs: FIFOs, directories, symlink loops and over-long names are one
       {"info " + q(fifo + ".onnx"), fifo + ".onnx" + not_regular},
       {"export " + q(fifo + ".onnx") + " --weights " + q(fifo + ".npz") + " -o " + q(out), fifo + ".npz" + not_regular},
 #endif
-      {"info " + q(dir.path.string()), dir.path.string() + ": expected a regular file, found a directory"},
+      {"info " + q(dir.path.string()), dir.path.string() + ": expected a regular file, got a directory"},
       {"info " + q(loop), loop + ": cannot access: Too many levels of symbolic links"},
       {"estimate " + q(kTiny) + " --plan " + q(loop), loop + ": cannot access: Too many levels of symbolic links"},
       {"info " + q(long_name), long_name + ": cannot access: File name too long"},

@@ -4,6 +4,9 @@
 // kernel, group, axes, perm, ...), tensor and input dims, operator types and node inputs. Byte mutations
 // rarely keep a protobuf valid; the edits reach every attribute check and shape rule directly.
 #include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <vector>
 
 #include "models/onnx/onnx_internal.hpp"
@@ -183,19 +186,34 @@ void edit(onnx::ModelProto& m, Bytes& b) {
   }
 }
 
+// As load_onnx() does: the import, then its spec read back.
+void import(const onnx::ModelProto& m) {
+  auto imported = dkm::models::onnx_detail::import_model(m, "fuzz.onnx", {});
+  dkm::models::parse_model(dkm::models::to_json_spec(imported.model), "fuzz.onnx");
+}
+
+// The edits explore from a valid model only if the seed itself imports: a seed the importer refuses
+// would leave every edit testing one early error, so that stops the run at once.
+onnx::ModelProto checked_seed() {
+  onnx::ModelProto m = seed();
+  try {
+    import(m);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fuzz_onnx: the seed graph does not import: %s\n", e.what());
+    std::abort();
+  }
+  return m;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 0 && data[0] % 2 == 0) {
-    static const onnx::ModelProto base = seed();
+    static const onnx::ModelProto base = checked_seed();
     onnx::ModelProto m = base;
     Bytes b{data + 1, size - 1};
     for (int k = 0; k < 32 && b.more(); ++k) edit(m, b);
-    dkm::fuzz::expect_clean([&] {
-      // As load_onnx() does: the import, then its spec read back.
-      auto imported = dkm::models::onnx_detail::import_model(m, "fuzz.onnx", {});
-      dkm::models::parse_model(dkm::models::to_json_spec(imported.model), "fuzz.onnx");
-    });
+    dkm::fuzz::expect_clean([&] { import(m); });
     return 0;
   }
   std::string path = dkm::fuzz::write_temp(data, size, ".onnx");

@@ -82,24 +82,24 @@ TEST_CASE("read_file: over the limit is refused before reading, with the limit n
   TempDir dir;
   write_text(dir / "a", std::string(1001, 'x'));
   CHECK(input_error([&] { read_file(dir / "a", 1000); }) ==
-        dir / "a" + ": expected a file of at most 1000 bytes, found 1001 bytes");
+        dir / "a" + ": expected a file of at most 1000 bytes, got 1001 bytes");
   // A sparse file one byte over the binary limit: refused from its size, nothing of it is read.
   std::filesystem::resize_file((std::ofstream(dir / "big.npy"), dir / "big.npy"), kMaxBinaryInputBytes + 1);
   CHECK(input_error([&] { read_npy(dir / "big.npy"); }) ==
-        dir / "big.npy" + ": expected a file of at most 2 GiB (2147483647 bytes), found 2147483648 bytes");
+        dir / "big.npy" + ": expected a file of at most 2 GiB (2147483647 bytes), got 2147483648 bytes");
   std::filesystem::resize_file((std::ofstream(dir / "big.json"), dir / "big.json"), kMaxTextInputBytes + 1);
   CHECK(input_error([&] { models::load_model(dir / "big.json"); }) ==
-        dir / "big.json" + ": expected a file of at most 64 MiB (67108864 bytes), found 67108865 bytes");
+        dir / "big.json" + ": expected a file of at most 64 MiB (67108864 bytes), got 67108865 bytes");
 }
 
 TEST_CASE("read_file: a directory and a FIFO are refused by type, without waiting for a writer") {
   TempDir dir;
   std::filesystem::create_directory(dir / "d.json");
-  CHECK(input_error([&] { read_file(dir / "d.json", 100); }) == dir / "d.json" + ": expected a regular file, found a directory");
+  CHECK(input_error([&] { read_file(dir / "d.json", 100); }) == dir / "d.json" + ": expected a regular file, got a directory");
   CHECK(input_error([&] { models::load_model(dir / "d.json"); }) ==
-        dir / "d.json" + ": expected a regular file, found a directory");
+        dir / "d.json" + ": expected a regular file, got a directory");
   REQUIRE(::mkfifo((dir / "f.npz").c_str(), 0600) == 0);
-  const std::string fifo = ": expected a regular file, found a FIFO (named pipe)";
+  const std::string fifo = ": expected a regular file, got a FIFO (named pipe)";
   CHECK(input_error_in_child([&] { read_npz(dir / "f.npz"); }) == dir / "f.npz" + fifo);
   CHECK(input_error_in_child([&] { models::load_model(dir / "f.npz"); }) == dir / "f.npz" + fifo);
   CHECK(input_error_in_child([&] { kmeans::load_plan(dir / "f.npz"); }) == dir / "f.npz" + fifo);

@@ -40,11 +40,11 @@ TEST_CASE("tfjs: a model.json over 64 MiB, a device and a shard grown past its s
   TempDir dir;
   std::string path = conv_model().write(dir);
   std::filesystem::resize_file(path, (uint64_t{64} << 20) + 1);  // sparse: nothing is written
-  CHECK(error_of(path) == path + ": expected a file of at most 64 MiB (67108864 bytes), found 67108865 bytes");
+  CHECK(error_of(path) == path + ": expected a file of at most 64 MiB (67108864 bytes), got 67108865 bytes");
 
   TempDir dev;
   std::filesystem::create_symlink("/dev/zero", dev / "model.json");
-  CHECK(error_of(dev / "model.json") == dev / "model.json" + ": expected a regular file, found a character device");
+  CHECK(error_of(dev / "model.json") == dev / "model.json" + ": expected a regular file, got a character device");
 
   TempDir big;
   std::string model = conv_model().write(big);
