@@ -75,6 +75,13 @@ class Search {
       for (auto& k : lv) k.fill(1);
     ext_.assign(static_cast<size_t>(L_), {});
     for (auto& e : ext_) e.fill(1);
+    if (L_ > kMaxLevels) throw InputError("mapping", "", "at most 16 storage levels");
+    for (const StorageLevel& lv : p_.levels) {
+      const std::string& o = lv.constraints.order;
+      std::vector<int> dims;
+      for (char ch : o.empty() ? std::string(kDimNames) : o) dims.push_back(static_cast<int>(kDimNames.find(ch)));
+      fixed_order_.push_back(std::move(dims));
+    }
     for (int d = 0; d < kDims; ++d) plan_dim(static_cast<Dim>(d));
     // Dimensions with the fewest free slots first (a dimension with one slot is forced): their factors
     // count in every capacity and fan-out check of the dimensions placed after them, so fewer partial
@@ -266,24 +273,19 @@ class Search {
         if (plain_axis(static_cast<Space>(s), static_cast<Dim>(d))) scale[static_cast<size_t>(s)] *= static_cast<double>(r);
     }
     if (unplaced == 1) return false;
+    // The energy a completion must stay under to win, less the MACs' (the same for every completion).
+    const double margin = best_c_.energy * 1e-9;  // the bound sums in another order than the pricing
+    double threshold = best_c_.energy + margin;
+    if (o_.objective == Objective::edp) threshold *= static_cast<double>(best_c_.cycles) / static_cast<double>((w_.macs() + most - 1) / most);
+    threshold_ = threshold - static_cast<double>(w_.macs()) * mac_energy_;
     sub_ = &sub;
     scale_ = scale;
-    bound_energy_ = std::numeric_limits<double>::infinity();
+    can_win_ = false;
     bounding_ = true;
     orders(0);
     bounding_ = false;
     sub_ = &w_;
-    const double energy = bound_energy_ + static_cast<double>(w_.macs()) * mac_energy_;
-    const double margin = best_c_.energy * 1e-9;  // the bound sums in another order than the pricing
-    const int64_t fewest_cycles = (w_.macs() + most - 1) / most;
-    switch (o_.objective) {
-      case Objective::energy: return energy > best_c_.energy + margin;
-      case Objective::delay:
-      case Objective::delay_energy: return energy > best_c_.energy + margin;
-      case Objective::edp:
-        return energy * static_cast<double>(fewest_cycles) > (best_c_.energy + margin) * static_cast<double>(best_c_.cycles);
-    }
-    return false;
+    return !can_win_;
   }
 
   // A complete tiling. Delay-first objectives: cycles = MACs / PEs used, so only the tilings using the
@@ -308,21 +310,23 @@ class Search {
       else price();
       return;
     }
+    if (bounding_ && can_win_) return;  // one order that can win is enough
     const auto& f = factor_[static_cast<size_t>(l)][0];
     const std::string& fixed = p_.levels[static_cast<size_t>(l)].constraints.order;
-    std::string dims;
-    for (char ch : fixed.empty() ? std::string(kDimNames) : fixed)
-      if (f[kDimNames.find(ch)] > 1) dims += ch;
-    if (!fixed.empty() || dims.size() <= 1) {
-      order_[static_cast<size_t>(l)] = dims;
+    Order dims;
+    for (int d : fixed_order_[static_cast<size_t>(l)])
+      if (f[static_cast<size_t>(d)] > 1) dims.push(d);
+    Order& o = order_[static_cast<size_t>(l)];
+    if (!fixed.empty() || dims.n <= 1) {
+      o = dims;
       orders(l + 1);
       return;
     }
-    for (size_t i = 0; i < dims.size(); ++i) {
-      std::string o(1, dims[i]);
-      for (size_t j = 0; j < dims.size(); ++j)
-        if (j != i) o += dims[j];
-      order_[static_cast<size_t>(l)] = o;
+    for (int i = 0; i < dims.n; ++i) {
+      o.n = 0;
+      o.push(dims.d[static_cast<size_t>(i)]);
+      for (int j = 0; j < dims.n; ++j)
+        if (j != i) o.push(dims.d[static_cast<size_t>(j)]);
       orders(l + 1);
     }
   }
@@ -333,9 +337,9 @@ class Search {
     for (int l = 0; l < L_; ++l) {
       auto& loops = m.levels[static_cast<size_t>(l)];
       const auto& f = factor_[static_cast<size_t>(l)];
-      const std::string& o = order_[static_cast<size_t>(l)];
-      for (auto it = o.rbegin(); it != o.rend(); ++it) {
-        Dim d = static_cast<Dim>(kDimNames.find(*it));
+      const Order& o = order_[static_cast<size_t>(l)];
+      for (int j = o.n; j-- > 0;) {
+        const Dim d = static_cast<Dim>(o.d[static_cast<size_t>(j)]);
         loops.push_back({d, f[0][di(d)], LoopKind::temporal});
       }
       for (LoopKind k : {LoopKind::spatial_x, LoopKind::spatial_y})
@@ -349,20 +353,7 @@ class Search {
   // The placed tiling on the reduced layer, its data-space energies scaled (cannot_win).
   void bound() {
     flatten_current();
-    if (!evaluate_flat(*sub_, levels_, flat_, 0.0, scratch_, std::numeric_limits<double>::infinity())) return;
-    double e = 0;
-    for (int l = 0; l < L_; ++l) {
-      const LevelCosts& lc = levels_[static_cast<size_t>(l)];
-      const LevelResult& lr = scratch_.levels[static_cast<size_t>(l)];
-      for (size_t s = 0; s < kSpaces; ++s) {
-        if (!lc.keeps[s]) continue;
-        const SpaceCounts& sc = lr.space[s];
-        e += (static_cast<double>(sc.reads) * lc.read[s] + static_cast<double>(sc.fills) * lc.fill[s] +
-              static_cast<double>(sc.updates) * lc.update[s]) *
-             lc.words_per_datum[s] * static_cast<double>(lr.instances) * scale_[s];
-      }
-    }
-    bound_energy_ = std::min(bound_energy_, e);
+    if (evaluate_flat(*sub_, levels_, flat_, 0.0, scratch_, threshold_, scale_)) can_win_ = true;
   }
 
   // The nest innermost first, exactly as build() lays it out outermost first.
@@ -374,8 +365,9 @@ class Search {
         for (int d = kDims - 1; d >= 0; --d)
           if (f[static_cast<size_t>(k)][static_cast<size_t>(d)] > 1)
             flat_.push_back({l, {static_cast<Dim>(d), f[static_cast<size_t>(k)][static_cast<size_t>(d)], k}});
-      for (char ch : order_[static_cast<size_t>(l)]) {
-        Dim d = static_cast<Dim>(kDimNames.find(ch));
+      const Order& o = order_[static_cast<size_t>(l)];
+      for (int j = 0; j < o.n; ++j) {
+        const Dim d = static_cast<Dim>(o.d[static_cast<size_t>(j)]);
         flat_.push_back({l, {d, f[0][di(d)], LoopKind::temporal}});
       }
     }
@@ -419,7 +411,14 @@ class Search {
   std::array<std::vector<Slot>, kDims> slots_;
   std::array<int64_t, kDims> rest_{};
   std::array<int, kDims> dim_order_{};
-  std::array<std::string, 16> order_;
+  // A level's temporal loop order, innermost first, as dimension indexes.
+  struct Order {
+    std::array<int, kDims> d{};
+    int n = 0;
+    void push(int x) { d[static_cast<size_t>(n++)] = x; }
+  };
+  std::array<Order, kMaxLevels> order_;
+  std::vector<std::vector<int>> fixed_order_;  // per level: its constraint order, or NMCPQRS
   bool found_ = false;
   Candidate best_c_{};
   MapResult best_;
@@ -428,11 +427,12 @@ class Search {
   NestResult scratch_;
   bool delay_first_ = false;
   int64_t max_pes_ = 0;
-  // cannot_win's state: the reduced layer, the scale per data space, the least scaled energy.
+  // cannot_win's state: the reduced layer, the scale per data space, the energy to stay under, the answer.
   bool bounding_ = false;
   const Workload* sub_ = &w_;
   std::array<double, kSpaces> scale_{};
-  double bound_energy_ = 0;
+  double threshold_ = 0;
+  bool can_win_ = false;
 };
 
 }  // namespace

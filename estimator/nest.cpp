@@ -188,7 +188,7 @@ NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, co
 }
 
 bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std::span<const FlatLoop> nest,
-                   double mac_energy, NestResult& r, double bound) {
+                   double mac_energy, NestResult& r, double bound, const std::array<double, kSpaces>& scale) {
   const int L = static_cast<int>(levels.size());
   const int n = static_cast<int>(nest.size());
   if (L > kMaxLevels || n > kMaxWalk) throw InputError("mapping", "", "at most 16 levels and 48 loops");
@@ -240,7 +240,7 @@ bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
     const auto i = static_cast<size_t>(s);
     return (static_cast<double>(reads) * lc.read[i] + static_cast<double>(fills) * lc.fill[i] +
             static_cast<double>(updates) * lc.update[i]) *
-           lc.words_per_datum[i] * static_cast<double>(r.levels[static_cast<size_t>(l)].instances);
+           lc.words_per_datum[i] * scale[i] * static_cast<double>(r.levels[static_cast<size_t>(l)].instances);
   };
   // A running lower bound on the energy (every term is non-negative): the MACs and the innermost
   // reads first, then each walk's fills and its parent's reads as the walks go inward, cheapest first.
@@ -263,9 +263,21 @@ bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
   std::array<std::array<int64_t, kSpaces>, kMaxLevels> received{};
   std::array<Coords, kMaxWalk> taus;
   std::array<int64_t, kMaxWalk> bounds;
-  for (int l = 0; l < L; ++l) {
+  // Per data space its keeping levels outermost first; the walks go by depth, so that the pairs fed by
+  // the outermost (costliest) level come first and a losing candidate stops soonest.
+  std::array<std::array<int, kMaxLevels>, kSpaces> keepers;
+  std::array<int, kSpaces> keeper_count{};
+  int depth_max = 0;
+  for (int si = 0; si < kSpaces; ++si) {
+    for (int l = 0; l < L; ++l)
+      if (levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)])
+        keepers[static_cast<size_t>(si)][static_cast<size_t>(keeper_count[static_cast<size_t>(si)]++)] = l;
+    depth_max = std::max(depth_max, keeper_count[static_cast<size_t>(si)]);
+  }
+  for (int depth = 0; depth < depth_max; ++depth) {
     for (int si = 0; si < kSpaces; ++si) {
-      if (!levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)]) continue;
+      if (depth >= keeper_count[static_cast<size_t>(si)]) continue;
+      const int l = keepers[static_cast<size_t>(si)][static_cast<size_t>(depth)];
       const Space s = static_cast<Space>(si);
       const Coords tile = tile_of(s, w, ext[static_cast<size_t>(l)]);
       int k = 0;
@@ -339,7 +351,7 @@ bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
       const SpaceCounts& sc = lr.space[s];
       e += (static_cast<double>(sc.reads) * lc.read[s] + static_cast<double>(sc.fills) * lc.fill[s] +
             static_cast<double>(sc.updates) * lc.update[s]) *
-           lc.words_per_datum[s];
+           lc.words_per_datum[s] * scale[s];
     }
     lr.energy = e * static_cast<double>(lr.instances);
     r.energy += lr.energy;
