@@ -86,6 +86,13 @@ class Search {
     // Dimensions with the fewest free slots first (a dimension with one slot is forced): their factors
     // count in every capacity and fan-out check of the dimensions placed after them, so fewer partial
     // tilings that cannot fit are explored.
+    for (size_t s = 0; s < kSpaces; ++s) {
+      int keeper = -1;
+      for (int l = 0; l < L_; ++l)
+        if (levels_[static_cast<size_t>(l)].keeps[s]) keeper = l;
+      for (size_t d = 0; d < kDims; ++d)
+        for (const Slot& sl : slots_[d]) unrolls_below_[s][d] = unrolls_below_[s][d] || (sl.kind != LoopKind::temporal && sl.level >= keeper);
+    }
     for (int d = 0; d < kDims; ++d) dim_order_[static_cast<size_t>(d)] = d;
     std::stable_sort(dim_order_.begin(), dim_order_.end(),
                      [&](int a, int b) { return slots_[static_cast<size_t>(a)].size() < slots_[static_cast<size_t>(b)].size(); });
@@ -262,15 +269,20 @@ class Search {
     if (delay_first_ && max_pes_ > 0 && most < max_pes_) return true;
     if (!found_ || (delay_first_ && most > max_pes_)) return false;  // fewer cycles may still come
     Workload sub = w_;
-    std::array<double, kSpaces> scale{1, 1, 1};
+    SpaceScale scale;
     int64_t unplaced = 1;
     for (int j = i; j < kDims; ++j) {
       const int d = dim_order_[static_cast<size_t>(j)];
       const int64_t r = j == i ? left : rest_[static_cast<size_t>(d)];
       sub.bound[static_cast<size_t>(d)] /= r;
       unplaced *= r;
-      for (int s = 0; s < kSpaces; ++s)
-        if (plain_axis(static_cast<Space>(s), static_cast<Dim>(d))) scale[static_cast<size_t>(s)] *= static_cast<double>(r);
+      for (size_t s = 0; s < kSpaces; ++s) {
+        if (plain_axis(static_cast<Space>(s), static_cast<Dim>(d))) scale.other[s] *= static_cast<double>(r);
+        // The reads at the innermost keeping level are MACs / (instances below it that share a datum):
+        // they grow with r unless d may be unrolled below that level without indexing the space.
+        if (indexes(static_cast<Space>(s), static_cast<Dim>(d)) || !unrolls_below_[s][static_cast<size_t>(d)])
+          scale.innermost[s] *= static_cast<double>(r);
+      }
     }
     if (unplaced == 1) return false;
     // The energy a completion must stay under to win, less the MACs' (the same for every completion).
@@ -430,7 +442,9 @@ class Search {
   // cannot_win's state: the reduced layer, the scale per data space, the energy to stay under, the answer.
   bool bounding_ = false;
   const Workload* sub_ = &w_;
-  std::array<double, kSpaces> scale_{};
+  SpaceScale scale_;
+  // unrolls_below_[space][dim]: the dimension has a spatial slot at or below the space's innermost keeper.
+  std::array<std::array<bool, kDims>, kSpaces> unrolls_below_{};
   double threshold_ = 0;
   bool can_win_ = false;
 };
