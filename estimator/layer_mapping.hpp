@@ -4,6 +4,8 @@
 // index_bits when the layer is weight-shared), and a cache that searches each distinct workload once,
 // so that identical layer shapes are mapped once per profile, objective and widths.
 #include <map>
+#include <optional>
+#include <string>
 #include <tuple>
 
 #include "estimator/mapper.hpp"
@@ -16,8 +18,38 @@ namespace dkm::estimator {
 Workload workload_of(const ConvProblem& p);
 
 // Widths of a datum per data space where it is kept: weights at the layer's weight width (an index of
-// index_bits when shared), inputs at its activation width, partial sums at the profile's psum width.
+// index_bits when shared, plus the codebook: k vectors of the layer's weight width), inputs at its
+// activation width, partial sums at the profile's psum width.
 SpaceBits space_bits(const ConvProblem& p, const LayerCompression& c, const HwProfile& profile);
+
+class MappingCache;
+
+// One layer's mapping (one group; the groups run one after another on the same array).
+struct LayerMapping {
+  LoopNest mapping;
+  NestResult group;            // counts and energy of one group, profile unit
+  int64_t groups = 1;
+  bool given = false;          // evaluated from a map.txt, not searched
+  double utilization = 0;      // MACs / (cycles x the profile's PEs)
+  double energy() const { return group.energy * static_cast<double>(groups); }
+  int64_t cycles() const { return group.cycles * groups; }
+  // Loads per weight and per input at the level that feeds the PE array (the innermost level keeping
+  // the data above the innermost fan-out): the paper metric's N_w and N_x.
+  double weight_loads = 0, input_loads = 0;
+};
+
+// The best mapping of `p` compressed as `c`, or `given` (read from `given_source`) evaluated instead;
+// a given mapping that breaks the profile's capacities or constraints is a dkm::InputError naming
+// `given_source`.
+LayerMapping map_layer(MappingCache& cache, const ConvProblem& p, const LayerCompression& c, const LoopNest* given = nullptr,
+                       const std::string& given_source = "");
+
+// The same layer priced on another layer's mapping (the dense layer's, for a compressed one); nullopt
+// where that mapping does not fit the compressed layer's capacities.
+std::optional<NestResult> price_on(MappingCache& cache, const ConvProblem& p, const LayerCompression& c, const LoopNest& m);
+
+// One line per level with loops, outermost first: "DRAM: C10 M4 | shared_glb: Q14x ..." (x / y: spatial).
+std::string format_mapping_line(const std::vector<LevelCosts>& levels, const LoopNest& m);
 
 class MappingCache {
  public:
@@ -31,7 +63,7 @@ class MappingCache {
   const MapperOptions& options() const { return options_; }
 
  private:
-  using BitsKey = std::tuple<double, double, double>;
+  using BitsKey = std::tuple<double, double, double, double>;
   using Key = std::tuple<std::array<int64_t, kDims>, std::array<int64_t, 4>, BitsKey, double>;
   const HwProfile& profile_;
   MapperOptions options_;

@@ -1,6 +1,7 @@
 #include "estimator/mapper.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <fmt/core.h>
@@ -77,9 +78,9 @@ class Search {
     for (auto& e : ext_) e.fill(1);
     if (L_ > kMaxLevels) throw InputError("mapping", "", "at most 16 storage levels");
     for (const StorageLevel& lv : p_.levels) {
-      const std::string& o = lv.constraints.order;
+      const std::string& order = lv.constraints.order;
       std::vector<int> dims;
-      for (char ch : o.empty() ? std::string(kDimNames) : o) dims.push_back(static_cast<int>(kDimNames.find(ch)));
+      for (char ch : order.empty() ? std::string(kDimNames) : order) dims.push_back(static_cast<int>(kDimNames.find(ch)));
       fixed_order_.push_back(std::move(dims));
     }
     for (int d = 0; d < kDims; ++d) plan_dim(static_cast<Dim>(d));
@@ -477,6 +478,10 @@ std::vector<LevelCosts> level_costs(const HwProfile& profile, const SpaceBits& b
     c.capacity_words = l.capacity_words;
     c.fanout_x = l.fanout_x;
     c.fanout_y = l.fanout_y;
+    const double codebook_words = std::ceil(bits.codebook / l.word_bits);
+    if (c.keeps[0] && c.capacity_words > 0 && codebook_words > 0 &&
+        codebook_words + std::ceil(bits.weights / l.word_bits) <= static_cast<double>(c.capacity_words))
+      c.capacity_words -= static_cast<int64_t>(codebook_words);
     for (size_t s = 0; s < kSpaces; ++s) {
       c.words_per_datum[s] = b[s] / l.word_bits;
       c.read[s] = l.read.per_bit() * l.word_bits;
