@@ -7,6 +7,7 @@
 //   estimate_stage both energy metrics, compressed and uncompressed, and the compression ratio.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "kmeans/plan.hpp"
 #include "models/model.hpp"
 #include "models/tensor.hpp"
+#include "models/weight_source.hpp"
 
 namespace dkm::estimator {
 
@@ -31,6 +33,9 @@ struct PipelineOptions {
   std::optional<uint64_t> random_seed;  // heavy-tailed stand-in weights instead of a file
   // false: never run k-means; a plan is estimated with uniform labels (what `dkm estimate --plan` does).
   bool run_kmeans = true;
+  // true: load_stage names the weights (weights_source) but reads none; the caller reads them one tensor
+  // at a time through weight_source (`dkm compress`, for models larger than memory).
+  bool stream_weights = false;
   kmeans::CompressOptions kmeans;       // threads, device, progress (weights_source is set by load_stage)
   int64_t batch = 0;                    // 0 = the model's batch
   int conv_bits = 0;                    // 0 = the model's widths
@@ -51,6 +56,10 @@ struct Loaded {
   std::optional<kmeans::CompressedModel> container;  // read from options.compressed
   std::map<std::string, std::pair<LoopNest, std::string>> given_mappings;  // layer -> (mapping, file)
 };
+
+// The weights of options.weights, options.random_seed or the model's own (ONNX), read one tensor at a
+// time; `loaded` must outlive it. Throws dkm::UsageError when there are none.
+std::unique_ptr<WeightSource> weight_source(const Loaded& loaded, const PipelineOptions& options);
 
 // Stage 3.
 struct Estimated {
