@@ -28,6 +28,11 @@ void add_layer(Totals& t, const PaperMetric& paper, const Hierarchy& h) {
     for (size_t l = 0; l < 4; ++l) t.hierarchy_by[d][l] += h.energy[d][l];
 }
 
+void add_mapped(Totals& t, const LayerMapping& m) {
+  t.mapped_energy += m.energy();
+  t.mapped_cycles = checked_add(t.mapped_cycles, m.cycles(), "total cycles");
+}
+
 void validate(const LayerCompression& c, const ConvProblem& p, const std::string& layer) {
   const std::string where = fmt::format("layer '{}'", layer);
   if (!(c.density > 0.0 && c.density <= 1.0))
@@ -51,6 +56,7 @@ void check_finite(const Estimate& e, const HwProfile& hw) {
   for (const LayerEstimate& l : e.layers) {
     check(l.paper.total_energy(), fmt::format("the paper metric of layer '{}'", l.name));
     check(l.hierarchy.total_energy(), fmt::format("the hierarchy energy of layer '{}'", l.name));
+    if (l.mapped) check(l.mapped->energy(), fmt::format("the mapped energy of layer '{}'", l.name));
     for (const auto& row : l.hierarchy.energy)
       for (double v : row) check(v, fmt::format("the hierarchy energy of layer '{}'", l.name));
   }
@@ -100,6 +106,15 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
                        fmt::format("a conv or linear layer of model '{}'", model.name));
   }
 
+  for (const auto& [name, given] : options.given_mappings) {
+    const models::Layer* l = model.find(name);
+    if (!l || !l->has_macs())
+      throw InputError(given.second, "", fmt::format("a mapping for a conv, linear or matmul layer of model '{}', not '{}'",
+                                                     model.name, name));
+  }
+  std::optional<MappingCache> cache;
+  if (options.mapper) cache.emplace(hw, *options.mapper);
+
   bool any_compressed = false;
   Totals dense_totals;
   const LayerCompression dense;
@@ -124,8 +139,28 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
     validate(c, le.problem, layer.name);
 
     const Hierarchy dense_h = hierarchy_energy(le.problem, dense, hw);
-    const LoadCounts loads{static_cast<double>(dense_h.weight_feed_reads) / static_cast<double>(le.problem.weights()),
-                           static_cast<double>(dense_h.input_feed_reads) / static_cast<double>(le.problem.inputs())};
+    LoadCounts loads{static_cast<double>(dense_h.weight_feed_reads) / static_cast<double>(le.problem.weights()),
+                     static_cast<double>(dense_h.input_feed_reads) / static_cast<double>(le.problem.inputs())};
+    std::optional<LayerMapping> dense_map;
+    if (cache) {
+      auto g = options.given_mappings.find(layer.name);
+      const bool given = g != options.given_mappings.end();
+      dense_map = map_layer(*cache, le.problem, dense, given ? &g->second.first : nullptr, given ? g->second.second : "");
+      loads = {dense_map->weight_loads, dense_map->input_loads};
+      if (c.compressed() && !given) {
+        le.mapped = map_layer(*cache, le.problem, c);
+        // Changed: another mapping than the dense layer's, where the dense one no longer fits or costs
+        // more at the compressed widths (a tie broken another way is no change).
+        if (le.mapped->mapping != dense_map->mapping) {
+          const std::optional<NestResult> on_dense = price_on(*cache, le.problem, c, dense_map->mapping);
+          if (on_dense) le.energy_on_dense_mapping = on_dense->energy * static_cast<double>(le.problem.groups);
+          le.mapping_changed = !on_dense || *le.energy_on_dense_mapping > le.mapped->energy();
+          if (!le.mapping_changed) le.energy_on_dense_mapping.reset();
+        }
+      } else {
+        le.mapped = dense_map;
+      }
+    }
     le.paper = paper_metric(le.problem, c, loads, hw);
     le.hierarchy = c.compressed() ? hierarchy_energy(le.problem, c, hw) : dense_h;
     le.compression = {c.density,
@@ -141,6 +176,15 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
       add_layer(dense_totals, paper_metric(le.problem, dense, loads, hw), dense_h);
     } else {
       add_layer(dense_totals, le.paper, dense_h);
+    }
+    if (le.mapped) {
+      add_mapped(out.totals, *le.mapped);
+      add_mapped(dense_totals, *dense_map);
+      if (le.mapping_changed) {
+        ++out.totals.mapping_changes;
+        if (le.energy_on_dense_mapping) out.totals.mapping_change_saving += *le.energy_on_dense_mapping - le.mapped->energy();
+        else ++out.totals.mapping_changes_unfit;
+      }
     }
     out.layers.push_back(std::move(le));
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "estimator/hierarchy.hpp"
+#include "estimator/layer_mapping.hpp"
 #include "estimator/paper_metric.hpp"
 #include "estimator/problem.hpp"
 #include "estimator/profile.hpp"
@@ -24,6 +25,13 @@ struct EstimateOptions {
   // When set, conv layers use these weight and activation widths (linear layers keep theirs): the
   // paper's validation runs conv layers at 8 bits and FC layers at 16.
   std::optional<int> conv_bits;
+  // When set, every conv, linear and matmul layer is also mapped by the mapping search
+  // (estimator/mapper.hpp) with this objective: identical shapes are searched once, a weight-shared
+  // layer is searched at its index width with its codebook taking capacity, and the paper metric takes
+  // N_w and N_x from the dense layer's chosen mapping.
+  std::optional<MapperOptions> mapper;
+  // Per layer name: a mapping to evaluate instead of searching (needs `mapper`), and where it was read.
+  std::map<std::string, std::pair<LoopNest, std::string>> given_mappings;
 };
 
 // What a layer's compression was, without the labels.
@@ -43,6 +51,12 @@ struct LayerEstimate {
   CompressionSummary compression;
   PaperMetric paper;
   Hierarchy hierarchy;
+  // With EstimateOptions::mapper: the layer's mapping as compressed; for a compressed layer whose
+  // mapping differs from the dense layer's, its energy on the dense layer's mapping (what the change is
+  // worth), when that mapping still fits.
+  std::optional<LayerMapping> mapped;
+  bool mapping_changed = false;
+  std::optional<double> energy_on_dense_mapping;
 };
 
 // A layer without MACs (pooling, normalisation, activation, elementwise arithmetic, data movement), priced
@@ -72,7 +86,15 @@ struct Totals {
   // conv/linear/matmul figures the paper's metric and the hierarchy model define.
   int64_t element_ops = 0;
   double elementwise_energy = 0;
+  // With EstimateOptions::mapper: the mapped layers' energy (profile unit) and cycles, and the
+  // compressed layers that map differently from their dense form with the energy that saves.
+  double mapped_energy = 0;
+  int64_t mapped_cycles = 0;
+  int64_t mapping_changes = 0;
+  int64_t mapping_changes_unfit = 0;  // of those, where the dense layer's mapping no longer fits
+  double mapping_change_saving = 0;
   double paper_per_mac() const { return macs ? paper_energy / static_cast<double>(macs) : 0.0; }
+  double mapped_per_mac() const { return macs ? mapped_energy / static_cast<double>(macs) : 0.0; }
   double hierarchy_per_mac() const { return macs ? hierarchy_energy / static_cast<double>(macs) : 0.0; }
 };
 

@@ -1,6 +1,7 @@
 #include "estimator/mapper.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <fmt/core.h>
@@ -48,19 +49,10 @@ std::vector<int64_t> divisors(int64_t n) {
   return d;
 }
 
-// Every ordered way to write n as a product of `slots` divisors.
-void factorisations(int64_t n, size_t slots, std::vector<int64_t>& cur, std::vector<std::vector<int64_t>>& out) {
-  if (cur.size() + 1 == slots) {
-    cur.push_back(n);
-    out.push_back(cur);
-    cur.pop_back();
-    return;
-  }
-  for (int64_t d : divisors(n)) {
-    cur.push_back(d);
-    factorisations(n / d, slots, cur, out);
-    cur.pop_back();
-  }
+// Whether dimension d indexes data space s as an axis of its own (not through a sliding window).
+bool plain_axis(Space s, Dim d) {
+  if (s == Space::inputs) return d == Dim::N || d == Dim::C;
+  return indexes(s, d);
 }
 
 int64_t constraint_of(const LevelConstraints& c, LoopKind kind, Dim d) {
@@ -82,18 +74,38 @@ class Search {
     factor_.assign(static_cast<size_t>(L_), {});
     for (auto& lv : factor_)
       for (auto& k : lv) k.fill(1);
+    ext_.assign(static_cast<size_t>(L_), {});
+    for (auto& e : ext_) e.fill(1);
+    if (L_ > kMaxLevels) throw InputError("mapping", "", "at most 16 storage levels");
+    for (const StorageLevel& lv : p_.levels) {
+      const std::string& order = lv.constraints.order;
+      std::vector<int> dims;
+      for (char ch : order.empty() ? std::string(kDimNames) : order) dims.push_back(static_cast<int>(kDimNames.find(ch)));
+      fixed_order_.push_back(std::move(dims));
+    }
     for (int d = 0; d < kDims; ++d) plan_dim(static_cast<Dim>(d));
+    // Dimensions with the fewest free slots first (a dimension with one slot is forced): their factors
+    // count in every capacity and fan-out check of the dimensions placed after them, so fewer partial
+    // tilings that cannot fit are explored.
+    for (size_t s = 0; s < kSpaces; ++s) {
+      int keeper = -1;
+      for (int l = 0; l < L_; ++l)
+        if (levels_[static_cast<size_t>(l)].keeps[s]) keeper = l;
+      for (size_t d = 0; d < kDims; ++d)
+        for (const Slot& sl : slots_[d]) unrolls_below_[s][d] = unrolls_below_[s][d] || (sl.kind != LoopKind::temporal && sl.level >= keeper);
+    }
+    for (int d = 0; d < kDims; ++d) dim_order_[static_cast<size_t>(d)] = d;
+    std::stable_sort(dim_order_.begin(), dim_order_.end(),
+                     [&](int a, int b) { return slots_[static_cast<size_t>(a)].size() < slots_[static_cast<size_t>(b)].size(); });
   }
 
   MapResult run() {
-    if (o_.objective == Objective::delay || o_.objective == Objective::delay_energy) {
-      counting_ = true;
-      assign(0);
-      counting_ = false;
-      only_pes_ = max_pes_;
-    }
-    assign(0);
+    delay_first_ = o_.objective == Objective::delay || o_.objective == Objective::delay_energy;
+    bool fixed_fit = true;  // the constraints' fixed factors alone
+    for (int l = 0; l < L_; ++l) fixed_fit = fixed_fit && fits(l);
+    if (fixed_fit) assign(0);
     if (!found_) throw InputError("mapping", "", "a legal mapping under the profile's capacities and constraints (none exists)");
+    best_.candidates = count_;
     return best_;
   }
 
@@ -124,33 +136,40 @@ class Search {
       if (rest != 1) throw InputError("mapping", "", fmt::format("a level that may take a factor of {} (the constraints leave none)", kDimNames[di(d)]));
       return;
     }
-    std::vector<int64_t> cur;
-    std::vector<std::vector<int64_t>> options;
-    factorisations(rest, free.size(), cur, options);
+    // Innermost slot first: a tile only grows as a dimension's factor moves inward, so once a factor
+    // at an inner slot overflows a capacity or a fan-out, every larger one does too (assign stops there).
+    std::stable_sort(free.begin(), free.end(), [](const Slot& a, const Slot& b) { return a.level > b.level; });
+    if (free.size() > kMaxSlots) throw InputError("mapping", "", "at most 48 places for one dimension's factors");
     slots_[di(d)] = free;
-    options_[di(d)] = std::move(options);
+    rest_[di(d)] = rest;
+    divisors_[di(d)] = divisors(rest);
   }
 
   int64_t& at(int l, LoopKind k, Dim d) { return factor_[static_cast<size_t>(l)][static_cast<size_t>(k)][di(d)]; }
-  void set(int l, LoopKind k, Dim d, int64_t f) { at(l, k, d) = f; }
+  // Sets a factor and keeps ext_ (the tile extents at and below each level) in step.
+  void set(int l, LoopKind k, Dim d, int64_t f) {
+    const int64_t old = at(l, k, d);
+    at(l, k, d) = f;
+    for (int u = l; u >= 0; --u) ext_[static_cast<size_t>(u)][di(d)] = ext_[static_cast<size_t>(u)][di(d)] / old * f;
+  }
 
-  // Fan-outs and capacities with the dimensions assigned so far (the rest at 1: a lower bound).
-  bool fits() const {
-    std::array<int64_t, kDims> ext;
-    ext.fill(1);
-    for (int l = L_ - 1; l >= 0; --l) {
-      const auto& f = factor_[static_cast<size_t>(l)];
-      int64_t x = 1, y = 1;
-      for (int d = 0; d < kDims; ++d) {
-        ext[static_cast<size_t>(d)] *= f[0][static_cast<size_t>(d)] * f[1][static_cast<size_t>(d)] * f[2][static_cast<size_t>(d)];
-        x *= f[1][static_cast<size_t>(d)];
-        y *= f[2][static_cast<size_t>(d)];
-      }
+  // Fan-outs and capacities with the dimensions assigned so far (the rest at 1: a lower bound), after a
+  // change at `level`: only its fan-out and the tiles at it and above it changed.
+  bool fits(int level) const {
+    const LevelCosts& own = levels_[static_cast<size_t>(level)];
+    const auto& f = factor_[static_cast<size_t>(level)];
+    int64_t x = 1, y = 1;
+    for (int d = 0; d < kDims; ++d) {
+      x *= f[1][static_cast<size_t>(d)];
+      y *= f[2][static_cast<size_t>(d)];
+    }
+    if (x > own.fanout_x || y > own.fanout_y) return false;
+    for (int l = level; l >= 0; --l) {
       const LevelCosts& lc = levels_[static_cast<size_t>(l)];
-      if (x > lc.fanout_x || y > lc.fanout_y) return false;
       if (lc.capacity_words == 0) continue;
-      double words = 0;
+      const auto& ext = ext_[static_cast<size_t>(l)];
       auto E = [&](Dim d) { return ext[di(d)]; };
+      double words = 0;
       if (lc.keeps[0]) words += static_cast<double>(E(Dim::M) * E(Dim::C) * E(Dim::R) * E(Dim::S)) * lc.words_per_datum[0];
       if (lc.keeps[1])
         words += static_cast<double>(E(Dim::N) * E(Dim::C) *
@@ -163,51 +182,164 @@ class Search {
     return true;
   }
 
-  // Dimensions in a fixed order; each takes every factorisation over its free slots.
-  void assign(int d) {
-    if (d == kDims) {
-      int64_t pes = 1;
-      for (const auto& f : factor_)
-        for (int k = 1; k < 3; ++k)
-          for (int64_t x : f[static_cast<size_t>(k)]) pes *= x;
-      if (counting_) max_pes_ = std::max(max_pes_, pes);
-      else if (!only_pes_ || pes == only_pes_) orders(0);
+  // Spatial instances in use: the product of the spatial factors so far.
+  int64_t pes_now() const {
+    int64_t pes = 1;
+    for (const auto& f : factor_)
+      for (int k = 1; k < 3; ++k)
+        for (int64_t x : f[static_cast<size_t>(k)]) pes *= x;
+    return pes;
+  }
+
+  // The most spatial instances a completion can use when dim_order_[i] has `left` of its bound unplaced
+  // and the dimensions after it all of theirs: per fan-out axis, what is unrolled there times every
+  // unplaced factor that may go there, up to the axis' fan-out.
+  int64_t most_pes(int i, int64_t left) const {
+    int64_t pes = 1;
+    for (int l = 0; l < L_; ++l)
+      for (int k = 1; k < 3; ++k) {
+        const LevelCosts& lc = levels_[static_cast<size_t>(l)];
+        const int64_t fanout = k == 1 ? lc.fanout_x : lc.fanout_y;
+        int64_t used = 1;
+        for (int64_t x : factor_[static_cast<size_t>(l)][static_cast<size_t>(k)]) used *= x;
+        for (int j = i; j < kDims && used < fanout; ++j) {
+          const int d = dim_order_[static_cast<size_t>(j)];
+          for (const Slot& sl : slots_[static_cast<size_t>(d)])
+            if (sl.level == l && static_cast<int>(sl.kind) == k) used *= j == i ? left : rest_[static_cast<size_t>(d)];
+        }
+        pes *= std::min(used, fanout);
+      }
+    return pes;
+  }
+
+  // Dimensions in dim_order_; each takes every factorisation over its free slots, inner slot first.
+  // Delay-first objectives stop where even every factor left unrolled cannot reach the most PEs so far.
+  void assign(int i) {
+    if (i == kDims) {
+      leaf();
       return;
     }
+    const int d = dim_order_[static_cast<size_t>(i)];
+    if (cannot_win(i, rest_[static_cast<size_t>(d)])) return;
     const auto& slots = slots_[static_cast<size_t>(d)];
-    if (slots.empty()) {
-      assign(d + 1);
+    if (slots.empty()) assign(i + 1);
+    else place(i, 0, rest_[static_cast<size_t>(d)]);
+  }
+
+  // Slot i of dimension d takes each divisor of what is left that fits; the outermost slot takes the rest.
+  void place(int at, size_t i, int64_t left) {
+    const int d = dim_order_[static_cast<size_t>(at)];
+    const Dim dim = static_cast<Dim>(d);
+    const auto& slots = slots_[static_cast<size_t>(d)];
+    const Slot& s = slots[i];
+    if (i + 1 == slots.size()) {
+      set(s.level, s.kind, dim, left);
+      if (fits(s.level)) assign(at + 1);
+      set(s.level, s.kind, dim, 1);
       return;
     }
-    for (const auto& opt : options_[static_cast<size_t>(d)]) {
-      for (size_t i = 0; i < slots.size(); ++i) set(slots[i].level, slots[i].kind, static_cast<Dim>(d), opt[i]);
-      if (fits()) assign(d + 1);
+    // Largest inner factor that fits first (most reuse: a good bound early prunes the pricing of the
+    // rest); the divisors that fit are a prefix of the ascending list.
+    std::vector<int64_t>& ds = divisor_buffer_[static_cast<size_t>(at) * kMaxSlots + i];
+    ds.clear();
+    for (int64_t x : divisors_[static_cast<size_t>(d)])
+      if (left % x == 0) ds.push_back(x);
+    size_t fit = 0;
+    for (; fit < ds.size(); ++fit) {
+      set(s.level, s.kind, dim, ds[fit]);
+      if (!fits(s.level)) break;  // tiles and fan-outs grow with f
     }
-    for (const Slot& s : slots) set(s.level, s.kind, static_cast<Dim>(d), 1);
+    for (size_t j = fit; j-- > 0;) {
+      set(s.level, s.kind, dim, ds[j]);
+      if (!cannot_win(at, left / ds[j])) place(at, i + 1, left / ds[j]);
+    }
+    set(s.level, s.kind, dim, 1);
+  }
+
+  // Whether no completion can beat the best, when dim_order_[i] has `left` of its bound unplaced (its
+  // outer slots) and the dimensions after it all of theirs.
+  // The bound prices the placed tiling alone, on the layer with the unplaced dimensions at their fixed
+  // factors: putting the rest of a dimension's bound back into the nest adds loops, and an added loop
+  // only adds data (a dimension that indexes a data space as a plain axis multiplies its accesses at
+  // every level by at least its factor: disjoint data per index, reuse kept or broken) or re-fetches
+  // (one that does not index it; sliding-window axes are counted as not indexing, factor 1). So the
+  // scaled energies are a lower bound, the cycles are at least MACs / (the most PEs still reachable),
+  // and a subtree whose bound cannot beat the best so far is skipped without changing the result.
+  bool cannot_win(int i, int64_t left) {
+    const int64_t most = most_pes(i, left);
+    if (delay_first_ && max_pes_ > 0 && most < max_pes_) return true;
+    if (!found_ || (delay_first_ && most > max_pes_)) return false;  // fewer cycles may still come
+    Workload sub = w_;
+    SpaceScale scale;
+    int64_t unplaced = 1;
+    for (int j = i; j < kDims; ++j) {
+      const int d = dim_order_[static_cast<size_t>(j)];
+      const int64_t r = j == i ? left : rest_[static_cast<size_t>(d)];
+      sub.bound[static_cast<size_t>(d)] /= r;
+      unplaced *= r;
+      for (size_t s = 0; s < kSpaces; ++s) {
+        if (plain_axis(static_cast<Space>(s), static_cast<Dim>(d))) scale.other[s] *= static_cast<double>(r);
+        // The reads at the innermost keeping level are MACs / (instances below it that share a datum):
+        // they grow with r unless d may be unrolled below that level without indexing the space.
+        if (indexes(static_cast<Space>(s), static_cast<Dim>(d)) || !unrolls_below_[s][static_cast<size_t>(d)])
+          scale.innermost[s] *= static_cast<double>(r);
+      }
+    }
+    if (unplaced == 1) return false;
+    // The energy a completion must stay under to win, less the MACs' (the same for every completion).
+    const double margin = best_c_.energy * 1e-9;  // the bound sums in another order than the pricing
+    double threshold = best_c_.energy + margin;
+    if (o_.objective == Objective::edp) threshold *= static_cast<double>(best_c_.cycles) / static_cast<double>((w_.macs() + most - 1) / most);
+    threshold_ = threshold - static_cast<double>(w_.macs()) * mac_energy_;
+    sub_ = &sub;
+    scale_ = scale;
+    can_win_ = false;
+    bounding_ = true;
+    orders(0);
+    bounding_ = false;
+    sub_ = &w_;
+    return !can_win_;
+  }
+
+  // A complete tiling. Delay-first objectives: cycles = MACs / PEs used, so only the tilings using the
+  // most PEs compete; a tiling using more than the best so far restarts the competition.
+  void leaf() {
+    const int64_t pes = pes_now();
+    if (delay_first_) {
+      if (pes < max_pes_) return;
+      if (pes > max_pes_) {
+        max_pes_ = pes;
+        found_ = false;
+      }
+    }
+    orders(0);
   }
 
   // Loop orders: a level's constraint order when it has one; otherwise each of its non-trivial
   // dimensions innermost in turn (the innermost loop decides which data stay; the rest in NMCPQRS order).
   void orders(int l) {
     if (l == L_) {
-      price();
+      if (bounding_) bound();
+      else price();
       return;
     }
+    if (bounding_ && can_win_) return;  // one order that can win is enough
     const auto& f = factor_[static_cast<size_t>(l)][0];
     const std::string& fixed = p_.levels[static_cast<size_t>(l)].constraints.order;
-    std::string dims;
-    for (char ch : fixed.empty() ? std::string(kDimNames) : fixed)
-      if (f[kDimNames.find(ch)] > 1) dims += ch;
-    if (!fixed.empty() || dims.size() <= 1) {
-      order_[static_cast<size_t>(l)] = dims;
+    Order dims;
+    for (int d : fixed_order_[static_cast<size_t>(l)])
+      if (f[static_cast<size_t>(d)] > 1) dims.push(d);
+    Order& o = order_[static_cast<size_t>(l)];
+    if (!fixed.empty() || dims.n <= 1) {
+      o = dims;
       orders(l + 1);
       return;
     }
-    for (size_t i = 0; i < dims.size(); ++i) {
-      std::string o(1, dims[i]);
-      for (size_t j = 0; j < dims.size(); ++j)
-        if (j != i) o += dims[j];
-      order_[static_cast<size_t>(l)] = o;
+    for (int i = 0; i < dims.n; ++i) {
+      o.n = 0;
+      o.push(dims.d[static_cast<size_t>(i)]);
+      for (int j = 0; j < dims.n; ++j)
+        if (j != i) o.push(dims.d[static_cast<size_t>(j)]);
       orders(l + 1);
     }
   }
@@ -218,9 +350,9 @@ class Search {
     for (int l = 0; l < L_; ++l) {
       auto& loops = m.levels[static_cast<size_t>(l)];
       const auto& f = factor_[static_cast<size_t>(l)];
-      const std::string& o = order_[static_cast<size_t>(l)];
-      for (auto it = o.rbegin(); it != o.rend(); ++it) {
-        Dim d = static_cast<Dim>(kDimNames.find(*it));
+      const Order& o = order_[static_cast<size_t>(l)];
+      for (int j = o.n; j-- > 0;) {
+        const Dim d = static_cast<Dim>(o.d[static_cast<size_t>(j)]);
         loops.push_back({d, f[0][di(d)], LoopKind::temporal});
       }
       for (LoopKind k : {LoopKind::spatial_x, LoopKind::spatial_y})
@@ -231,23 +363,31 @@ class Search {
     return m;
   }
 
-  void price() {
-    // The nest innermost first, exactly as build() lays it out outermost first.
+  // The placed tiling on the reduced layer, its data-space energies scaled (cannot_win).
+  void bound() {
+    flatten_current();
+    if (evaluate_flat(*sub_, levels_, flat_, 0.0, scratch_, threshold_, scale_)) can_win_ = true;
+  }
+
+  // The nest innermost first, exactly as build() lays it out outermost first.
+  void flatten_current() {
     flat_.clear();
-    int64_t pes = 1;
     for (int l = L_ - 1; l >= 0; --l) {
       const auto& f = factor_[static_cast<size_t>(l)];
       for (LoopKind k : {LoopKind::spatial_y, LoopKind::spatial_x})
         for (int d = kDims - 1; d >= 0; --d)
-          if (f[static_cast<size_t>(k)][static_cast<size_t>(d)] > 1) {
+          if (f[static_cast<size_t>(k)][static_cast<size_t>(d)] > 1)
             flat_.push_back({l, {static_cast<Dim>(d), f[static_cast<size_t>(k)][static_cast<size_t>(d)], k}});
-            pes *= f[static_cast<size_t>(k)][static_cast<size_t>(d)];
-          }
-      for (char ch : order_[static_cast<size_t>(l)]) {
-        Dim d = static_cast<Dim>(kDimNames.find(ch));
+      const Order& o = order_[static_cast<size_t>(l)];
+      for (int j = 0; j < o.n; ++j) {
+        const Dim d = static_cast<Dim>(o.d[static_cast<size_t>(j)]);
         flat_.push_back({l, {d, f[0][di(d)], LoopKind::temporal}});
       }
     }
+  }
+
+  void price() {
+    flatten_current();
     // Only a candidate that can still win is priced to the end (the bound is the best energy at this
     // candidate's cycles: for delay-first objectives every candidate left has the same cycles).
     double bound = std::numeric_limits<double>::infinity();
@@ -267,7 +407,6 @@ class Search {
       best_.mapping = build();
       best_.cost = scratch_;
     }
-    best_.candidates = count_;
   }
 
   const Workload& w_;
@@ -278,19 +417,37 @@ class Search {
   int L_;
   // factor_[level][kind][dim]
   std::vector<std::array<std::array<int64_t, kDims>, 3>> factor_;
+  std::vector<std::array<int64_t, kDims>> ext_;  // ext_[level][dim]: product of the factors at and below
+  static constexpr size_t kMaxSlots = 48;
+  std::array<std::vector<int64_t>, kDims> divisors_;                  // of rest_, ascending
+  std::array<std::vector<int64_t>, kDims * kMaxSlots> divisor_buffer_;  // per dimension and slot: of what is left
   std::array<std::vector<Slot>, kDims> slots_;
-  std::array<std::vector<std::vector<int64_t>>, kDims> options_;
-  std::array<std::string, 16> order_;
+  std::array<int64_t, kDims> rest_{};
+  std::array<int, kDims> dim_order_{};
+  // A level's temporal loop order, innermost first, as dimension indexes.
+  struct Order {
+    std::array<int, kDims> d{};
+    int n = 0;
+    void push(int x) { d[static_cast<size_t>(n++)] = x; }
+  };
+  std::array<Order, kMaxLevels> order_;
+  std::vector<std::vector<int>> fixed_order_;  // per level: its constraint order, or NMCPQRS
   bool found_ = false;
   Candidate best_c_{};
   MapResult best_;
   int64_t count_ = 0;
   std::vector<FlatLoop> flat_;
   NestResult scratch_;
-  // Delay-first objectives: cycles = MACs / PEs used, so only the mappings using the most PEs compete;
-  // a first pass without pricing finds that number.
-  bool counting_ = false;
-  int64_t max_pes_ = 0, only_pes_ = 0;
+  bool delay_first_ = false;
+  int64_t max_pes_ = 0;
+  // cannot_win's state: the reduced layer, the scale per data space, the energy to stay under, the answer.
+  bool bounding_ = false;
+  const Workload* sub_ = &w_;
+  SpaceScale scale_;
+  // unrolls_below_[space][dim]: the dimension has a spatial slot at or below the space's innermost keeper.
+  std::array<std::array<bool, kDims>, kSpaces> unrolls_below_{};
+  double threshold_ = 0;
+  bool can_win_ = false;
 };
 
 }  // namespace
@@ -321,6 +478,10 @@ std::vector<LevelCosts> level_costs(const HwProfile& profile, const SpaceBits& b
     c.capacity_words = l.capacity_words;
     c.fanout_x = l.fanout_x;
     c.fanout_y = l.fanout_y;
+    const double codebook_words = std::ceil(bits.codebook / l.word_bits);
+    if (c.keeps[0] && c.capacity_words > 0 && codebook_words > 0 &&
+        codebook_words + std::ceil(bits.weights / l.word_bits) <= static_cast<double>(c.capacity_words))
+      c.capacity_words -= static_cast<int64_t>(codebook_words);
     for (size_t s = 0; s < kSpaces; ++s) {
       c.words_per_datum[s] = b[s] / l.word_bits;
       c.read[s] = l.read.per_bit() * l.word_bits;

@@ -23,6 +23,9 @@ Objective parse_objective(std::string_view text, const std::string& where);
 // index of index_bits (the codebook is priced by the caller).
 struct SpaceBits {
   double weights = 16, inputs = 16, outputs = 16;
+  // A shared layer's codebook: held whole beside the indexes at every bounded level that keeps weights
+  // and can hold it with room for one index; it takes that capacity there.
+  double codebook = 0;
 };
 
 // The cost-model view of a profile's levels at these widths: a datum of b bits costs b / word_bits of a

@@ -188,7 +188,7 @@ NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, co
 }
 
 bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std::span<const FlatLoop> nest,
-                   double mac_energy, NestResult& r, double bound) {
+                   double mac_energy, NestResult& r, double bound, const SpaceScale& scale) {
   const int L = static_cast<int>(levels.size());
   const int n = static_cast<int>(nest.size());
   if (L > kMaxLevels || n > kMaxWalk) throw InputError("mapping", "", "at most 16 levels and 48 loops");
@@ -235,12 +235,24 @@ bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
         p *= f.loop.bound;
     return p;
   };
-  auto cost = [&](int l, Space s, int64_t reads, int64_t fills, int64_t updates) {
+  std::array<int, kSpaces> innermost;  // each data space's innermost keeping level, -1 for none
+  for (int si = 0; si < kSpaces; ++si) {
+    innermost[static_cast<size_t>(si)] = -1;
+    for (int l = 0; l < L; ++l)
+      if (levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)]) innermost[static_cast<size_t>(si)] = l;
+  }
+  // One instance's accesses of one data space at a level, priced (scaled by `scale`; x 1.0 is exact).
+  auto access_energy = [&](int l, Space s, int64_t reads, int64_t fills, int64_t updates) {
     const LevelCosts& lc = levels[static_cast<size_t>(l)];
     const auto i = static_cast<size_t>(s);
-    return (static_cast<double>(reads) * lc.read[i] + static_cast<double>(fills) * lc.fill[i] +
-            static_cast<double>(updates) * lc.update[i]) *
-           lc.words_per_datum[i] * static_cast<double>(r.levels[static_cast<size_t>(l)].instances);
+    const double used = innermost[i] == l ? scale.innermost[i] : scale.other[i];
+    return (static_cast<double>(reads) * lc.read[i] * used + static_cast<double>(fills) * lc.fill[i] * scale.other[i] +
+            static_cast<double>(updates) * lc.update[i] * used) *
+           lc.words_per_datum[i];
+  };
+  auto cost = [&](int l, Space s, int64_t reads, int64_t fills, int64_t updates) {
+
+    return access_energy(l, s, reads, fills, updates) * static_cast<double>(r.levels[static_cast<size_t>(l)].instances);
   };
   // A running lower bound on the energy (every term is non-negative): the MACs and the innermost
   // reads first, then each walk's fills and its parent's reads as the walks go inward, cheapest first.
@@ -263,9 +275,21 @@ bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
   std::array<std::array<int64_t, kSpaces>, kMaxLevels> received{};
   std::array<Coords, kMaxWalk> taus;
   std::array<int64_t, kMaxWalk> bounds;
-  for (int l = 0; l < L; ++l) {
+  // Per data space its keeping levels outermost first; the walks go by depth, so that the pairs fed by
+  // the outermost (costliest) level come first and a losing candidate stops soonest.
+  std::array<std::array<int, kMaxLevels>, kSpaces> keepers;
+  std::array<int, kSpaces> keeper_count{};
+  int depth_max = 0;
+  for (int si = 0; si < kSpaces; ++si) {
+    for (int l = 0; l < L; ++l)
+      if (levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)])
+        keepers[static_cast<size_t>(si)][static_cast<size_t>(keeper_count[static_cast<size_t>(si)]++)] = l;
+    depth_max = std::max(depth_max, keeper_count[static_cast<size_t>(si)]);
+  }
+  for (int depth = 0; depth < depth_max; ++depth) {
     for (int si = 0; si < kSpaces; ++si) {
-      if (!levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)]) continue;
+      if (depth >= keeper_count[static_cast<size_t>(si)]) continue;
+      const int l = keepers[static_cast<size_t>(si)][static_cast<size_t>(depth)];
       const Space s = static_cast<Space>(si);
       const Coords tile = tile_of(s, w, ext[static_cast<size_t>(l)]);
       int k = 0;
@@ -328,18 +352,15 @@ bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
   }
 
   for (int l = 0; l < L; ++l) {
-    const LevelCosts& lc = levels[static_cast<size_t>(l)];
     LevelResult& lr = r.levels[static_cast<size_t>(l)];
     double e = 0;
     for (size_t s = 0; s < kSpaces; ++s) {
-      if (!lc.keeps[s]) {
+      if (!levels[static_cast<size_t>(l)].keeps[s]) {
         lr.space[s] = SpaceCounts{};
         continue;
       }
       const SpaceCounts& sc = lr.space[s];
-      e += (static_cast<double>(sc.reads) * lc.read[s] + static_cast<double>(sc.fills) * lc.fill[s] +
-            static_cast<double>(sc.updates) * lc.update[s]) *
-           lc.words_per_datum[s];
+      e += access_energy(l, static_cast<Space>(s), sc.reads, sc.fills, sc.updates);
     }
     lr.energy = e * static_cast<double>(lr.instances);
     r.energy += lr.energy;

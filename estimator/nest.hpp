@@ -100,7 +100,12 @@ NestResult evaluate(const Workload& w, const std::vector<LevelCosts>& levels, co
 
 // The non-trivial loops of a nest innermost first, each with its level: the form the mapper builds
 // directly. evaluate_flat reuses `out`'s storage; it stops early and returns false once the energy is
-// certain to exceed `bound` (the mapper's best so far), and `out` is then incomplete.
+// certain to exceed `bound` (the mapper's best so far), and `out` is then incomplete. `scale` multiplies
+// each data space's access energies (the mapper's lower bound of a partial tiling; 1 for the cost model):
+// `innermost` the reads (and updates) at its innermost keeping level, `other` every other access.
+struct SpaceScale {
+  std::array<double, kSpaces> innermost{1, 1, 1}, other{1, 1, 1};
+};
 struct FlatLoop {
   int level = 0;
   Loop loop;
@@ -108,7 +113,8 @@ struct FlatLoop {
 inline constexpr int kMaxLevels = 16;
 std::vector<FlatLoop> flatten(const LoopNest& m);
 bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std::span<const FlatLoop> inner_first,
-                   double mac_energy, NestResult& out, double bound);
+                   double mac_energy, NestResult& out, double bound,
+                   const SpaceScale& scale = {});
 
 // The mapping as Timeloop prints it (map.txt): levels outermost first, loops indented.
 std::string format_loop_nest(const std::vector<LevelCosts>& levels, const LoopNest& m);

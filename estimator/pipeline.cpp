@@ -5,6 +5,7 @@
 #include "estimator/compression_settings.hpp"
 #include "kmeans/container.hpp"
 #include "models/error.hpp"
+#include "models/input_file.hpp"
 #include "models/tensor_io.hpp"
 
 namespace dkm::estimator {
@@ -56,6 +57,28 @@ Loaded load_stage(const PipelineOptions& o) {
     l.container = kmeans::read_compressed(o.compressed);
     check_container_fits(*l.container, l.model, o.compressed, o.model);
   }
+  if (!o.mappings.empty()) {
+    if (!o.mapper) throw UsageError("--mapping needs the mapper (an --objective)");
+    if (!l.profile) throw UsageError("--mapping needs a hardware profile (--hw)");
+    const std::vector<LevelCosts> names = level_costs(*l.profile, {});
+    for (const std::string& arg : o.mappings) {
+      const size_t eq = arg.find('=');
+      std::string layer, file = eq == std::string::npos ? arg : arg.substr(eq + 1);
+      if (eq != std::string::npos) {
+        layer = arg.substr(0, eq);
+      } else {
+        std::vector<std::string> mac_layers;
+        for (const models::Layer& x : l.model.layers)
+          if (x.has_macs()) mac_layers.push_back(x.name);
+        if (mac_layers.size() != 1)
+          throw UsageError(fmt::format("--mapping {}: model '{}' has {} conv, linear and matmul layers; give LAYER=FILE",
+                                       arg, l.model.name, mac_layers.size()));
+        layer = mac_layers.front();
+      }
+      if (l.given_mappings.count(layer)) throw UsageError(fmt::format("--mapping: layer '{}' given twice", layer));
+      l.given_mappings[layer] = {parse_timeloop_map(read_file(file, kMaxTextInputBytes), names, file), file};
+    }
+  }
   return l;
 }
 
@@ -83,6 +106,8 @@ Estimated estimate_stage(const Loaded& l, const std::optional<kmeans::Compressed
   EstimateOptions base;
   base.batch = o.batch;
   if (o.conv_bits) base.conv_bits = o.conv_bits;
+  base.mapper = o.mapper;
+  base.given_mappings = l.given_mappings;
   EstimateOptions opt = base;
   Estimated e;
   if (compressed) {
@@ -93,7 +118,7 @@ Estimated estimate_stage(const Loaded& l, const std::optional<kmeans::Compressed
     e.ratio = compression_ratio(l.model, l.settings);
   }
   e.estimate = estimate(l.model, *l.profile, opt);
-  e.baseline = estimate(l.model, *l.profile, base);
+  e.baseline = opt.compression.empty() ? e.estimate : estimate(l.model, *l.profile, base);  // the same when nothing is compressed
   return e;
 }
 

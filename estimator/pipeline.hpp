@@ -6,6 +6,7 @@
 //   compress_stage the planned layers weight-shared by k-means (or the container read by load_stage);
 //   estimate_stage both energy metrics, compressed and uncompressed, and the compression ratio.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,10 @@ struct PipelineOptions {
   kmeans::CompressOptions kmeans;
   int64_t batch = 0;                    // 0 = the model's batch
   int conv_bits = 0;                    // 0 = the model's widths
+  std::optional<MapperOptions> mapper;  // also map every MAC layer (EstimateOptions::mapper)
+  // Mappings to evaluate instead of searching, "LAYER=FILE" (Timeloop's map.txt form); a bare FILE when
+  // the model has one conv, linear or matmul layer. Needs `mapper`.
+  std::vector<std::string> mappings;
 };
 
 // Stage 1.
@@ -50,6 +55,7 @@ struct Loaded {
   Weights weights;                                   // the original weights; empty when none are known
   std::string weights_source;                        // file name, model file or "--random-weights"
   std::optional<kmeans::CompressedModel> container;  // read from options.compressed
+  std::map<std::string, std::pair<LoopNest, std::string>> given_mappings;  // layer -> (mapping, file)
 };
 
 // The weights of options.weights, options.random_seed or the model's own (ONNX), read one tensor at a

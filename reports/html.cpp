@@ -117,6 +117,20 @@ void check_input(const ReportInput& in) {
   }
 }
 
+// Each layer's mapping from the mapping search, as a list that wraps (long loop nests never widen the page).
+std::string mapping_panel(const ReportInput& in) {
+  std::string items;
+  for (const ReportLayer& l : in.layers)
+    if (!l.mapping.empty())
+      items += fmt::format("<li><strong>{}</strong>: {} {}, {} cycles; <code>{}</code></li>\n", esc(l.name),
+                           short_number(l.mapped_energy, 4), esc(in.energy_unit), short_number(static_cast<double>(l.cycles)),
+                           esc(l.mapping));
+  if (items.empty()) return "";
+  return "<details class=\"mappings\">\n<summary>Mappings: the energy-optimal loop nest of each layer (one group; per "
+         "level its loops outermost first; x, y: spatial) with its energy and cycles</summary>\n<ul>\n" +
+         items + "</ul>\n</details>\n";
+}
+
 std::string summary(const ReportInput& in, const ReportTotals& t) {
   const std::string& u = in.energy_unit;
   std::string out = "<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">\n";
@@ -356,6 +370,7 @@ std::string render_report(const ReportInput& in) {
          "for the whole batch; ratios are uncompressed ÷ compressed.</p>\n";
   out += html_table(report_layer_table(in), "Per-layer results; the CSV columns of the same names are described in "
                                             "docs/reports.md.");
+  out += mapping_panel(in);
   out += "</section>\n";
   out += energy_section(in);
   out += compression_section(in);

@@ -41,6 +41,11 @@ struct ReportLayer {
   double hierarchy_energy = 0, hierarchy_energy_uncompressed = 0;
   std::vector<double> energy_by_level;  // hierarchy energy per ReportInput::levels (compressed layer)
   std::vector<double> energy_by_type;   // per ReportInput::data_types
+  // The mapping search's result for the layer (estimator/layer_mapping.hpp), when it ran: energy,
+  // cycles, and the loop nest as one line, per level its loops outermost first.
+  double mapped_energy = kNotComputed;
+  int64_t cycles = 0;
+  std::string mapping;
 };
 
 // Both metrics over cluster rates (conv layers), and the uncompressed totals they are relative to.

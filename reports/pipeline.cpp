@@ -102,6 +102,7 @@ Run run_configuration(const RunOptions& o) {
   p.kmeans.threads = o.threads;
   p.batch = o.batch;
   p.conv_bits = o.conv_bits;
+  p.mapper = estimator::MapperOptions{estimator::Objective::energy};  // the mapping column of the report
   estimator::PipelineResult r = estimator::run_pipeline(p);
   Run run;
   run.options = o;
@@ -169,6 +170,11 @@ ReportInput report_input(const Run& run, const std::vector<double>& sweep_rates,
     r.energy_by_level.push_back(le.hierarchy.mac_energy);
     for (DataType d : estimator::kDataTypes) r.energy_by_type.push_back(le.hierarchy.type_energy(d));
     r.energy_by_type.push_back(le.hierarchy.mac_energy);
+    if (le.mapped) {
+      r.mapped_energy = le.mapped->energy();
+      r.cycles = le.mapped->cycles();
+      r.mapping = estimator::format_mapping_line(estimator::level_costs(run.profile, {}), le.mapped->mapping);
+    }
     in.layers.push_back(std::move(r));
   }
 

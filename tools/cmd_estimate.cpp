@@ -1,12 +1,15 @@
 // `dkm estimate MODEL [--hw PROFILE] [--plan PLAN | --compressed FILE] [--batch N] [--conv-bits B]
-//  [--csv F] [--json F]`: per-layer inference energy by the paper's metric and the row-stationary
-// hierarchy model, with the per-level and per-data-type breakdown (docs/hwprofile.md).
+//  [--objective O] [--mapping [LAYER=]FILE]... [--no-mapper] [--csv F] [--json F]`: per-layer inference
+// energy by the paper's metric, the row-stationary hierarchy model and the mapping search, with the
+// per-level and per-data-type breakdown and each layer's mapping (docs/hwprofile.md).
+#include <array>
 #include <memory>
 #include <optional>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "estimator/mapper.hpp"
 #include "estimator/pipeline.hpp"
 #include "models/output_files.hpp"
 #include "models/runtime/calibration.hpp"
@@ -31,6 +34,9 @@ struct EstimateCliOptions {
   int64_t batch = 0;
   int conv_bits = 0;
   std::string csv_path, json_path;
+  std::string objective = "energy";
+  std::vector<std::string> mappings;
+  bool no_mapper = false;
 };
 
 std::string unit_key(estimator::EnergyUnit u) { return u == estimator::EnergyUnit::pj ? "pj" : "mac_normalised"; }
@@ -45,6 +51,18 @@ double type_sum(const estimator::Totals& t, DataType d) {
   double s = 0;
   for (Level l : estimator::kLevels) s += t.hierarchy_by[static_cast<size_t>(d)][static_cast<size_t>(l)];
   return s;
+}
+
+// The mapped energy, per MAC, cycles and utilisation; empty cells where the layer was not mapped.
+[[gnu::noinline]] void append_mapped(std::vector<reports::Cell>& row, const estimator::LayerEstimate& le) {
+  if (!le.mapped) {
+    row.resize(row.size() + 4);
+    return;
+  }
+  row.emplace_back(le.mapped->energy());
+  row.emplace_back(le.mapped->energy() / static_cast<double>(le.paper.macs));
+  row.emplace_back(le.mapped->cycles());
+  row.emplace_back(le.mapped->utilization);
 }
 
 // Every per-layer number, units in the keys.
@@ -76,6 +94,9 @@ reports::Table layer_table(const estimator::Estimate& e) {
     for (Level l : estimator::kLevels)
       t.columns.push_back({std::string(to_string(d)) + "_" + std::string(to_string(l)) + "_accesses",
                            std::string(to_string(d)) + "@" + std::string(to_string(l))});
+  for (auto [key, header] : {std::pair{"mapped_energy_" + u, "mapped [" + ut + "]"}, {"mapped_per_mac_" + u, "mapped/MAC"},
+                             {std::string("cycles"), "cycles"}, {std::string("utilization"), "util"}})
+    t.columns.push_back({key, header});
   for (const auto& le : e.layers) {
     const auto& h = le.hierarchy;
     const auto& c = le.compression;
@@ -99,7 +120,8 @@ reports::Table layer_table(const estimator::Estimate& e) {
     for (Level l : estimator::kLevels) row.push_back(h.level_energy(l));
     for (DataType d : estimator::kDataTypes) row.push_back(h.type_energy(d));
     for (DataType d : estimator::kDataTypes)
-      for (Level l : estimator::kLevels) row.push_back(h.at(d, l));
+      for (Level l : estimator::kLevels) row.emplace_back(h.at(d, l));
+    append_mapped(row, le);
     t.rows.push_back(std::move(row));
   }
   const auto& tot = e.totals;
@@ -109,6 +131,12 @@ reports::Table layer_table(const estimator::Estimate& e) {
                                    tot.hierarchy_mac_energy};
   for (Level l : estimator::kLevels) total.push_back(level_sum(tot, l));
   for (DataType d : estimator::kDataTypes) total.push_back(type_sum(tot, d));
+  while (total.size() + 4 < t.columns.size()) total.push_back({});
+  if (tot.mapped_cycles > 0) {
+    total.push_back(tot.mapped_energy);
+    total.push_back(tot.mapped_per_mac());
+    total.push_back(tot.mapped_cycles);
+  }
   while (total.size() < t.columns.size()) total.push_back({});
   t.total = std::move(total);
   return t;
@@ -121,7 +149,8 @@ reports::Table text_columns(const reports::Table& full) {
   for (size_t i = 0; i < full.columns.size(); ++i) {
     const std::string& k = full.columns[i].key;
     if (k == "labels" || k == "n_w" || k == "n_x" || k == "comp_full_adders" || k == "r_w_bits" || k == "r_x_bits" ||
-        k.starts_with("paper_energy") || k.starts_with("hierarchy_energy") || k.ends_with("_accesses"))
+        k.starts_with("paper_energy") || k.starts_with("hierarchy_energy") || k.starts_with("mapped_energy") ||
+        k.ends_with("_accesses"))
       continue;
     keep.push_back(i);
   }
@@ -156,7 +185,45 @@ ordered_json totals_json(const estimator::Totals& t, estimator::EnergyUnit unit)
           {"hierarchy_by_level", by_level},
           {"hierarchy_by_data_type", by_type},
           {"element_ops", t.element_ops},
-          {"elementwise_energy_" + u, t.elementwise_energy}};
+          {"elementwise_energy_" + u, t.elementwise_energy},
+          {"mapped_energy_" + u, t.mapped_energy},
+          {"mapped_per_mac_" + u, t.mapped_per_mac()},
+          {"mapped_cycles", t.mapped_cycles},
+          {"layers_with_changed_mapping", t.mapping_changes},
+          {"layers_whose_dense_mapping_no_longer_fits", t.mapping_changes_unfit},
+          {"changed_mapping_saving_" + u, t.mapping_change_saving}};
+}
+
+// Each mapped layer's loop nest: per level, outermost first, its loops (the factors and the order).
+ordered_json mappings_json(const estimator::Estimate& e, const estimator::HwProfile& hw) {
+  const std::string u = unit_key(e.unit);
+  ordered_json rows = ordered_json::array();
+  for (const auto& le : e.layers) {
+    if (!le.mapped) continue;
+    const estimator::LayerMapping& m = *le.mapped;
+    ordered_json levels = ordered_json::array();
+    for (size_t l = 0; l < m.mapping.levels.size(); ++l) {
+      ordered_json loops = ordered_json::array();
+      for (const estimator::Loop& lp : m.mapping.levels[l])
+        loops.push_back({{"dim", std::string(1, estimator::kDimNames[static_cast<size_t>(lp.dim)])},
+                         {"bound", lp.bound},
+                         {"kind", lp.kind == estimator::LoopKind::temporal    ? "temporal"
+                                  : lp.kind == estimator::LoopKind::spatial_x ? "spatial_x"
+                                                                               : "spatial_y"}});
+      levels.push_back({{"level", hw.levels[l].name}, {"loops", loops}});
+    }
+    ordered_json row = {{"layer", le.name},
+                        {"given", m.given},
+                        {"groups", m.groups},
+                        {"cycles", m.cycles()},
+                        {"utilization", m.utilization},
+                        {"energy_" + u, m.energy()},
+                        {"levels", levels},
+                        {"changed_by_compression", le.mapping_changed}};
+    if (le.energy_on_dense_mapping) row["energy_on_dense_mapping_" + u] = *le.energy_on_dense_mapping;
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 // Layers without MACs, priced the same by both metrics (estimator/estimate.hpp: ElementwiseEstimate).
@@ -186,6 +253,9 @@ void run_estimate(const EstimateCliOptions& o) {
   p.run_kmeans = false;  // a plan is estimated with uniform labels; real labels come from --compressed
   p.batch = o.batch;
   p.conv_bits = o.conv_bits;
+  if (!o.no_mapper) p.mapper = estimator::MapperOptions{estimator::parse_objective(o.objective, "--objective")};
+  else if (!o.mappings.empty()) throw UsageError("--mapping and --no-mapper exclude each other");
+  p.mappings = o.mappings;
   const estimator::PipelineResult r = estimator::run_pipeline(p);
   // The plan's activation-weighted layers are checked against --stats as `dkm compress` would; uniform
   // labels do not depend on the weighting.
@@ -209,6 +279,10 @@ void run_estimate(const EstimateCliOptions& o) {
                       {"layers", reports::to_json_rows(table)},
                       {"elementwise_layers", elementwise_json(e)},
                       {"totals", totals_json(e.totals, e.unit)}};
+  if (p.mapper) {
+    out["mapper_objective"] = std::string(estimator::to_string(p.mapper->objective));
+    out["mappings"] = mappings_json(e, hw);
+  }
   if (e.uncompressed) {
     out["uncompressed_totals"] = totals_json(*e.uncompressed, e.unit);
     out["ratios"] = {{"paper_metric_uncompressed_over_compressed", e.uncompressed->paper_energy / e.totals.paper_energy},
@@ -231,6 +305,22 @@ void run_estimate(const EstimateCliOptions& o) {
              reports::format_cell(e.totals.paper_energy, 4), unit);
   fmt::print("hierarchy:    {} {} per MAC ({} {} total; {} MACs)\n", reports::format_cell(e.totals.hierarchy_per_mac(), 4),
              unit, reports::format_cell(e.totals.hierarchy_energy, 4), unit, reports::format_cell(e.totals.macs, 0));
+  if (p.mapper) {
+    fmt::print("mapped ({} objective): {} {} per MAC ({} {} total; {} cycles)\n", estimator::to_string(p.mapper->objective),
+               reports::format_cell(e.totals.mapped_per_mac(), 4), unit, reports::format_cell(e.totals.mapped_energy, 4), unit,
+               reports::format_cell(e.totals.mapped_cycles, 0));
+    if (e.uncompressed)
+      fmt::print("compression changed the mapping of {} layers ({} where the dense layer's mapping no longer fits beside "
+                 "the codebook); the others' own mappings save {} {} against the dense layers' mappings\n",
+                 e.totals.mapping_changes, e.totals.mapping_changes_unfit,
+                 reports::format_cell(e.totals.mapping_change_saving, 4), unit);
+    const std::vector<estimator::LevelCosts> names = estimator::level_costs(hw, {});
+    fmt::print("\nmappings (one group; per level its loops outermost first, x / y spatial):\n");
+    for (const auto& le : e.layers)
+      if (le.mapped)
+        fmt::print("  {}{}: {}\n", le.name, le.mapped->given ? " (given)" : "",
+                   estimator::format_mapping_line(names, le.mapped->mapping));
+  }
   if (!e.elementwise.empty())
     fmt::print("layers without MACs ({}): {} element operations and their activation traffic, {} {} in both metrics "
                "(not in the totals above)\n",
@@ -256,6 +346,10 @@ void setup_estimate(CLI::App& app) {
       ->check(integer_in(1, 32));
   cmd->add_option("--csv", o->csv_path, "write the per-layer table as CSV (- for standard output)");
   cmd->add_option("--json", o->json_path, "write the result as JSON (- for standard output)");
+  cmd->add_option("--objective", o->objective, "the mapping search's objective: energy (default), delay, edp, delay-energy");
+  cmd->add_option("--mapping", o->mappings,
+                  "[LAYER=]FILE: evaluate this mapping (Timeloop's map.txt form) for the layer instead of searching");
+  cmd->add_flag("--no-mapper", o->no_mapper, "skip the mapping search (paper metric and row-stationary model only)");
   cmd->callback([o] { run_estimate(*o); });
 }
 

@@ -1,6 +1,8 @@
 // `dkm estimate` and `dkm sweep` end to end: profile named, tables, JSON shape, errors exit 2.
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support.hpp"
@@ -75,4 +77,62 @@ TEST_CASE("dkm sweep: both metrics per rate and R^2") {
         j["rates"][0]["conv_hierarchy_energy_mac_normalised"].get<double>());
   CHECK(run_dkm("sweep alexnet --rates 0,0.5").exit_code == 2);
   CHECK(run_dkm("sweep alexnet").exit_code == 2);
+}
+
+TEST_CASE("dkm estimate: each layer's mapping as a loop nest, the objective named, --mapping evaluates a map.txt") {
+  TempDir dir;
+  auto r = run_dkm("estimate lenet5 --hw eyeriss-like-timeloop --objective delay --json '" + (dir / "m.json") + "'");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("mapped (delay objective)") != std::string::npos);
+  auto j = nlohmann::json::parse(slurp(dir / "m.json"));
+  CHECK(j["mapper_objective"] == "delay");
+  REQUIRE(j["mappings"].size() == 4);
+  for (const auto& m : j["mappings"]) {
+    CHECK(m["cycles"].get<int64_t>() > 0);
+    CHECK(m["utilization"].get<double>() > 0);
+    CHECK(m["utilization"].get<double>() <= 1);
+    REQUIRE(m["levels"].size() == 6);  // eyeriss-like-timeloop's levels, DRAM first
+    CHECK(m["levels"][0]["level"] == "DRAM");
+    int64_t macs = 1;
+    for (const auto& level : m["levels"])
+      for (const auto& loop : level["loops"]) macs *= loop["bound"].get<int64_t>();
+    const std::string layer = m["layer"];
+    for (const auto& row : j["layers"])
+      if (row["layer"] == layer) CHECK(macs == row["macs"].get<int64_t>());  // one group, batch 1
+  }
+
+  // The first layer's own mapping written back as a map.txt and evaluated: the same cycles and energy.
+  std::string text;
+  for (const auto& level : j["mappings"][0]["levels"]) {
+    text += level["level"].get<std::string>() + " [ ]\n";
+    for (const auto& loop : level["loops"]) {
+      const std::string kind = loop["kind"];
+      text += "| for " + loop["dim"].get<std::string>() + " in [0:" + std::to_string(loop["bound"].get<int64_t>()) + ")" +
+              (kind == "spatial_x" ? " (Spatial-X)" : kind == "spatial_y" ? " (Spatial-Y)" : "") + "\n";
+    }
+  }
+  std::ofstream(dir / "map.txt") << text;
+  const std::string first = j["mappings"][0]["layer"];
+  auto g = run_dkm("estimate lenet5 --hw eyeriss-like-timeloop --mapping '" + first + "=" + (dir / "map.txt") +
+                   "' --json '" + (dir / "g.json") + "'");
+  REQUIRE(g.exit_code == 0);
+  auto gj = nlohmann::json::parse(slurp(dir / "g.json"));
+  CHECK(gj["mappings"][0]["given"] == true);
+  CHECK(gj["mappings"][0]["cycles"] == j["mappings"][0]["cycles"]);
+  CHECK(gj["mappings"][0]["energy_pj"] == j["mappings"][0]["energy_pj"]);
+  CHECK(g.out.find(first + " (given)") != std::string::npos);
+
+  // Bad input: one error naming the file (and the line), exit 2.
+  std::ofstream(dir / "bad.txt") << "DRAM [ ]\n| for C in [0:3\n";
+  auto bad = run_dkm("estimate lenet5 --hw eyeriss-like-timeloop --mapping '" + first + "=" + (dir / "bad.txt") + "'");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("bad.txt: line 2") != std::string::npos);
+  std::ofstream(dir / "wrong.txt") << "DRAM [ ]\n| for C in [0:3)\n";
+  auto wrong = run_dkm("estimate lenet5 --hw eyeriss-like-timeloop --mapping '" + first + "=" + (dir / "wrong.txt") + "'");
+  CHECK(wrong.exit_code == 2);
+  CHECK(wrong.err.find("wrong.txt") != std::string::npos);
+  CHECK(wrong.err.find("a mapping legal on profile eyeriss-like-timeloop") != std::string::npos);
+  CHECK(run_dkm("estimate lenet5 --hw eyeriss-like-timeloop --mapping '" + (dir / "map.txt") + "'").exit_code == 2);
+  CHECK(run_dkm("estimate lenet5 --objective fastest").exit_code == 2);
+  CHECK(run_dkm("estimate lenet5 --no-mapper --mapping '" + (dir / "map.txt") + "'").exit_code == 2);
 }

@@ -2,6 +2,8 @@
 // eyeriss-like-timeloop, once per objective, one thread. Usage: dkm_bench_mapper TIMELOOP_DIR [--table].
 // Prints the wall time per objective and the layer that took longest (docs/benchmarks.md); with --table
 // also the validation table of docs/validation.md (per network, count-weighted pJ/MAC).
+// dkm_bench_mapper --zoo [OBJECTIVE]: every conv, linear and matmul layer of every zoo model on every
+// shipped profile, identical shapes searched once per model and profile (estimator/layer_mapping.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,14 +14,52 @@
 
 #include <fmt/core.h>
 
+#include "estimator/layer_mapping.hpp"
 #include "estimator/mapper.hpp"
+#include "models/model.hpp"
+
+namespace {
+
+int bench_zoo(dkm::estimator::Objective objective) {
+  using namespace dkm;
+  using namespace dkm::estimator;
+  std::vector<models::Model> zoo;
+  for (const auto& entry : models::zoo()) zoo.push_back(models::load_model(entry.name));
+  std::vector<HwProfile> profiles;
+  for (const auto& f : profile_files()) profiles.push_back(load_profile(std::string(f.name.substr(0, f.name.size() - 5))));
+  double all = 0;
+  for (const HwProfile& p : profiles) {
+    double per_profile = 0;
+    for (const models::Model& m : zoo) {
+      auto t0 = std::chrono::steady_clock::now();
+      MappingCache cache(p, {objective});
+      int64_t layers = 0;
+      for (const models::Layer& layer : m.layers) {
+        if (!layer.has_macs()) continue;
+        const ConvProblem prob = conv_problem(m, layer, m.batch);
+        cache.map(workload_of(prob), space_bits(prob, {}, p), p.mac_energy_at(prob.weight_bits, prob.act_bits));
+        ++layers;
+      }
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      per_profile += s;
+      fmt::print("{} on {}: {} layers, {} searched, {:.3f} s\n", m.name, p.name, layers, cache.searches(), s);
+    }
+    fmt::print("{}: all {} models in {:.3f} s\n", p.name, zoo.size(), per_profile);
+    all += per_profile;
+  }
+  fmt::print("objective {}: {} models x {} profiles in {:.3f} s\n", to_string(objective), zoo.size(), profiles.size(), all);
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace dkm::estimator;
   if (argc < 2) {
-    fmt::print(stderr, "usage: dkm_bench_mapper TIMELOOP_DIR\n");
+    fmt::print(stderr, "usage: dkm_bench_mapper TIMELOOP_DIR [--table] | --zoo [OBJECTIVE]\n");
     return 2;
   }
+  if (std::string(argv[1]) == "--zoo") return bench_zoo(argc > 2 ? parse_objective(argv[2], "OBJECTIVE") : Objective::energy);
   std::ifstream in(std::string(argv[1]) + "/timeloop-v3-eyeriss-like.csv");
   std::string line;
   std::getline(in, line);

@@ -275,6 +275,9 @@ void bind_estimator(py::module_& m) {
         estimator::PipelineOptions options;
         options.batch = batch;
         options.conv_bits = conv_bits.value_or(0);
+        // The mapping search as `dkm estimate` runs it by default: the paper metric's N_w and N_x come
+        // from the chosen mapping, so both report the same numbers.
+        options.mapper = estimator::MapperOptions{estimator::Objective::energy};
         const estimator::Estimated r = estimator::estimate_stage(loaded, container, options);
         const estimator::Estimate& e = r.estimate;
         py::dict d;
