@@ -135,8 +135,11 @@ void run_compress(const CompressOptions& o) {
   kept.model = model.name;
   kept.random_weights = o.random_seed.has_value();
   kept.weights_seed = o.random_seed.value_or(0);
+  size_t weighted = 0, corrected = 0;
   kmeans::compress_streamed(model, *weights, settings, p.kmeans, [&](kmeans::CompressedLayer&& l) {
     writer.add(l);
+    weighted += l.weighting == kmeans::Weighting::activation ? 1 : 0;
+    corrected += l.bias_corrected ? 1 : 0;
     if (auto r = estimator::compression_ratio(model, l, "compressed model '" + model.name + "'")) shared.push_back(*r);
     rows.push_back({l.name, l.warning, l.k, l.vectors(), l.dim, l.sparsity, l.mse, l.time_ms, l.iterations});
     if (!o.onnx_out.empty()) kept.layers.push_back(std::move(l));
@@ -183,11 +186,6 @@ void run_compress(const CompressOptions& o) {
     if (!l.warning.empty()) fmt::print("warning: {}: {}\n", l.name, l.warning);
   for (const auto& s : settings)
     if (!s.compress) fmt::print("note: {} is not compressed (plan says compress: false)\n", s.layer);
-  size_t weighted = 0, corrected = 0;
-  for (const auto& l : compressed.layers) {
-    weighted += l.weighting == kmeans::Weighting::activation ? 1 : 0;
-    corrected += l.bias_corrected ? 1 : 0;
-  }
   if (weighted || corrected)
     fmt::print("activation-aware: {} layer(s) weighted by input second moments, {} bias(es) corrected (statistics {})\n",
                weighted, corrected, o.stats);
