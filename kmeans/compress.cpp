@@ -60,7 +60,7 @@ struct PreparedLayer {
 
 PreparedLayer prepare_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device) {
   PreparedLayer p;
-  const auto shape = vector_shape(weight.shape, s.granularity);
+  const auto shape = vector_shape(weight.shape, s.granularity, s.dim);
   const int64_t n = shape.vectors, dim = shape.dim;
   p.vectors = weight.values;
   CompressedLayer& out = p.out;
@@ -154,13 +154,16 @@ void check_weights(const models::Model& model, const Weights& weights, std::span
                    const std::string& source) {
   for (const LayerSetting* s : planned) {
     const std::string name = s->layer + ".weight";
+    const bool linear = s->weight_shape.size() == 2;
+    const char* layout = linear ? "(out, in)" : "(OIHW)";
     auto it = weights.find(name);
     if (it == weights.end())
       throw InputError(source, name,
-                       fmt::format("a tensor of shape [{}] (OIHW) for conv layer '{}'", fmt::join(s->weight_shape, ", "), s->layer));
+                       fmt::format("a tensor of shape [{}] {} for {} layer '{}'", fmt::join(s->weight_shape, ", "), layout,
+                                   linear ? "linear" : "conv", s->layer));
     if (it->second.shape != s->weight_shape)
       throw InputError(source, name,
-                       fmt::format("shape [{}] (OIHW) as the model spec says, got [{}]", fmt::join(s->weight_shape, ", "),
+                       fmt::format("shape [{}] {} as the model spec says, got [{}]", fmt::join(s->weight_shape, ", "), layout,
                                    fmt::join(it->second.shape, ", ")));
     require_finite(it->second, source, name);
     const models::Layer* layer = model.find(s->layer);
