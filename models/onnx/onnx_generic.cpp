@@ -72,6 +72,12 @@ const std::map<std::string, std::string> kUnsupported = {
 
 }  // namespace
 
+void Importer::refuse_unsupported(const std::string& op) const {
+  if (auto it = kUnsupported.find(op); it != kUnsupported.end())
+    fail(fmt::format("unsupported operator {}: dkm does not model its arithmetic; the nearest supported alternative "
+                     "is {} (docs/onnx.md)", op, it->second));
+}
+
 // ONNX's shape inference on the graph with the input's fixed dims. Float initializers go in without
 // their data (only integer ones, such as Reshape's shapes, are read), so a large model is not copied.
 void Importer::infer_shapes() {
@@ -82,6 +88,9 @@ void Importer::infer_shapes() {
   constexpr int64_t kMax = int64_t{1} << 32;
   for (const auto& n : graph_.node()) {
     node_ = &n;
+    // Refused before ONNX's inference runs on them: its ConvTranspose rule reads the weight's second
+    // dim without checking the rank (a SIGSEGV inside libonnx on a rank-1 weight; fuzz_onnx found it).
+    refuse_unsupported(n.op_type());
     if (windowed.count(n.op_type()))
       for (const char* name : {"kernel_shape", "strides", "dilations", "pads", "group"}) {
         const auto* a = attr(name);
@@ -219,9 +228,7 @@ void Importer::count_weights(int first, int last) {
 
 void Importer::generic() {
   const std::string& op = node_->op_type();
-  if (auto it = kUnsupported.find(op); it != kUnsupported.end())
-    fail(fmt::format("unsupported operator {}: dkm does not model its arithmetic; the nearest supported alternative "
-                     "is {} (docs/onnx.md)", op, it->second));
+  refuse_unsupported(op);
   std::vector<const Value*> acts;
   std::vector<const Constant*> consts;
   for (int i = 0; i < node_->input_size(); ++i) {

@@ -82,6 +82,7 @@ class Importer {
 
   // onnx_generic.cpp
   void infer_shapes();
+  void refuse_unsupported(const std::string& op) const;  // one line naming the nearest supported alternative
   void infer_from(int first_node);
   Shape shape_in(const std::vector<int64_t>& dims, bool image) const;  // docs/model-spec.md "Shapes"
   Shape shape_of(const Value& v) const;

@@ -323,6 +323,12 @@ def main():
     put("onnx-maxpool-pads-and-auto-pad.onnx",
         window_model("MaxPool", ints_attr("kernel_shape", [2, 2]) + ints_attr("pads", [1, 1, 1, 1]) +
                      field(5, field(1, "auto_pad") + field(4, "SAME_UPPER") + field(20, 3)), weight=False))
+    # ConvTranspose with a rank-1 weight: ONNX's own inference read the weight's second dim (SIGSEGV in libonnx).
+    up = field(1, "x") + field(1, "w") + field(2, "y") + field(3, "up") + field(4, "ConvTranspose")
+    put("onnx-convtranspose-rank1-weight.onnx",
+        field(1, 8) + field(7, field(1, up) + field(2, "g") + field(5, tensor("w", [16], [0.5] * 16)) +
+                             field(11, value_info("x", [1, 4, 8, 8])) + field(12, value_info("y", [1, 4, 8, 8]))) +
+        field(8, field(1, "") + field(2, 13)))
 
     # --- dkm run / calibrate / evaluate on tiny-model.json (input 1x6x6, conv1 2x1x3x3, fc 3x32) ---
     fc = npy(shape=(3, 32), data=struct.pack("<96f", *[0.001 * i for i in range(96)]))

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <vector>
 
 #include "models/onnx/onnx_internal.hpp"
@@ -213,6 +214,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     onnx::ModelProto m = base;
     Bytes b{data + 1, size - 1};
     for (int k = 0; k < 32 && b.more(); ++k) edit(m, b);
+    // A structural find becomes a catalogue case through the edited model itself: run the reproducer
+    // with DKM_FUZZ_ONNX_DUMP=FILE to write it out.
+    if (const char* dump = std::getenv("DKM_FUZZ_ONNX_DUMP")) {
+      std::ofstream out(dump, std::ios::binary);
+      out << m.SerializeAsString();
+    }
     dkm::fuzz::expect_clean([&] { import(m); });
     return 0;
   }
