@@ -217,15 +217,20 @@ void Importer::pool(bool max, bool global) {
 
 void Importer::batchnorm() {
   const Value& x = value_input(0);
-  if (!(is_nchw(x) || is_flat(x)) || !unpadded(x)) fail("expected a batch norm of an N,C,H,W or N,F input");
+  if (!(image_like(x) || is_flat(x)) || !unpadded(x)) fail("expected a batch norm of an N,C,H,W or N,F input");
   for (int i = 1; i <= 4; ++i)
     if (const_input(i).numel() != x.dims[1])
       fail(fmt::format("expected input {} to hold {} per-channel values", i, x.dims[1]));
   Layer l;
   l.kind = LayerKind::batchnorm;
   count_weights(1, 4);  // scale and shift are the parameters; the running mean and variance are not
-  Layer& made = emit(std::move(l), {x.layer});
-  set_output(Value{made.name, x.dims, x.perm});
+  // A rank-4 value of another layout (maxvit's MBConv after its window attention) is read as N,C,H,W,
+  // through a rearrange layer where the producer's shape differs (as Conv reads it).
+  if (is_flat(x) || is_nchw(x)) {
+    Layer& made = emit(std::move(l), {x.layer});
+    return set_output(Value{made.name, x.dims, x.perm});
+  }
+  set_output(value_of(emit(std::move(l), {image_layer(x)})));
 }
 
 // Add(x, c) right after a Conv/Gemm/MatMul with c one value per channel: the layer's bias.

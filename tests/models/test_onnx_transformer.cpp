@@ -157,6 +157,30 @@ TEST_CASE("onnx: an operator with arithmetic dkm does not model is one line with
   CHECK(error_of(sum).find("got equation 'bhij,bjhi->bh' on [1,3,4,5] and [5,4,3,1]") != std::string::npos);
 }
 
+TEST_CASE("onnx: a batch norm of an N,C,H,W tensor reshaped from tokens reads it through a rearrange") {
+  // Tokens [1, 16, 3] -> Reshape [1, 4, 4, 3] -> Transpose to [1, 3, 4, 4] (maxvit's MBConv after attention).
+  OnnxGraph g(13);
+  g.input("x", {1, 3, 4, 4});
+  g.init_ints("tokens", {1, 16, 3});
+  g.init_ints("grid", {1, 4, 4, 3});
+  g.node("Reshape", {"x", "tokens"}, {"t"}, "to_tokens");
+  g.node("Reshape", {"t", "grid"}, {"h"}, "to_grid");
+  auto& tr = g.node("Transpose", {"h"}, {"c"}, "to_nchw");
+  auto* perm = tr.add_attribute();
+  perm->set_name("perm");
+  perm->set_type(onnx::AttributeProto::INTS);
+  for (int64_t p : {0, 3, 1, 2}) perm->add_ints(p);
+  for (const char* name : {"s", "b", "m", "v"}) g.init(name, {3}, {1, 0.5f, 2});
+  g.node("BatchNormalization", {"c", "s", "b", "m", "v"}, {"y"}, "bn");
+  g.output("y");
+  Model m = load(g);
+  const Layer& bn = *m.find("bn");
+  CHECK(bn.kind == LayerKind::batchnorm);
+  CHECK(bn.output_shape == Shape{3, 4, 4});
+  CHECK(m.find(bn.inputs[0])->kind == LayerKind::rearrange);
+  CHECK(bn.bn_params == 6);
+}
+
 TEST_CASE("onnx: an Einsum that is a batched matrix product is a matmul (maxvit's attention)") {
   // q, k, v [1, 2, 3, 4, 8]: "bghid,bghjd->bghij" (Q K^T: k transposed first), then "bghij,bghjd->bghid".
   OnnxGraph g(13);
