@@ -106,8 +106,9 @@ class MacCounter:
         import math
         ops = ops[0] if len(ops) == 1 and isinstance(ops[0], (list, tuple)) else ops
         sizes = {}
-        for term, t in zip(equation.split("->")[0].split(","), ops):
-            sizes.update(zip(term.strip(), t.shape))
+        # Letters only: maxvit writes "B G H I D, B G H J D -> B G H I J", spaces between the letters.
+        for term, t in zip(equation.replace(" ", "").split("->")[0].split(","), ops):
+            sizes.update(zip(term, t.shape))
         self.macs += math.prod(sizes.values())
 
     def count(self, model, x):
