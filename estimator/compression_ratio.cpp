@@ -94,18 +94,26 @@ LayerRatio layer_ratio(const std::string& name, int64_t vectors, int64_t dim, in
   return l;
 }
 
+std::optional<LayerRatio> compression_ratio(const models::Model& model, const kmeans::CompressedLayer& c,
+                                            const std::string& source, const CountingRules& rules) {
+  const models::Layer& layer = weighted_layer(model, c.name, source);
+  if (c.k >= c.vectors()) return std::nullopt;  // unchanged layers are kept at full precision
+  std::vector<int64_t> histogram(static_cast<size_t>(c.k), 0);
+  for (int32_t label : c.labels) ++histogram[label];
+  LayerRatio l = layer_ratio(c.name, c.vectors(), c.dim, layer.bias_count, histogram, rules);
+  l.sparsity = c.sparsity;
+  return l;
+}
+
+ModelRatio compression_ratio(const models::Model& model, std::vector<LayerRatio> shared, const CountingRules& rules) {
+  return assemble(model, std::move(shared), rules);
+}
+
 ModelRatio compression_ratio(const models::Model& model, const kmeans::CompressedModel& compressed,
                              const CountingRules& rules) {
   std::vector<LayerRatio> shared;
-  for (const auto& c : compressed.layers) {
-    const models::Layer& layer = weighted_layer(model, c.name, "compressed model '" + compressed.model + "'");
-    if (c.k >= c.vectors()) continue;  // unchanged layers are kept at full precision
-    std::vector<int64_t> histogram(static_cast<size_t>(c.k), 0);
-    for (int32_t label : c.labels) ++histogram[label];
-    LayerRatio l = layer_ratio(c.name, c.vectors(), c.dim, layer.bias_count, histogram, rules);
-    l.sparsity = c.sparsity;
-    shared.push_back(std::move(l));
-  }
+  for (const auto& c : compressed.layers)
+    if (auto l = compression_ratio(model, c, "compressed model '" + compressed.model + "'", rules)) shared.push_back(std::move(*l));
   return assemble(model, std::move(shared), rules);
 }
 

@@ -6,6 +6,7 @@
 // CR = original bits / compressed bits. What is counted follows paper.md section 2 by default (conv and
 // linear weights and biases at 32 bits, batch-norm not counted, codebooks at 32 bits) and is switchable.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -63,6 +64,13 @@ LayerRatio layer_ratio(const std::string& name, int64_t vectors, int64_t dim, in
 // layer of `model`.
 ModelRatio compression_ratio(const models::Model& model, const kmeans::CompressedModel& compressed,
                              const CountingRules& rules = {});
+
+// The two halves of the above, for a caller that counts each layer as it is compressed and then drops
+// its labels (`dkm compress` on a model larger than memory): one layer (nullopt for a layer kept
+// unchanged, K == N; `source` names the container in errors), and the model from such layers.
+std::optional<LayerRatio> compression_ratio(const models::Model& model, const kmeans::CompressedLayer& layer,
+                                            const std::string& source, const CountingRules& rules = {});
+ModelRatio compression_ratio(const models::Model& model, std::vector<LayerRatio> shared, const CountingRules& rules = {});
 
 // From a resolved plan alone, without running k-means: the sparse cluster holds floor(p N) vectors
 // and the others are spread evenly over the remaining K - 1 clusters (the most any labelling can

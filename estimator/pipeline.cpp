@@ -43,10 +43,10 @@ Loaded load_stage(const PipelineOptions& o) {
     l.settings = kmeans::resolve_plan(plan, l.model);
   }
   if (o.random_seed) {
-    l.weights = kmeans::random_weights(l.model, *o.random_seed);
+    if (!o.stream_weights) l.weights = kmeans::random_weights(l.model, *o.random_seed);
     l.weights_source = "--random-weights";
   } else if (!o.weights.empty()) {
-    l.weights = load_weights(o.weights);
+    if (!o.stream_weights) l.weights = load_weights(o.weights);
     l.weights_source = o.weights;
   } else if (!l.model.weights.empty()) {  // an ONNX file carries its own
     l.weights = l.model.weights;
@@ -57,6 +57,13 @@ Loaded load_stage(const PipelineOptions& o) {
     check_container_fits(*l.container, l.model, o.compressed, o.model);
   }
   return l;
+}
+
+std::unique_ptr<WeightSource> weight_source(const Loaded& l, const PipelineOptions& o) {
+  if (o.random_seed) return kmeans::random_source(l.model, *o.random_seed);
+  if (!o.weights.empty()) return open_weights(o.weights);
+  if (!l.model.weights.empty()) return weights_in_memory(l.model.weights, o.model);
+  throw UsageError("give --weights FILE or --random-weights SEED (" + o.model + " carries no weights)");
 }
 
 std::optional<kmeans::CompressedModel> compress_stage(const Loaded& l, const PipelineOptions& o) {

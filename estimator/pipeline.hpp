@@ -6,6 +6,7 @@
 //   compress_stage the planned layers weight-shared by k-means (or the container read by load_stage);
 //   estimate_stage both energy metrics, compressed and uncompressed, and the compression ratio.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "kmeans/plan.hpp"
 #include "models/model.hpp"
 #include "models/tensor.hpp"
+#include "models/weight_source.hpp"
 
 namespace dkm::estimator {
 
@@ -30,6 +32,9 @@ struct PipelineOptions {
   std::optional<uint64_t> random_seed;  // heavy-tailed stand-in weights instead of a file
   // false: never run k-means; a plan is estimated with uniform labels (what `dkm estimate --plan` does).
   bool run_kmeans = true;
+  // true: load_stage names the weights (weights_source) but reads none; the caller reads them one tensor
+  // at a time through weight_source (`dkm compress`, for models larger than memory).
+  bool stream_weights = false;
   kmeans::CompressOptions kmeans;       // threads, device, progress (weights_source is set by load_stage)
   int64_t batch = 0;                    // 0 = the model's batch
   int conv_bits = 0;                    // 0 = the model's widths
@@ -45,6 +50,10 @@ struct Loaded {
   std::string weights_source;                        // file name, model file or "--random-weights"
   std::optional<kmeans::CompressedModel> container;  // read from options.compressed
 };
+
+// The weights of options.weights, options.random_seed or the model's own (ONNX), read one tensor at a
+// time; `loaded` must outlive it. Throws dkm::UsageError when there are none.
+std::unique_ptr<WeightSource> weight_source(const Loaded& loaded, const PipelineOptions& options);
 
 // Stage 3.
 struct Estimated {

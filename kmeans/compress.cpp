@@ -150,53 +150,60 @@ CompressedLayer compress_layer(const Tensor& weight, const LayerSetting& s, int 
 namespace {
 
 // Every planned tensor (and declared bias) is there with the spec's shape, before the long work starts.
-void check_weights(const models::Model& model, const Weights& weights, std::span<const LayerSetting* const> planned,
-                   const std::string& source) {
+void check_weights(const models::Model& model, const WeightSource& weights, std::span<const LayerSetting* const> planned) {
   for (const LayerSetting* s : planned) {
     const std::string name = s->layer + ".weight";
     const bool linear = s->weight_shape.size() == 2;
     const char* layout = linear ? "(out, in)" : "(OIHW)";
-    auto it = weights.find(name);
-    if (it == weights.end())
-      throw InputError(source, name,
+    const auto shape = weights.shape(name);
+    if (!shape)
+      throw InputError(weights.source(name), name,
                        fmt::format("a tensor of shape [{}] {} for {} layer '{}'", fmt::join(s->weight_shape, ", "), layout,
                                    linear ? "linear" : "conv", s->layer));
-    if (it->second.shape != s->weight_shape)
-      throw InputError(source, name,
+    if (*shape != s->weight_shape)
+      throw InputError(weights.source(name), name,
                        fmt::format("shape [{}] {} as the model spec says, got [{}]", fmt::join(s->weight_shape, ", "), layout,
-                                   fmt::join(it->second.shape, ", ")));
-    require_finite(it->second, source, name);
+                                   fmt::join(*shape, ", ")));
     const models::Layer* layer = model.find(s->layer);
     if (layer && layer->bias) {
-      auto b = weights.find(s->layer + ".bias");
-      if (b == weights.end())
-        throw InputError(source, s->layer + ".bias",
+      const std::string bias = s->layer + ".bias";
+      const auto b = weights.shape(bias);
+      if (!b)
+        throw InputError(weights.source(bias), bias,
                          fmt::format("a bias of {} values (the spec declares bias for '{}')", layer->bias_count, s->layer));
-      if (b->second.numel() != layer->bias_count)
-        throw InputError(source, s->layer + ".bias",
-                         fmt::format("{} values, got {}", layer->bias_count, b->second.numel()));
-      require_finite(b->second, source, s->layer + ".bias");
+      const int64_t n = Tensor{*b, {}}.numel();
+      if (n != layer->bias_count)
+        throw InputError(weights.source(bias), bias, fmt::format("{} values, got {}", layer->bias_count, n));
     }
   }
 }
 
-// One layer after another (the CPU default): progress and wall time per layer.
-std::vector<CompressedLayer> compress_in_turn(const Weights& weights, std::span<const LayerSetting* const> planned,
-                                              const CompressOptions& options) {
-  std::vector<CompressedLayer> layers;
-  for (size_t i = 0; i < planned.size(); ++i) {
-    const LayerSetting& s = *planned[i];
-    if (options.progress) options.progress(i, planned.size(), s.layer);
-    layers.push_back(compress_layer(weights.at(s.layer + ".weight"), s, options.threads, options.device));
-  }
-  return layers;
+Tensor load_finite(const WeightSource& weights, const std::string& name) {
+  Tensor t = weights.load(name);
+  require_finite(t, weights.source(name), name);
+  return t;
+}
+
+// The bias a layer keeps, when the weights have one.
+void attach_bias(CompressedLayer& layer, const WeightSource& weights) {
+  const std::string bias = layer.name + ".bias";
+  if (weights.shape(bias)) layer.bias = load_finite(weights, bias).values;
+}
+
+std::vector<const LayerSetting*> planned_layers(std::span<const LayerSetting> settings) {
+  std::vector<const LayerSetting*> planned;
+  for (const auto& s : settings)
+    if (s.compress) planned.push_back(&s);
+  return planned;
 }
 
 // Layers of one vector length clustered in lockstep (kmeans_batch): on the GPU one launch per Lloyd
-// round serves all of them. The same bits as compress_in_turn; a group's wall time is shared among its
+// round serves all of them. The same bits as compress_streamed; a group's wall time is shared among its
 // layers in proportion to their work (vectors x K x iterations).
-std::vector<CompressedLayer> compress_together(const Weights& weights, std::span<const LayerSetting* const> planned,
+std::vector<CompressedLayer> compress_together(const WeightSource& weights, std::span<const LayerSetting* const> planned,
                                                const CompressOptions& options) {
+  std::vector<Tensor> tensors;  // what the prepared layers' spans point into
+  tensors.reserve(planned.size());
   std::vector<PreparedLayer> prepared;
   std::map<int64_t, std::vector<size_t>> groups;  // vector length -> layers that need k-means
   std::vector<CompressedLayer> layers(planned.size());
@@ -206,7 +213,8 @@ std::vector<CompressedLayer> compress_together(const Weights& weights, std::span
   };
   for (size_t i = 0; i < planned.size(); ++i) {
     const LayerSetting& s = *planned[i];
-    prepared.push_back(prepare_layer(weights.at(s.layer + ".weight"), s, options.threads, options.device));
+    tensors.push_back(load_finite(weights, s.layer + ".weight"));
+    prepared.push_back(prepare_layer(tensors.back(), s, options.threads, options.device));
     if (prepared[i].needs_kmeans) groups[prepared[i].out.dim].push_back(i);
   }
   for (size_t i = 0; i < planned.size(); ++i)
@@ -259,55 +267,114 @@ std::vector<CompressedLayer> compress_together(const Weights& weights, std::span
 
 }  // namespace
 
+void compress_streamed(const models::Model& model, const WeightSource& weights, std::span<const LayerSetting> settings,
+                       const CompressOptions& options, const std::function<void(CompressedLayer&&)>& emit) {
+  const std::vector<const LayerSetting*> planned = planned_layers(settings);
+  check_weights(model, weights, planned);
+  for (size_t i = 0; i < planned.size(); ++i) {
+    const LayerSetting& s = *planned[i];
+    if (options.progress) options.progress(i, planned.size(), s.layer);
+    CompressedLayer layer;
+    {
+      const Tensor weight = load_finite(weights, s.layer + ".weight");
+      layer = compress_layer(weight, s, options.threads, options.device);
+    }
+    attach_bias(layer, weights);
+    emit(std::move(layer));
+  }
+  if (options.progress) options.progress(planned.size(), planned.size(), "");
+}
+
 CompressedModel compress_model(const models::Model& model, const Weights& weights,
                                std::span<const LayerSetting> settings, const CompressOptions& options) {
-  std::vector<const LayerSetting*> planned;
-  for (const auto& s : settings)
-    if (s.compress) planned.push_back(&s);
-  check_weights(model, weights, planned, options.weights_source);
+  const auto source = weights_in_memory(weights, options.weights_source);
   CompressedModel out;
   out.model = model.name;
   const bool on_gpu = options.device == Device::cuda || (options.device == Device::automatic && cuda_usable());
-  out.layers = options.lockstep || on_gpu ? compress_together(weights, planned, options)
-                                          : compress_in_turn(weights, planned, options);
-  for (CompressedLayer& layer : out.layers)
-    if (auto b = weights.find(layer.name + ".bias"); b != weights.end()) layer.bias = b->second.values;
+  if (!options.lockstep && !on_gpu) {
+    compress_streamed(model, *source, settings, options, [&](CompressedLayer&& l) { out.layers.push_back(std::move(l)); });
+    return out;
+  }
+  const std::vector<const LayerSetting*> planned = planned_layers(settings);
+  check_weights(model, *source, planned);
+  out.layers = compress_together(*source, planned, options);
+  for (CompressedLayer& layer : out.layers) attach_bias(layer, *source);
   if (options.progress) options.progress(planned.size(), planned.size(), "");
   return out;
 }
 
+namespace {
+
+// Student-t with 4 degrees of freedom times 0.05, seeded from `seed` and the tensor's name.
+Tensor draw_tensor(const std::string& name, std::vector<int64_t> shape, uint64_t seed) {
+  Tensor t;
+  t.shape = std::move(shape);
+  t.values.resize(static_cast<size_t>(t.numel()));
+  Rng rng(seed ^ name_hash(name));
+  for (auto& v : t.values) {
+    // Student-t(4) = Z / sqrt(chi2_4 / 4), chi2_4 = -2 ln(U1 U2).
+    const double z = rng.normal();
+    double u = 0;
+    while (u <= 0) u = rng.uniform() * rng.uniform();
+    v = static_cast<float>(0.05 * z / std::sqrt(-0.5 * std::log(u)));
+  }
+  return t;
+}
+
+class RandomSource final : public WeightSource {
+ public:
+  // One drawn tensor is held at a time: a layer whose weight cannot be (a spec with 2^40 channels) is
+  // refused before anything is drawn, by the limit every tensor of a weight file has.
+  RandomSource(const models::Model& model, uint64_t seed) : seed_(seed) {
+    for (const auto& layer : model.layers) {
+      if (!layer.has_weights()) continue;
+      const uint64_t values = std::max<uint64_t>(static_cast<uint64_t>(layer.weight_count), static_cast<uint64_t>(layer.bias_count));
+      if (values > kMaxBinaryInputBytes / sizeof(float))
+        throw InputError(model.name, fmt::format("layer '{}'", layer.name),
+                         fmt::format("expected a weight that fits in {} of float32 (dkm holds one tensor at a time), "
+                                     "got {} values", describe_limit(kMaxBinaryInputBytes), values));
+      shapes_[layer.name + ".weight"] = weight_shape(layer);
+      if (layer.bias_count > 0) shapes_[layer.name + ".bias"] = {layer.bias_count};
+    }
+  }
+  std::optional<std::vector<int64_t>> shape(const std::string& name) const override {
+    auto it = shapes_.find(name);
+    if (it == shapes_.end()) return std::nullopt;
+    return it->second;
+  }
+  Tensor load(const std::string& name) const override { return draw_tensor(name, shapes_.at(name), seed_); }
+  std::string source(const std::string&) const override { return "--random-weights"; }
+  std::vector<std::string> files() const override { return {}; }
+
+ private:
+  uint64_t seed_;
+  std::map<std::string, std::vector<int64_t>> shapes_;
+};
+
+}  // namespace
+
+std::unique_ptr<WeightSource> random_source(const models::Model& model, uint64_t seed) {
+  return std::make_unique<RandomSource>(model, seed);
+}
+
 Weights random_weights(const models::Model& model, uint64_t seed) {
   // Every drawn value is held at once: a model whose weights cannot be (a spec with 2^40 channels) is
-  // refused before anything is drawn, by the limit every weight file has.
+  // refused before anything is drawn, by the limit every weight file has. random_source limits each tensor.
   uint64_t values = 0;
   for (const auto& layer : model.layers) {
     if (!layer.has_weights()) continue;
     values += static_cast<uint64_t>(layer.weight_count) + static_cast<uint64_t>(layer.bias_count);
     if (values > kMaxBinaryInputBytes / sizeof(float))
       throw InputError(model.name, fmt::format("layer '{}'", layer.name),
-                       fmt::format("weights that fit in {} of float32 for the whole model (dkm's limit for weight "
-                                   "files), found {} values up to this layer",
+                       fmt::format("expected weights that fit in {} of float32 for the whole model (dkm's limit for "
+                                   "weight files), got {} values up to this layer",
                                    describe_limit(kMaxBinaryInputBytes), values));
   }
   Weights w;
-  auto draw = [&](const std::string& name, std::vector<int64_t> shape) {
-    Tensor t;
-    t.shape = std::move(shape);
-    t.values.resize(static_cast<size_t>(t.numel()));
-    Rng rng(seed ^ name_hash(name));
-    for (auto& v : t.values) {
-      // Student-t(4) = Z / sqrt(chi2_4 / 4), chi2_4 = -2 ln(U1 U2).
-      const double z = rng.normal();
-      double u = 0;
-      while (u <= 0) u = rng.uniform() * rng.uniform();
-      v = static_cast<float>(0.05 * z / std::sqrt(-0.5 * std::log(u)));
-    }
-    w[name] = std::move(t);
-  };
   for (const auto& layer : model.layers) {
     if (!layer.has_weights()) continue;
-    draw(layer.name + ".weight", weight_shape(layer));
-    if (layer.bias_count > 0) draw(layer.name + ".bias", {layer.bias_count});
+    w[layer.name + ".weight"] = draw_tensor(layer.name + ".weight", weight_shape(layer), seed);
+    if (layer.bias_count > 0) w[layer.name + ".bias"] = draw_tensor(layer.name + ".bias", {layer.bias_count}, seed);
   }
   return w;
 }

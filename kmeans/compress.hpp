@@ -11,6 +11,7 @@
 #include "kmeans/plan.hpp"
 #include "models/model.hpp"
 #include "models/tensor.hpp"
+#include "models/weight_source.hpp"
 
 namespace dkm::kmeans {
 
@@ -37,9 +38,20 @@ struct CompressOptions {
 CompressedModel compress_model(const models::Model& model, const Weights& weights,
                                std::span<const LayerSetting> settings, const CompressOptions& options);
 
+// compress_model for models larger than memory: each planned layer's weight (and bias) is read from
+// `weights` when its turn comes, compressed, handed to `emit` and dropped, so memory holds one layer
+// (and `emit`'s copy). Every planned tensor's presence and shape are checked from the headers before
+// the first layer is compressed; non-finite values when the tensor is read. Layers one after another,
+// on the CPU or the GPU (options.device); the same bits as compress_model.
+void compress_streamed(const models::Model& model, const WeightSource& weights, std::span<const LayerSetting> settings,
+                       const CompressOptions& options, const std::function<void(CompressedLayer&&)>& emit);
+
 // Heavy-tailed stand-in weights for every conv and linear layer of the model (and their biases):
 // Student-t with 4 degrees of freedom times 0.05, each tensor seeded from `seed` and its name.
 Weights random_weights(const models::Model& model, uint64_t seed);
+// The same tensors drawn one at a time, when read: any model size, one tensor held at once; a layer whose
+// weight passes the 2 GiB of float32 one tensor of a weight file may hold is refused when the source is made.
+std::unique_ptr<WeightSource> random_source(const models::Model& model, uint64_t seed);
 
 // The OIHW (conv) or (out, in) (linear) shape of a layer's weight, from the resolved model.
 std::vector<int64_t> weight_shape(const models::Layer& layer);

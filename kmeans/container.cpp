@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -50,10 +51,15 @@ uint64_t packed_bytes(uint64_t vectors, int bits) { return (vectors * static_cas
 // Label i occupies stream bits [i*b, (i+1)*b), least significant bit first; stream bit j is bit j%8 of byte j/8.
 std::string pack_labels(const std::vector<int32_t>& labels, int bits) {
   std::string out(packed_bytes(labels.size(), bits), '\0');
-  uint64_t pos = 0;
-  for (int32_t label : labels)
-    for (int t = 0; t < bits; ++t, ++pos)
-      if ((static_cast<uint32_t>(label) >> t) & 1u) out[pos >> 3] = static_cast<char>(out[pos >> 3] | (1 << (pos & 7)));
+  // Through a 64-bit accumulator: at most 7 pending bits plus a label of at most 31.
+  uint64_t acc = 0, pos = 0;
+  int pending = 0;
+  for (int32_t label : labels) {
+    acc |= static_cast<uint64_t>(static_cast<uint32_t>(label)) << pending;
+    pending += bits;
+    for (; pending >= 8; pending -= 8, acc >>= 8) out[pos++] = static_cast<char>(acc & 0xFF);
+  }
+  if (pending > 0) out[pos] = static_cast<char>(acc & 0xFF);
   return out;
 }
 
@@ -73,17 +79,9 @@ int64_t granularity_dim(Granularity g, const std::vector<int64_t>& weight_shape)
   return 0;
 }
 
-Array bytes_array(DType dtype, std::vector<int64_t> shape, std::string bytes) {
-  Array a;
-  a.dtype = dtype;
-  a.shape = std::move(shape);
-  a.bytes = std::move(bytes);
-  return a;
-}
-
 template <typename T>
-std::string raw_bytes(const std::vector<T>& v) {
-  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+std::string_view raw_bytes(const std::vector<T>& v) {
+  return std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
 
 void check_layer(const CompressedLayer& l) {
@@ -107,46 +105,57 @@ void check_layer(const CompressedLayer& l) {
 
 }  // namespace
 
+ContainerWriter::ContainerWriter(std::function<void(std::string_view)> data) : data_(std::move(data)) {}
+
+void ContainerWriter::put(const std::string& name, DType dtype, std::vector<int64_t> shape, std::string_view bytes) {
+  spans_.push_back({name, dtype, std::move(shape), offset_, offset_ + bytes.size()});
+  offset_ += bytes.size();
+  data_(bytes);
+}
+
+void ContainerWriter::add(const CompressedLayer& l) {
+  check_layer(l);
+  if (!names_.insert(l.name).second)
+    throw std::invalid_argument(fmt::format("write_compressed: layer '{}' appears twice", l.name));
+  const int bits = label_bits(l.k);
+  const HuffmanStream huffman = huffman_encode(l.labels, static_cast<int32_t>(l.k));
+  put(l.name + ".codebook", DType::f32, {l.k, l.dim}, raw_bytes(l.codebook));
+  const std::string packed = pack_labels(l.labels, bits);
+  put(l.name + ".labels", DType::u8, {static_cast<int64_t>(packed.size())}, packed);
+  put(l.name + ".huffman", DType::u8, {static_cast<int64_t>(huffman.bits.size())}, raw_bytes(huffman.bits));
+  put(l.name + ".huffman_lengths", DType::u8, {l.k}, raw_bytes(huffman.code_lengths));
+  if (!l.bias.empty()) put(l.name + ".bias", DType::f32, {static_cast<int64_t>(l.bias.size())}, raw_bytes(l.bias));
+  layers_.push_back({{"name", l.name},
+                     {"granularity", name_of(kGranularities, l.granularity)},
+                     {"weight_shape", l.weight_shape},
+                     {"k", l.k},
+                     {"dim", l.dim},
+                     {"vectors", l.vectors()},
+                     {"sparsity", l.sparsity},
+                     {"sparsity_variant", name_of(kVariants, l.sparsity_variant)},
+                     {"seed", l.seed},
+                     {"mse", l.mse},
+                     {"iterations", l.iterations},
+                     {"label_bits", bits},
+                     {"huffman_bits", huffman.bit_count},
+                     {"bias", l.bias.size()}});
+}
+
+std::string ContainerWriter::header(const CompressedModel& model) const {
+  std::map<std::string, std::string> metadata;
+  metadata["format"] = std::string(kFormat);
+  metadata["model"] = model.model;
+  metadata["random_weights"] = model.random_weights ? "true" : "false";
+  metadata["weights_seed"] = std::to_string(model.weights_seed);
+  metadata["layers"] = json(layers_.empty() ? json::array() : layers_).dump();
+  return safetensors_header(spans_, metadata);
+}
+
 std::string encode_compressed(const CompressedModel& model) {
-  Safetensors file;
-  json layers = json::array();
-  std::set<std::string> names;
-  for (const CompressedLayer& l : model.layers) {
-    check_layer(l);
-    if (!names.insert(l.name).second)
-      throw std::invalid_argument(fmt::format("write_compressed: layer '{}' appears twice", l.name));
-    int bits = label_bits(l.k);
-    HuffmanStream huffman = huffman_encode(l.labels, static_cast<int32_t>(l.k));
-    file.tensors[l.name + ".codebook"] = bytes_array(DType::f32, {l.k, l.dim}, raw_bytes(l.codebook));
-    std::string packed = pack_labels(l.labels, bits);
-    int64_t packed_size = static_cast<int64_t>(packed.size());
-    file.tensors[l.name + ".labels"] = bytes_array(DType::u8, {packed_size}, std::move(packed));
-    file.tensors[l.name + ".huffman"] =
-        bytes_array(DType::u8, {static_cast<int64_t>(huffman.bits.size())}, raw_bytes(huffman.bits));
-    file.tensors[l.name + ".huffman_lengths"] = bytes_array(DType::u8, {l.k}, raw_bytes(huffman.code_lengths));
-    if (!l.bias.empty())
-      file.tensors[l.name + ".bias"] = bytes_array(DType::f32, {static_cast<int64_t>(l.bias.size())}, raw_bytes(l.bias));
-    layers.push_back({{"name", l.name},
-                      {"granularity", name_of(kGranularities, l.granularity)},
-                      {"weight_shape", l.weight_shape},
-                      {"k", l.k},
-                      {"dim", l.dim},
-                      {"vectors", l.vectors()},
-                      {"sparsity", l.sparsity},
-                      {"sparsity_variant", name_of(kVariants, l.sparsity_variant)},
-                      {"seed", l.seed},
-                      {"mse", l.mse},
-                      {"iterations", l.iterations},
-                      {"label_bits", bits},
-                      {"huffman_bits", huffman.bit_count},
-                      {"bias", l.bias.size()}});
-  }
-  file.metadata["format"] = std::string(kFormat);
-  file.metadata["model"] = model.model;
-  file.metadata["random_weights"] = model.random_weights ? "true" : "false";
-  file.metadata["weights_seed"] = std::to_string(model.weights_seed);
-  file.metadata["layers"] = layers.dump();
-  return encode_safetensors(file);
+  std::string data;
+  ContainerWriter writer([&](std::string_view bytes) { data.append(bytes); });
+  for (const CompressedLayer& l : model.layers) writer.add(l);
+  return writer.header(model) + data;
 }
 
 void write_compressed(const std::string& path, const CompressedModel& model) {

@@ -139,12 +139,26 @@ HuffmanStream huffman_encode(std::span<const int32_t> symbols, int32_t alphabet_
     if (stream.code_lengths[s] > 0) codes[s] = next[stream.code_lengths[s]]++;
   for (int32_t s : symbols) stream.bit_count += stream.code_lengths[static_cast<size_t>(s)];
   stream.bits.assign((stream.bit_count + 7) / 8, 0);
-  uint64_t pos = 0;
+  // MSB-first through a 64-bit accumulator holding fewer than 8 pending bits between symbols; a code
+  // longer than 56 bits (only for astronomically skewed counts) goes bit by bit.
+  uint64_t acc = 0, pos = 0;
+  int pending = 0;
   for (int32_t s : symbols) {
-    uint64_t code = codes[static_cast<size_t>(s)];
-    for (int b = stream.code_lengths[static_cast<size_t>(s)] - 1; b >= 0; --b, ++pos)
-      if ((code >> b) & 1u) stream.bits[pos >> 3] |= static_cast<uint8_t>(0x80u >> (pos & 7));
+    const uint64_t code = codes[static_cast<size_t>(s)];
+    const int length = stream.code_lengths[static_cast<size_t>(s)];
+    for (int part = length; part > 0;) {
+      const int take = std::min(part, 56);
+      part -= take;
+      acc = (acc << take) | ((code >> part) & ((uint64_t{1} << take) - 1));
+      pending += take;
+      while (pending >= 8) {
+        pending -= 8;
+        stream.bits[pos++] = static_cast<uint8_t>(acc >> pending);
+      }
+      acc &= (uint64_t{1} << pending) - 1;
+    }
   }
+  if (pending > 0) stream.bits[pos] = static_cast<uint8_t>(acc << (8 - pending));
   return stream;
 }
 

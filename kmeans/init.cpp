@@ -22,6 +22,25 @@ using Improved = std::vector<std::pair<int64_t, double>>;
 // rounding of the double distances (relative error about d * 2^-53, far below 1e-6).
 constexpr double kPruneMargin = 4.0 * (1.0 + 1e-6);
 
+// The first centre: uniform, or in proportion to the point's weight when weighted.
+int64_t draw_first(Rng& rng, int64_t n, const PointWeights& w) {
+  if (w.empty()) return static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) total += w.total(i);
+  if (!(total > 0)) throw UsageError("k-means: every weight is zero");
+  const double r = rng.uniform() * total;
+  double acc = 0;
+  int64_t last_positive = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double t = w.total(i);
+    if (!(t > 0)) continue;
+    acc += t;
+    last_positive = i;
+    if (acc >= r) return i;
+  }
+  return last_positive;
+}
+
 }  // namespace
 
 std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed,
@@ -56,6 +75,7 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     std::vector<float> coords;  // size() x dim
   };
   std::vector<Members> members(prune ? static_cast<size_t>(k) : 0);
+  std::vector<uint64_t> moved(prune ? static_cast<size_t>((n + 63) / 64) : 0, 0);  // see the update after each step
   // Sets m to the points `list` (index, D^2), ordered by decreasing D^2 (lower index on ties).
   auto fill = [&](Members& m, std::vector<std::pair<int64_t, double>> list) {
     std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
@@ -71,27 +91,7 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     }
   };
 
-  int64_t first = 0;
-  if (w.empty()) {
-    first = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
-  } else {  // weighted: the first centre drawn in proportion to the point's weight
-    double total = 0;
-    for (int64_t i = 0; i < n; ++i) total += w.total(i);
-    if (!(total > 0)) throw UsageError("k-means: every weight is zero");
-    const double r = rng.uniform() * total;
-    double acc = 0;
-    first = -1;
-    int64_t last_positive = 0;
-    for (int64_t i = 0; i < n && first < 0; ++i) {
-      const double t = w.total(i);
-      if (!(t > 0)) continue;
-      acc += t;
-      last_positive = i;
-      if (acc >= r) first = i;
-    }
-    if (first < 0) first = last_positive;
-  }
-  take(0, first);
+  take(0, draw_first(rng, n, w));
   parallel_chunks(chunks, threads, [&](int64_t ch) {
     chunk_pot[ch] = sum_in_runs(
         ch * kChunkPoints, chunk_end(ch), [&](int64_t i) { return closest[i] = d2(i, &centers[0]); },
@@ -126,23 +126,23 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
   };
   // The potential with those improvements, summed exactly as a full pass would (sum_in_runs per chunk,
   // chunks in order): runs and chunks without an improved point reuse their stored sums, which are the
-  // same sums of the same values. The improvements are marked in a worker's scratch (a stamp per point,
-  // run and chunk), so they need no sorting. `store`: write the new run and chunk sums back.
+  // same sums of the same values. Each worker keeps its own copy of `closest` in which a candidate's
+  // improvements are written and then undone, so a re-summed run reads one array; the runs and chunks
+  // to re-sum are marked with a stamp, so the improvements need no sorting. `store`: write the new run
+  // and chunk sums back.
   struct Scratch {
-    std::vector<uint32_t> point_stamp, run_stamp, chunk_stamp;
-    std::vector<double> value;
+    std::vector<uint32_t> run_stamp, chunk_stamp;
+    std::vector<double> value;  // closest, with one candidate's improvements while it is scored
     uint32_t stamp = 0;
   };
   auto potential_with = [&](const Improved& imp, Scratch& sc, bool store) {
     if (sc.value.empty()) {
-      sc.point_stamp.assign(static_cast<size_t>(n), 0);
-      sc.value.assign(static_cast<size_t>(n), 0.0);
+      sc.value = closest;
       sc.run_stamp.assign(static_cast<size_t>(runs), 0);
       sc.chunk_stamp.assign(static_cast<size_t>(chunks), 0);
     }
     const uint32_t id = ++sc.stamp;
     for (const auto& [i, d] : imp) {
-      sc.point_stamp[i] = id;
       sc.value[i] = d;
       sc.run_stamp[i / kRunPoints] = id;
       sc.chunk_stamp[i / kChunkPoints] = id;
@@ -161,13 +161,14 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
         }
         double s = 0;
         for (int64_t i = run * kRunPoints; i < std::min(n, (run + 1) * kRunPoints); ++i)
-          s += sc.point_stamp[i] == id ? sc.value[i] : closest[i];
+          s += sc.value[i];
         chunk_sum += s;
         if (store) run_pot[run] = s;
       }
       total += chunk_sum;
       if (store) chunk_pot[ch] = chunk_sum;
     }
+    for (const auto& [i, d] : imp) sc.value[i] = closest[i];
     return total;
   };
 
@@ -211,31 +212,104 @@ std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t 
     const Improved& imp = improved[best];
     potential_with(imp, scratch[0], true);
     if (prune) {
-      std::vector<int32_t> losers;
+      // The clusters that lose points drop them: a member is gone when its bit in `moved` is set (a bitmap
+      // of N bits stays in cache where the owner array would not).
+      std::vector<char> loser(static_cast<size_t>(c), 0);
       for (const auto& [i, d] : imp) {
-        losers.push_back(owner[i]);
+        loser[owner[i]] = 1;
         owner[i] = static_cast<int32_t>(c);
+        moved[static_cast<size_t>(i) >> 6] |= uint64_t{1} << (i & 63);
       }
       fill(members[c], imp);
-      std::sort(losers.begin(), losers.end());
-      losers.erase(std::unique(losers.begin(), losers.end()), losers.end());
-      for (int32_t a : losers) {
+      for (int64_t a = 0; a < c; ++a) {
+        if (!loser[a]) continue;
         Members& m = members[a];
         size_t kept = 0;
         for (size_t e = 0; e < m.d2.size(); ++e) {
-          if (owner[m.index[e]] != a) continue;
-          m.d2[kept] = m.d2[e];
-          m.index[kept] = m.index[e];
-          std::copy_n(&m.coords[e * dim], dim, &m.coords[kept * dim]);
+          const int64_t i = m.index[e];
+          if ((moved[static_cast<size_t>(i) >> 6] >> (i & 63)) & 1u) continue;
+          if (kept != e) {
+            m.d2[kept] = m.d2[e];
+            m.index[kept] = i;
+            std::copy_n(&m.coords[e * dim], dim, &m.coords[kept * dim]);
+          }
           ++kept;
         }
         m.d2.resize(kept);
         m.index.resize(kept);
         m.coords.resize(kept * static_cast<size_t>(dim));
       }
+      for (const auto& [i, d] : imp) moved[static_cast<size_t>(i) >> 6] = 0;
     }
     for (const auto& [i, d] : imp) closest[i] = d;
+    for (Scratch& sc : scratch)
+      if (!sc.value.empty())
+        for (const auto& [i, d] : imp) sc.value[i] = d;
     potential = best_pot;
+  }
+  return centers;
+}
+
+std::vector<float> init_afk_mc2(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed, int threads,
+                                std::span<const float> weights) {
+  const int64_t n = static_cast<int64_t>(points.size()) / dim;
+  const PointWeights w(weights, n, dim);
+  Rng rng(seed);
+  std::vector<float> centers(static_cast<size_t>(k * dim));
+  const int64_t first = draw_first(rng, n, w);
+  std::copy_n(&points[first * dim], dim, &centers[0]);
+  auto d2 = [&](int64_t i, const float* c) {
+    return w.empty() ? point_squared_distance_f64(&points[i * dim], c, dim) : w.distance(&points[i * dim], c, i);
+  };
+  auto mass = [&](int64_t i) { return w.empty() ? 1.0 : w.total(i); };
+
+  // The proposal q(x) = 1/2 D^2(x, c1) / S + 1/2 mass(x) / M: D^2 to the first centre, with the uniform (or
+  // weight) term that keeps every point reachable. Its two parts are drawn by binary search on cumulative
+  // sums, taken in index order (each point's term is computed alone, so the thread count changes nothing).
+  std::vector<double> cum_d2(static_cast<size_t>(n)), cum_mass(w.empty() ? 0 : static_cast<size_t>(n));
+  parallel_chunks(chunk_count(n), threads, [&](int64_t ch) {
+    for (int64_t i = ch * kChunkPoints; i < std::min(n, (ch + 1) * kChunkPoints); ++i) {
+      cum_d2[i] = d2(i, &centers[0]);
+      if (!w.empty()) cum_mass[i] = mass(i);
+    }
+  });
+  for (int64_t i = 1; i < n; ++i) {
+    cum_d2[i] += cum_d2[i - 1];
+    if (!w.empty()) cum_mass[i] += cum_mass[i - 1];
+  }
+  const double total_d2 = cum_d2[n - 1], total_mass = w.empty() ? double(n) : cum_mass[n - 1];
+  auto search = [&](const std::vector<double>& cum, double total) {
+    const double r = rng.uniform() * total;
+    const auto at = std::upper_bound(cum.begin(), cum.end(), r) - cum.begin();
+    return std::min<int64_t>(at, n - 1);
+  };
+  // Weights of zero on the only coordinates where points differ can leave every D^2 at 0: then the
+  // proposal is its uniform (weight) part alone.
+  const bool any_d2 = total_d2 > 0;
+  auto propose = [&] {
+    if (any_d2 && rng.uniform() < 0.5) return search(cum_d2, total_d2);
+    return w.empty() ? static_cast<int64_t>(rng.below(static_cast<uint64_t>(n))) : search(cum_mass, total_mass);
+  };
+  auto q = [&](int64_t i) { return (any_d2 ? 0.5 * d2(i, &centers[0]) / total_d2 : 0.0) + 0.5 * mass(i) / total_mass; };
+  auto nearest = [&](int64_t i, int64_t chosen) {
+    double best = std::numeric_limits<double>::infinity();
+    for (int64_t a = 0; a < chosen; ++a) best = std::min(best, d2(i, &centers[a * dim]));
+    return best;
+  };
+
+  for (int64_t c = 1; c < k; ++c) {
+    // A Metropolis-Hastings chain whose stationary law is D^2 sampling (k-means++'s): y replaces x with
+    // probability min(1, D^2(y) q(x) / (D^2(x) q(y))). A chain still on an existing centre (D^2 = 0) after
+    // its length goes on until it leaves, for at most 64 lengths (weighted distances can all be 0; Lloyd
+    // then relocates the duplicate centre as it does an empty cluster).
+    int64_t x = propose();
+    double dx = nearest(x, c), qx = q(x);
+    for (int64_t step = 1; step < kChainLength || (!(dx > 0) && step < 64 * kChainLength); ++step) {
+      const int64_t y = propose();
+      const double dy = nearest(y, c), qy = q(y);
+      if (dy * qx > rng.uniform() * dx * qy) x = y, dx = dy, qx = qy;
+    }
+    std::copy_n(&points[x * dim], dim, &centers[c * dim]);
   }
   return centers;
 }

@@ -17,6 +17,17 @@ namespace dkm::kmeans {
 std::vector<float> init_kmeans_plus_plus(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed,
                                          int threads, std::span<const float> weights = {});
 
+// AFK-MC2 (Bachem, Lucic, Hassani, Krause, "Fast and Provably Good Seedings for k-Means", NIPS 2016): the
+// first centre as k-means++ draws it, then each next one the end of a Markov chain of kChainLength points
+// proposed from q(x) = 1/2 D^2(x, c1) / sum D^2 + 1/(2N) and accepted by the Metropolis-Hastings rule for
+// D^2 sampling. One O(N d) pass, then O(kChainLength K^2 d), independent of N: for very large N, where
+// greedy k-means++'s O(N K log K) passes dominate. The chain runs on the host in one thread (the result
+// does not depend on `threads`, which only splits the first pass). Weighted: D^2 and the uniform term
+// are weighted as k-means++'s draw is.
+inline constexpr int64_t kChainLength = 200;  // the paper's m = 200 (its experiments' setting)
+std::vector<float> init_afk_mc2(std::span<const float> points, int64_t dim, int64_t k, uint64_t seed, int threads,
+                                std::span<const float> weights = {});
+
 // Deep Compression's linear initialisation: per dimension, K values evenly spaced from the minimum to
 // the maximum (K == 1: the midpoint).
 std::vector<float> init_linear(std::span<const float> points, int64_t dim, int64_t k);

@@ -169,6 +169,7 @@ std::vector<float> initial_centers(std::span<const float> points, int64_t dim, c
       if (sorted) return init_kmeans_plus_plus_sorted(*sorted, p.k, p.seed);
       return on_gpu && cuda_supports(dim, p.k) ? cuda_init_kmeans_plus_plus(points, dim, p.k, p.seed)
                                                : init_kmeans_plus_plus(points, dim, p.k, p.seed, threads, p.weights);
+    case Init::afk_mc2: return init_afk_mc2(points, dim, p.k, p.seed, threads, p.weights);  // on the host everywhere
     case Init::linear: return init_linear(points, dim, p.k);
     case Init::random: return init_random(points, dim, p.k, p.seed);
     case Init::given: {

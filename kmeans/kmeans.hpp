@@ -16,6 +16,7 @@ enum class Init {
   random,            // K distinct points drawn uniformly
   given,             // KMeansParams::initial_centers
   optimal_1d,        // d == 1 only: the exact optimum by dynamic programming (no Lloyd needed)
+  afk_mc2,           // AFK-MC2: k-means++'s D^2 draw approximated by short Markov chains, for very large N
 };
 
 // cuda: the GPU backend (kmeans/cuda_backend.hpp), an error when it is not usable; automatic: the GPU

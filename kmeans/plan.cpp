@@ -52,7 +52,7 @@ PlanSettings read_settings(const JsonReader& r, const Json& obj, const std::stri
     } else if (key == "sparsity_variant") {
       s.sparsity_variant = choice(r, v, at, parse_sparsity_variant, "none, zero-norm, near-mean");
     } else if (key == "init") {
-      s.init = choice(r, v, at, parse_init, "k-means++, linear, random, optimal-1d");
+      s.init = choice(r, v, at, parse_init, "k-means++, linear, random, optimal-1d, afk-mc2");
     } else if (key == "seed") {
       s.seed = r.unsigned_integer(v, at, "a non-negative integer");
     } else if (key == "max_iter") {
@@ -108,6 +108,7 @@ std::string_view to_string(Init init) {
     case Init::random: return "random";
     case Init::given: return "given";
     case Init::optimal_1d: return "optimal-1d";
+    case Init::afk_mc2: return "afk-mc2";
   }
   return "?";
 }
@@ -122,7 +123,7 @@ std::optional<SparsityVariant> parse_sparsity_variant(std::string_view s) {
   return std::nullopt;
 }
 std::optional<Init> parse_init(std::string_view s) {
-  for (auto i : {Init::kmeans_plus_plus, Init::linear, Init::random, Init::optimal_1d})
+  for (auto i : {Init::kmeans_plus_plus, Init::linear, Init::random, Init::optimal_1d, Init::afk_mc2})
     if (to_string(i) == s) return i;
   return std::nullopt;
 }

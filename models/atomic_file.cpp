@@ -64,7 +64,8 @@ void unregister_in_flight(int slot) {
 
 }  // namespace
 
-StagedFile::StagedFile(const std::string& path, const std::string& target, std::string_view bytes, unsigned mode)
+StagedFile::StagedFile(const std::string& path, const std::string& target, std::string_view bytes, unsigned mode,
+                       int tail)
     : path_(path), target_(target), tmp_(target + ".tmp." + std::to_string(::getpid())) {
   slot_ = register_in_flight(tmp_);
   int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -83,16 +84,14 @@ StagedFile::StagedFile(const std::string& path, const std::string& target, std::
   };
   // The permissions of the file being replaced (0644 for a new one, as the umask allows).
   if (mode != 0644 && ::fchmod(fd, static_cast<mode_t>(mode)) != 0) fail("cannot set the output's permissions: ", errno);
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot write output: ", errno);
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
+  try {
+    write_all_from(fd, path_, bytes, tail);
+  } catch (const InputError&) {
+    ::close(fd);
+    ::unlink(tmp_.c_str());
+    unregister_in_flight(slot_);
+    done_ = true;
+    throw;
   }
   if (::fsync(fd) != 0) fail("cannot flush output: ", errno);
   if (::close(fd) != 0) {

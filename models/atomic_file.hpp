@@ -11,13 +11,18 @@ namespace dkm {
 // through, `-` is standard output). Throws dkm::InputError (naming the path) when it cannot be written.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
+// `head`, then the whole of the file `tail` (from its start; none when -1), to `fd`. Throws dkm::InputError
+// naming `path`.
+void write_all_from(int fd, const std::string& path, std::string_view head, int tail);
+
 // `bytes` in a temporary file beside `target` (`<target>.tmp.<pid>`), written and flushed on construction;
 // `commit` renames it over `target`; destroyed uncommitted, it is removed. While it exists its path is
 // registered for SIGINT, SIGTERM and SIGPIPE, whose handler removes it before the process dies. `path` is the
 // name errors give (the one the user wrote); `mode` the permissions of the new file.
 class StagedFile {
  public:
-  StagedFile(const std::string& path, const std::string& target, std::string_view bytes, unsigned mode);
+  // `tail` >= 0: the whole of that file (an OutputFiles spool) follows `bytes`.
+  StagedFile(const std::string& path, const std::string& target, std::string_view bytes, unsigned mode, int tail = -1);
   ~StagedFile();
   StagedFile(const StagedFile&) = delete;
   StagedFile& operator=(const StagedFile&) = delete;

@@ -89,7 +89,61 @@ void write_all(int fd, const std::string& path, std::string_view bytes) {
   }
 }
 
+// The whole of `from` (a spool, read from its start) written to `fd`.
+void copy_all(int fd, const std::string& path, int from) {
+  std::string buffer(size_t{1} << 20, '\0');
+  for (uint64_t offset = 0;;) {
+    const ssize_t n = ::pread(from, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError(path, "", "cannot read back the output's temporary file: " + errno_text());
+    if (n == 0) return;
+    write_all(fd, path, std::string_view(buffer.data(), static_cast<size_t>(n)));
+    offset += static_cast<uint64_t>(n);
+  }
+}
+
+// An unnamed file in `dir`, gone when closed; the filesystem's refusal of O_TMPFILE falls back to a
+// named one removed at once.
+int unnamed_file(const std::string& path, const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+  std::string name = dir + "/.dkm-spool-XXXXXX";
+  fd = ::mkostemp(name.data(), O_CLOEXEC);
+  if (fd < 0) throw InputError(path, "", fmt::format("cannot create a temporary file in {}: {}", dir, errno_text()));
+  ::unlink(name.c_str());
+  return fd;
+}
+
 }  // namespace
+
+void write_all_from(int fd, const std::string& path, std::string_view head, int tail) {
+  write_all(fd, path, head);
+  if (tail >= 0) copy_all(fd, path, tail);
+}
+
+OutputFiles::~OutputFiles() {
+  for (const auto& o : outputs_)
+    if (o.spool >= 0) ::close(o.spool);
+}
+
+int OutputFiles::spool(const std::string& option) {
+  Output* o = find(option);
+  if (!o) throw std::logic_error("OutputFiles: " + option + " spooled but never added");
+  if (o->path.empty()) return -1;
+  if (o->spool < 0) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    const std::string dir = o->kind == Kind::replace ? parent_of(o->target) : tmpdir && *tmpdir ? tmpdir : "/tmp";
+    o->spool = unnamed_file(o->path, dir);
+  }
+  return o->spool;
+}
+
+void OutputFiles::set_spooled(const std::string& option, std::string head) {
+  Output* o = find(option);
+  if (!o || (!o->path.empty() && o->spool < 0)) throw std::logic_error("OutputFiles: " + option + " set_spooled without spool");
+  o->bytes = std::move(head);
+  o->is_set = true;
+}
 
 OutputFiles::OutputFiles(const std::vector<std::string>& inputs) {
   for (const auto& path : inputs) {
@@ -179,13 +233,13 @@ void OutputFiles::commit() {
   std::vector<std::unique_ptr<StagedFile>> staged;
   for (const auto& o : outputs_)
     if (!o.path.empty() && o.kind == Kind::replace)
-      staged.push_back(std::make_unique<StagedFile>(o.path, o.target, o.bytes, o.exists ? o.mode : 0644u));
+      staged.push_back(std::make_unique<StagedFile>(o.path, o.target, o.bytes, o.exists ? o.mode : 0644u, o.spool));
   // Then the streams, which cannot be taken back; a failure still replaces no file.
   for (const auto& o : outputs_) {
     if (o.path.empty() || o.kind == Kind::replace) continue;
     if (o.kind == Kind::standard_output) {
       std::fflush(stdout);
-      write_all(STDOUT_FILENO, o.path, o.bytes);
+      write_all_from(STDOUT_FILENO, o.path, o.bytes, o.spool);
       // Standard output carries the data alone: what the command prints from here on goes to standard error.
       std::fflush(stdout);
       ::dup2(STDERR_FILENO, STDOUT_FILENO);
@@ -194,7 +248,7 @@ void OutputFiles::commit() {
     const int fd = ::open(o.target.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) throw InputError(o.path, "", "cannot write output: " + errno_text());
     try {
-      write_all(fd, o.path, o.bytes);
+      write_all_from(fd, o.path, o.bytes, o.spool);
     } catch (...) {
       ::close(fd);
       throw;

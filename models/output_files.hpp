@@ -29,8 +29,19 @@ class OutputFiles {
   void add(const std::string& option, const std::string& path);
   // The bytes of an output that was added; ignored for an option that was added with an empty path.
   void set(const std::string& option, std::string bytes);
+  // An output too large to hold in memory (a compressed 1e9-weight model): the command appends its bytes
+  // to the returned file descriptor as the work goes on, then gives the few bytes that precede them
+  // (`head`, a header known only at the end) with set_spooled. The spool is an unnamed temporary file
+  // (O_TMPFILE) beside the output, or in $TMPDIR (else /tmp) for a stream or standard output: nothing
+  // is replaced before commit, and a process that dies leaves no file behind. -1 for an option added
+  // with an empty path.
+  int spool(const std::string& option);
+  void set_spooled(const std::string& option, std::string head);
   // Writes every output that was given (each must have been set).
   void commit();
+  ~OutputFiles();
+  OutputFiles(const OutputFiles&) = delete;
+  OutputFiles& operator=(const OutputFiles&) = delete;
 
  private:
   enum class Kind { replace, stream, standard_output };
@@ -42,6 +53,7 @@ class OutputFiles {
     uint64_t device = 0, inode = 0;
     unsigned mode = 0644;
     std::string bytes;
+    int spool = -1;  // the rest of the output, after `bytes` (spool)
   };
   struct Input {
     std::string path;

@@ -57,6 +57,32 @@ struct Safetensors {
 };
 Safetensors parse_safetensors(std::string_view bytes, const std::string& source);
 std::string encode_safetensors(const Safetensors& file);
+
+// The header alone, for reading one tensor at a time (models/weight_source.hpp): every check of
+// parse_safetensors, against a file of `file_size` bytes. `first8` holds at least the length field.
+uint64_t safetensors_header_length(std::string_view first8, uint64_t file_size, const std::string& source);
+struct SafetensorsEntry {
+  DType dtype = DType::f32;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;  // byte range in the file (not the data buffer)
+};
+struct SafetensorsIndex {
+  std::map<std::string, SafetensorsEntry> tensors;
+  std::map<std::string, std::string> metadata;
+  uint64_t data_offset = 0;
+};
+// `head`: the file's first 8 + header length bytes (or more).
+SafetensorsIndex parse_safetensors_header(std::string_view head, uint64_t file_size, const std::string& source);
+// The length field and padded JSON header for tensors at these data-buffer offsets, in any order: what
+// precedes the data in a file whose tensors are written one after another (kmeans/container.hpp).
+struct SafetensorsSpan {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;
+};
+std::string safetensors_header(const std::vector<SafetensorsSpan>& tensors,
+                               const std::map<std::string, std::string>& metadata);
 Safetensors read_safetensors(const std::string& path);
 void write_safetensors(const std::string& path, const Safetensors& file);
 

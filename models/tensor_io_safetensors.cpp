@@ -41,20 +41,29 @@ struct Range {
 
 }  // namespace
 
-Safetensors parse_safetensors(std::string_view bytes, const std::string& source) {
-  if (bytes.size() < 8) throw InputError(source, "byte 0", "expected an 8-byte safetensors header length (file too short)");
+uint64_t safetensors_header_length(std::string_view first8, uint64_t file_size, const std::string& source) {
+  if (first8.size() < 8 || file_size < 8)
+    throw InputError(source, "byte 0", "expected an 8-byte safetensors header length (file too short)");
   uint64_t header_len = 0;
-  for (int i = 0; i < 8; ++i) header_len |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  if (header_len > bytes.size() - 8)
+  for (int i = 0; i < 8; ++i) header_len |= static_cast<uint64_t>(static_cast<unsigned char>(first8[i])) << (8 * i);
+  if (header_len > file_size - 8)
     throw InputError(source, "byte 0", fmt::format("expected a header length within the file ({} bytes after the length "
-                                                   "field), got {}", bytes.size() - 8, header_len));
+                                                   "field), got {}", file_size - 8, header_len));
+  return header_len;
+}
+
+SafetensorsIndex parse_safetensors_header(std::string_view head, uint64_t file_size, const std::string& source) {
+  const uint64_t header_len = safetensors_header_length(head, file_size, source);
+  if (head.size() < 8 + header_len)
+    throw std::invalid_argument("parse_safetensors_header: the header's bytes must be given whole");
   // dkm's one JSON reader: a tensor name or metadata key given twice is refused, not "last one wins".
-  const Json header = parse_json(bytes.substr(8, header_len), source, "a JSON header", "header");
+  const Json header = parse_json(head.substr(8, header_len), source, "a JSON header", "header");
   if (!header.is_object()) JsonReader(source).wrong(header, "header", "a JSON object as the safetensors header");
 
   const uint64_t data_offset = 8 + header_len;
-  const uint64_t buffer = bytes.size() - data_offset;
-  Safetensors file;
+  const uint64_t buffer = file_size - data_offset;
+  SafetensorsIndex file;
+  file.data_offset = data_offset;
   std::vector<Range> ranges;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
@@ -105,11 +114,8 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
     if (need != end - begin)
       fail(fmt::format("expected {} bytes for shape [{}] of {}, got data_offsets [{}, {}] ({} bytes)", need,
                        join_dims(shape, ", "), found->code, begin, end, end - begin));
-    Array a;
-    a.dtype = found->dtype;
-    a.shape = std::move(shape);
     ranges.push_back({begin, end, name});
-    file.tensors.emplace(name, std::move(a));
+    file.tensors.emplace(name, SafetensorsEntry{found->dtype, std::move(shape), data_offset + begin, data_offset + end});
   }
   // The tensors must tile the buffer exactly: no overlap, no hole, nothing after the last one.
   std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
@@ -122,7 +128,6 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
                        fmt::format("expected data_offsets starting at byte {} of the buffer (tensors must be contiguous and "
                                    "not overlap), got {}", covered, r.begin));
     covered = r.end;
-    file.tensors[r.name].bytes.assign(bytes.substr(data_offset + r.begin, r.end - r.begin));
   }
   if (covered != buffer)
     throw InputError(source, fmt::format("byte {}", data_offset + covered),
@@ -130,25 +135,49 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& source)
   return file;
 }
 
-std::string encode_safetensors(const Safetensors& file) {
-  json header = json::object();
-  uint64_t offset = 0;
-  for (const auto& [name, array] : file.tensors) {
-    if (name == "__metadata__") throw std::invalid_argument("a tensor cannot be called __metadata__");
-    uint64_t size = array.bytes.size();
-    if (array.numel() * dtype_size(array.dtype) != static_cast<int64_t>(size))
-      throw std::invalid_argument(fmt::format("tensor '{}': {} bytes do not match its shape", name, size));
-    header[name] = {{"dtype", code_of(array.dtype)}, {"shape", array.shape}, {"data_offsets", {offset, offset + size}}};
-    offset += size;
+Safetensors parse_safetensors(std::string_view bytes, const std::string& source) {
+  SafetensorsIndex index = parse_safetensors_header(bytes, bytes.size(), source);
+  Safetensors file;
+  file.metadata = std::move(index.metadata);
+  for (auto& [name, e] : index.tensors) {
+    Array& a = file.tensors[name];
+    a.dtype = e.dtype;
+    a.shape = std::move(e.shape);
+    a.bytes.assign(bytes.substr(e.begin, e.end - e.begin));
   }
-  if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
+  return file;
+}
+
+std::string safetensors_header(const std::vector<SafetensorsSpan>& tensors,
+                               const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  for (const SafetensorsSpan& t : tensors) {
+    if (t.name == "__metadata__") throw std::invalid_argument("a tensor cannot be called __metadata__");
+    if (header.contains(t.name)) throw std::invalid_argument(fmt::format("tensor '{}' given twice", t.name));
+    header[t.name] = {{"dtype", code_of(t.dtype)}, {"shape", t.shape}, {"data_offsets", {t.begin, t.end}}};
+  }
+  if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string text = header.dump();
   // Pad with spaces so the data buffer starts 8-byte aligned, as the reference writer does.
   text.append((8 - text.size() % 8) % 8, ' ');
   std::string out;
-  out.reserve(8 + text.size() + offset);
+  out.reserve(8 + text.size());
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((text.size() >> (8 * i)) & 0xFF));
-  out += text;
+  return out + text;
+}
+
+std::string encode_safetensors(const Safetensors& file) {
+  std::vector<SafetensorsSpan> spans;
+  uint64_t offset = 0;
+  for (const auto& [name, array] : file.tensors) {
+    uint64_t size = array.bytes.size();
+    if (array.numel() * dtype_size(array.dtype) != static_cast<int64_t>(size))
+      throw std::invalid_argument(fmt::format("tensor '{}': {} bytes do not match its shape", name, size));
+    spans.push_back({name, array.dtype, array.shape, offset, offset + size});
+    offset += size;
+  }
+  std::string out = safetensors_header(spans, file.metadata);
+  out.reserve(out.size() + offset);
   for (const auto& [name, array] : file.tensors) out += array.bytes;
   return out;
 }

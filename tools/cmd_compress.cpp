@@ -14,7 +14,9 @@
 #include "kmeans/container.hpp"
 #include "kmeans/cuda_backend.hpp"
 #include "kmeans/plan.hpp"
+#include "models/atomic_file.hpp"
 #include "models/output_files.hpp"
+#include "models/weight_source.hpp"
 #include "models/error.hpp"
 #include "models/model.hpp"
 #include "models/onnx.hpp"
@@ -46,7 +48,15 @@ void announce_device(kmeans::Device device) {
     throw UsageError("--device cuda: " + why);
 }
 
-reports::Table summary_table(const kmeans::CompressedModel& compressed, const estimator::ModelRatio& ratio,
+// One compressed layer as the summary shows it: what is left of it once its labels are written and dropped.
+struct LayerRow {
+  std::string name, warning;
+  int64_t k = 0, vectors = 0, dim = 0;
+  double sparsity = 0, mse = 0, time_ms = 0;
+  int iterations = 0;
+};
+
+reports::Table summary_table(const std::vector<LayerRow>& layers, const estimator::ModelRatio& ratio,
                              const std::string& weights_label) {
   reports::Table t;
   t.columns = {{"layer", "layer"},
@@ -63,43 +73,47 @@ reports::Table summary_table(const kmeans::CompressedModel& compressed, const es
                {"weights", "weights"}};
   double time_ms = 0, sq_err = 0;
   int64_t values = 0;
-  for (const auto& l : compressed.layers) {
+  for (const auto& l : layers) {
     const estimator::LayerRatio* r = nullptr;
     for (const auto& lr : ratio.layers)
       if (lr.layer == l.name) r = &lr;
     reports::Cell fixed, entropy, huffman;  // empty for layers kept unchanged (K == N)
     if (r) fixed = r->ratio.fixed, entropy = r->ratio.entropy, huffman = r->ratio.huffman;
-    t.rows.push_back({l.name, l.k, l.sparsity, l.vectors(), l.dim, int64_t{l.iterations}, l.mse, fixed, entropy,
+    t.rows.push_back({l.name, l.k, l.sparsity, l.vectors, l.dim, int64_t{l.iterations}, l.mse, fixed, entropy,
                       huffman, l.time_ms, weights_label});
     time_ms += l.time_ms;
-    sq_err += l.mse * double(l.vectors() * l.dim);
-    values += l.vectors() * l.dim;
+    sq_err += l.mse * double(l.vectors * l.dim);
+    values += l.vectors * l.dim;
   }
   t.total = {std::string("total"), {}, {}, {}, {}, {}, values ? sq_err / double(values) : 0.0, ratio.ratio.fixed,
              ratio.ratio.entropy, ratio.ratio.huffman, time_ms, weights_label};
   return t;
 }
 
+// The weights are read one tensor at a time and each layer's container tensors are spooled to a
+// temporary file as soon as it is compressed: memory holds one layer, not the model (docs/weights.md).
 void run_compress(const CompressOptions& o) {
   const bool onnx_model = o.model.ends_with(".onnx");
   if (!o.onnx_out.empty() && !onnx_model) throw UsageError("--onnx-out needs an .onnx MODEL");
-  OutputFiles files({o.model, o.weights, o.plan});
-  files.add("--output", o.output);
-  files.add("--csv", o.csv);
-  files.add("--json", o.json);
-  files.add("--onnx-out", o.onnx_out);
   estimator::PipelineOptions p;
   p.model = o.model;
   p.plan = o.plan;
   p.weights = o.weights;
   p.random_seed = o.random_seed;
+  p.stream_weights = true;
   p.kmeans.threads = o.threads;
   p.kmeans.device = o.device;
   const estimator::Loaded loaded = estimator::load_stage(p);
   const models::Model& model = loaded.model;
   // An ONNX file carries its own weights; a spec or zoo model needs --weights or --random-weights.
-  if (loaded.weights.empty())
-    throw UsageError("give --weights FILE or --random-weights SEED (" + o.model + " carries no weights)");
+  const std::unique_ptr<WeightSource> weights = estimator::weight_source(loaded, p);
+  std::vector<std::string> inputs = {o.model, o.weights, o.plan};
+  for (const std::string& shard : weights->files()) inputs.push_back(shard);
+  OutputFiles files(inputs);
+  files.add("--output", o.output);
+  files.add("--csv", o.csv);
+  files.add("--json", o.json);
+  files.add("--onnx-out", o.onnx_out);
   const std::vector<kmeans::LayerSetting>& settings = loaded.settings;
   const std::string& weights_source = loaded.weights_source;
   const std::string weights_label =
@@ -109,10 +123,23 @@ void run_compress(const CompressOptions& o) {
   ProgressBar bar("compress");
   p.kmeans.progress = [&](size_t done, size_t total, const std::string& layer) { bar.update(done, total, layer); };
   const auto start = std::chrono::steady_clock::now();
-  kmeans::CompressedModel compressed = *estimator::compress_stage(loaded, p);
+  const int spool = files.spool("--output");
+  kmeans::ContainerWriter writer([&](std::string_view bytes) { write_all_from(spool, o.output, bytes, -1); });
+  std::vector<LayerRow> rows;
+  std::vector<estimator::LayerRatio> shared;
+  kmeans::CompressedModel kept;  // whole layers, only for --onnx-out (an ONNX file is at most 2 GiB)
+  kept.model = model.name;
+  kept.random_weights = o.random_seed.has_value();
+  kept.weights_seed = o.random_seed.value_or(0);
+  kmeans::compress_streamed(model, *weights, settings, p.kmeans, [&](kmeans::CompressedLayer&& l) {
+    writer.add(l);
+    if (auto r = estimator::compression_ratio(model, l, "compressed model '" + model.name + "'")) shared.push_back(*r);
+    rows.push_back({l.name, l.warning, l.k, l.vectors(), l.dim, l.sparsity, l.mse, l.time_ms, l.iterations});
+    if (!o.onnx_out.empty()) kept.layers.push_back(std::move(l));
+  });
   bar.finish();
-  const estimator::ModelRatio ratio = estimator::compression_ratio(model, compressed);
-  const reports::Table table = summary_table(compressed, ratio, weights_label);
+  const estimator::ModelRatio ratio = estimator::compression_ratio(model, std::move(shared));
+  const reports::Table table = summary_table(rows, ratio, weights_label);
   const double compute_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   std::string json_text;
   if (!o.json.empty()) {
@@ -134,11 +161,11 @@ void run_compress(const CompressOptions& o) {
   }
   // Everything is computed before the first file is replaced, so the outputs change in one short
   // burst: a signal during the long work leaves every earlier file as it was.
-  files.set("--output", kmeans::encode_compressed(compressed));
+  files.set_spooled("--output", writer.header(kept));
   if (!o.csv.empty()) files.set("--csv", reports::to_csv(table));
   files.set("--json", json_text);
   if (!o.onnx_out.empty())
-    files.set("--onnx-out", models::encode_onnx_with_weights(o.model, kmeans::decompress(compressed), o.onnx_out));
+    files.set("--onnx-out", models::encode_onnx_with_weights(o.model, kmeans::decompress(kept), o.onnx_out));
   files.commit();
   const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
@@ -148,7 +175,7 @@ void run_compress(const CompressOptions& o) {
                *o.random_seed);
   fmt::print("model {} | plan {} | weights {}\n", model.name, loaded.plan_source, o.random_seed ? weights_label : weights_source);
   fmt::print("{}\n", reports::to_text(table));
-  for (const auto& l : compressed.layers)
+  for (const auto& l : rows)
     if (!l.warning.empty()) fmt::print("warning: {}: {}\n", l.name, l.warning);
   for (const auto& s : settings)
     if (!s.compress) fmt::print("note: {} is not compressed (plan says compress: false)\n", s.layer);
@@ -162,7 +189,9 @@ void setup_compress(CLI::App& app) {
   auto o = std::make_shared<CompressOptions>();
   auto* cmd = app.add_subcommand("compress", "k-means weight sharing of a model's conv (and, where the plan asks, linear) layers by a plan");
   cmd->add_option("MODEL", o->model, "model spec (.json), ONNX file or zoo name")->required();
-  cmd->add_option("--weights", o->weights, "weights: .npz, .safetensors or .npy (docs/weights.md)");
+  cmd->add_option("--weights", o->weights,
+                  "weights: .safetensors, a sharded model's .safetensors.index.json (both read one tensor at a time), "
+                  ".npz or .npy (docs/weights.md)");
   cmd->add_option("--random-weights", o->random_seed,
                   "draw heavy-tailed stand-in weights with this seed (demos and benchmarks; labelled RANDOM)");
   cmd->add_option("--plan", o->plan, "plan file or shipped plan name (docs/plan.md)")->required();

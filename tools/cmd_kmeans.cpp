@@ -73,7 +73,7 @@ void run_kmeans(const KMeansOptions& o) {
   } else if (auto init = kmeans::parse_init(o.init)) {
     p.init = *init;
   } else {
-    throw UsageError(fmt::format("--init {}: expected k-means++, linear, random or optimal-1d", o.init));
+    throw UsageError(fmt::format("--init {}: expected k-means++, linear, random, optimal-1d or afk-mc2", o.init));
   }
   const Tensor x = read_rows(o.input);
   const int64_t n = x.shape[0], dim = x.shape[1];
@@ -114,7 +114,7 @@ void setup_kmeans(CLI::App& app) {
   auto* cmd = app.add_subcommand("kmeans", "k-means on the rows of an N x d .npy (scikit-learn's Lloyd, fast)");
   cmd->add_option("X", o->input, "points: N x d (or N) array in .npy, float32")->required();
   cmd->add_option("--k", o->k, "clusters")->required()->check(integer_in(1, INT32_MAX));
-  cmd->add_option("--init", o->init, "k-means++ | linear | random | optimal-1d (d = 1)")->capture_default_str();
+  cmd->add_option("--init", o->init, "k-means++ | linear | random | optimal-1d (d = 1) | afk-mc2 (very large N)")->capture_default_str();
   cmd->add_option("--init-centers", o->init_centers, "K x d .npy of initial centres (implies --init given)");
   cmd->add_option("--max-iter", o->max_iter, "Lloyd iterations at most")->capture_default_str()->check(integer_in(0, 1000000));
   cmd->add_option("--tol", o->tol, "stop when the centre shift <= tol x mean variance; 0 = run --max-iter")

@@ -120,6 +120,6 @@ TEST_CASE("limits: a spec with 2^40 channels is estimated at once and refused by
                        q(dir / "c.safetensors"),
                    kLimit);
   CHECK(c.exit_code == 2);
-  CHECK(c.err == "dkm: error: wide: layer 'conv1': weights that fit in 2 GiB (2147483647 bytes) of float32 for the whole "
-                 "model (dkm's limit for weight files), found 9895604649984 values up to this layer\n");
+  CHECK(c.err == "dkm: error: wide: layer 'conv1': expected a weight that fits in 2 GiB (2147483647 bytes) of float32 "
+                 "(dkm holds one tensor at a time), got 9895604649984 values\n");
 }

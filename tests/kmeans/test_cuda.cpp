@@ -356,3 +356,24 @@ TEST_CASE("cuda: the GPU sort of scalars and its prefix sums are sort_scalars()'
   CHECK(gpu.labels == cpu.labels);
   CHECK(gpu.iterations == cpu.iterations);
 }
+
+TEST_CASE("cuda: AFK-MC2 seeding and the k-means after it give the CPU's results") {
+  if (!gpu_present()) return;
+  const int64_t n = 30001, dim = 3;
+  const auto x = random_points(n, dim, 5);
+  KMeansParams p;
+  p.k = 40;
+  p.seed = 8;
+  p.init = Init::afk_mc2;
+  p.max_iter = 0;  // the seeding alone: the centres as chosen
+  const KMeansResult seeds_cpu = kmeans(x, dim, p);
+  p.device = Device::cuda;
+  CHECK(kmeans(x, dim, p).centers == seeds_cpu.centers);
+  p.max_iter = 50;
+  const KMeansResult gpu = kmeans(x, dim, p);
+  p.device = Device::cpu;
+  const KMeansResult cpu = kmeans(x, dim, p);
+  CHECK(gpu.centers == cpu.centers);
+  CHECK(gpu.labels == cpu.labels);
+  CHECK(gpu.iterations == cpu.iterations);
+}

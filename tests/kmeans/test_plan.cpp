@@ -172,7 +172,7 @@ TEST_CASE("plan errors name the file, the JSON path and what was expected") {
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"granularity": "pixel"}})") ==
         "p.json: defaults.granularity: expected one of row, kernel, filter, scalar, group, got \"pixel\"");
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"init": "kmeans"}})") ==
-        "p.json: defaults.init: expected one of k-means++, linear, random, optimal-1d, got \"kmeans\"");
+        "p.json: defaults.init: expected one of k-means++, linear, random, optimal-1d, afk-mc2, got \"kmeans\"");
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"sparsity_variant": "zero"}})") ==
         "p.json: defaults.sparsity_variant: expected one of none, zero-norm, near-mean, got \"zero\"");
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"seed": -1}})") ==

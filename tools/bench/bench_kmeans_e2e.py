@@ -7,7 +7,11 @@ the same float32 data, and its kmeans_plusplus alone for the seeding. Data: Stud
 freedom) x 0.05, seeded. The programs alternate within each repetition (the machine may be shared), and
 every ratio is taken within one repetition; the table gives the median over repetitions.
 
-  tools/bench/bench_kmeans_e2e.py [--dkm build/tools/dkm] [--threads 2] [--repeat 3] [--cases all]
+  tools/bench/bench_kmeans_e2e.py [--dkm build/tools/dkm] [--threads 2] [--repeat 3] [--cases all] [--init k-means++]
+
+--init afk-mc2 seeds dkm with AFK-MC2 instead (scikit-learn keeps k-means++): its time and its inertia after
+Lloyd against scikit-learn's greedy k-means++ (docs/kmeans.md). --seedings runs dkm alone, both seedings
+alternating on the same data and seeds: wall time, of it seeding, and the inertia after Lloyd.
 
 Needs Debian's python3-numpy and python3-sklearn (tools/deps.sh test).
 """
@@ -40,8 +44,8 @@ def inertia_of(x, centers, labels):
     return total
 
 
-def run_dkm(dkm, x_path, k, iters, threads, seed, out):
-    cmd = [dkm, "kmeans", x_path, "--k", str(k), "--max-iter", str(iters), "--tol", "1e-4",
+def run_dkm(dkm, x_path, k, iters, threads, seed, out, init):
+    cmd = [dkm, "kmeans", x_path, "--k", str(k), "--init", init, "--max-iter", str(iters), "--tol", "1e-4",
            "--threads", str(threads), "--seed", str(seed), "-o", out]
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -64,6 +68,38 @@ def run_sklearn(x, k, seed):
                 iterations=int(km.n_iter_))
 
 
+def case_files(cases):
+    """Each case's data, saved as the .npy dkm reads, and the path of dkm's output."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, d, k in cases:
+            x = student_t(n, d, 1)
+            xp = os.path.join(tmp, "x.npy")
+            np.save(xp, x if d > 1 else x.ravel())
+            yield n, d, k, x, xp, os.path.join(tmp, "o.npz")
+
+
+def compare_seedings(args, cases):
+    """dkm's greedy k-means++ against AFK-MC2, seeds 0..repeat-1, alternating; medians of the times, the
+    inertia summed over the seeds."""
+    print("| N | d | K | k-means++ [s] | of it seeding [s] | afk-mc2 [s] | of it seeding [s] | iterations "
+          "k-means++ / afk-mc2 (seed 0) | inertia after Lloyd afk-mc2 / k-means++ |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n, d, k, x, xp, out in case_files(cases):
+        runs = {"k-means++": [], "afk-mc2": []}
+        for seed in range(args.repeat):
+            for init, rows in runs.items():
+                full = run_dkm(args.dkm, xp, k, 100, args.threads, seed, out, init)
+                full["seeding"] = run_dkm(args.dkm, xp, k, 0, args.threads, seed, out, init)["wall"]
+                rows.append(full)
+                print(f"  seed {seed} {init}: {full}", file=sys.stderr)
+        pp, afk = runs["k-means++"], runs["afk-mc2"]
+        med = lambda rows, key: statistics.median(r[key] for r in rows)
+        ratio = sum(r["inertia"] for r in afk) / sum(r["inertia"] for r in pp)
+        print(f"| {n:,} | {d} | {k} | {med(pp, 'wall'):.3f} | {med(pp, 'seeding'):.3f} | {med(afk, 'wall'):.3f} | "
+              f"{med(afk, 'seeding'):.3f} | {pp[0]['iterations']} / {afk[0]['iterations']} | {ratio:.4f} |",
+              flush=True)
+
+
 def main():
     global np
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,6 +107,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cases", default="all", help="all, or indices into the case list, e.g. 0,2")
+    ap.add_argument("--init", default="k-means++", help="dkm's seeding: k-means++ or afk-mc2")
+    ap.add_argument("--seedings", action="store_true", help="dkm alone: k-means++ against afk-mc2")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -79,31 +117,30 @@ def main():
     import sklearn
     cases = CASES if args.cases == "all" else [CASES[int(i)] for i in args.cases.split(",")]
     print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
-          f"scikit-learn {sklearn.__version__}; {args.threads} threads; median of {args.repeat} alternating runs")
+          f"scikit-learn {sklearn.__version__}; {args.threads} threads; median of {args.repeat} alternating runs; "
+          f"dkm --init {args.init}")
     print()
+    if args.seedings:
+        compare_seedings(args, cases)
+        return
     print("| N | d | K | scikit-learn [s] | of it seeding [s] | dkm [s] | of it seeding [s] | scikit-learn / dkm "
           "| iterations sklearn / dkm | inertia dkm / sklearn |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as tmp:
-        for n, d, k in cases:
-            x = student_t(n, d, 1)
-            xp = os.path.join(tmp, "x.npy")
-            np.save(xp, x if d > 1 else x.ravel())
-            out = os.path.join(tmp, "o.npz")
-            rows = []
-            for rep in range(args.repeat):
-                seed = rep
-                sk = run_sklearn(x, k, seed)
-                dk = run_dkm(args.dkm, xp, k, 100, args.threads, seed, out)
-                dk0 = run_dkm(args.dkm, xp, k, 0, args.threads, seed, out)
-                rows.append(dict(sk=sk["wall"], sk_seed=sk["seeding"], dk=dk["wall"], dk_seed=dk0["wall"],
-                                 ratio=sk["wall"] / dk["wall"], it=f'{sk["iterations"]} / {dk["iterations"]}',
-                                 inertia=dk["inertia"] / sk["inertia"]))
-                print(f"  run {rep}: {rows[-1]}", file=sys.stderr)
-            med = {key: statistics.median(r[key] for r in rows) for key in ("sk", "sk_seed", "dk", "dk_seed",
-                                                                          "ratio", "inertia")}
-            print(f"| {n:,} | {d} | {k} | {med['sk']:.2f} | {med['sk_seed']:.2f} | {med['dk']:.3f} | "
-                  f"{med['dk_seed']:.3f} | {med['ratio']:.1f} | {rows[0]['it']} | {med['inertia']:.4f} |", flush=True)
+    for n, d, k, x, xp, out in case_files(cases):
+        rows = []
+        for rep in range(args.repeat):
+            seed = rep
+            sk = run_sklearn(x, k, seed)
+            dk = run_dkm(args.dkm, xp, k, 100, args.threads, seed, out, args.init)
+            dk0 = run_dkm(args.dkm, xp, k, 0, args.threads, seed, out, args.init)
+            rows.append(dict(sk=sk["wall"], sk_seed=sk["seeding"], dk=dk["wall"], dk_seed=dk0["wall"],
+                             ratio=sk["wall"] / dk["wall"], it=f'{sk["iterations"]} / {dk["iterations"]}',
+                             inertia=dk["inertia"] / sk["inertia"]))
+            print(f"  run {rep}: {rows[-1]}", file=sys.stderr)
+        med = {key: statistics.median(r[key] for r in rows) for key in ("sk", "sk_seed", "dk", "dk_seed",
+                                                                      "ratio", "inertia")}
+        print(f"| {n:,} | {d} | {k} | {med['sk']:.2f} | {med['sk_seed']:.2f} | {med['dk']:.3f} | "
+              f"{med['dk_seed']:.3f} | {med['ratio']:.1f} | {rows[0]['it']} | {med['inertia']:.4f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@
 # test_kmeans; test_cli's --device case; `dkm compress` of wrn-16-4 (plan wrn-16-4-cr47) and of
 # squeezenet1_0 (K = 32 everywhere: vectors of 7, 3 and 1), random weights, on the CPU and on the GPU,
 # timed, each pair of outputs compared byte for byte; bench_cuda.py --check; the compress comparison for
-# vgg16 and resnet50 (K = 256, end-to-end times).
+# vgg16 and resnet50 (K = 256, end-to-end times); the 1e9-weight sharded model (tools/bench/gen_big_model.py,
+# scalar K = 16) on the GPU with its peak memory.
 # A failing step does not stop the others; the summary table at the end gives each step's exit status,
 # seconds and a note, and the script exits 1 if any failed. Each step has a time limit, and all stop by
 # GPU_CHECK_BUDGET seconds (default 420), so the summary comes inside the call's 480 s.
-# Files in $OUT: gpu-check.log (all output), summary.tsv, compress_large.md, bench_cuda.jsonl, bench_cuda.md.
+# Files in $OUT: gpu-check.log (all output), summary.tsv, compress_large.md, compress_1e9.txt, bench_cuda.jsonl, bench_cuda.md.
 #
 # Paths: the test binaries have the source folder and the dkm binary compiled in as <alias> and
 # <alias>/build-gpu/tools/dkm, <alias> being the /tmp path in .gpu-bundle/paths.env. This script points
@@ -116,6 +117,14 @@ compress_large() {  # vgg16 and resnet50, K = 256 everywhere: `dkm compress` end
   cp "$tmp/large.md" "$OUT/compress_large.md"
   return $rc
 }
+compress_1e9() {  # tools/bench/gen_big_model.py's 1e9-weight sharded model, per-layer scalar K = 16, on the GPU
+  # (target < 30 s, issue 19); its 4 GB are generated under $tmp and removed with it.
+  "$PYTHON" tools/bench/gen_big_model.py "$tmp/big"
+  /usr/bin/time -v "$bin/tools/dkm" compress "$tmp/big/big.json" --weights "$tmp/big/model.safetensors.index.json" \
+    --plan "$tmp/big/big.scalar16.json" --device cuda -o "$tmp/big/c.safetensors" 2>&1 | \
+    grep -E 'ms end to end|Maximum resident|Elapsed \(wall' | tee "$OUT/compress_1e9.txt"
+  rm -rf "$tmp/big"
+}
 bench() {
   local rc=0
   "$PYTHON" tools/bench/bench_cuda.py --build "$bin" --iters 10 --check | tee "$tmp/bench.txt" || rc=$?
@@ -123,7 +132,7 @@ bench() {
   grep '^|' "$tmp/bench.txt" >"$OUT/bench_cuda.md" || true
   return $rc
 }
-export -f versions check_paths doctest compress compare compress_large bench
+export -f versions check_paths doctest compress compare compress_large compress_1e9 bench
 
 start=$(date +%s)
 budget=${GPU_CHECK_BUDGET:-420}
@@ -169,6 +178,7 @@ step compress-cuda 90 compress cuda
 step compare 15 compare
 step bench-cuda 300 bench
 step compress-large 150 compress_large
+step compress-1e9 240 compress_1e9
 
 say "" "=== summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), bundle $DKM_GPU_COMMIT built $DKM_GPU_BUILT_AT)"
 failed=0

@@ -22,7 +22,8 @@ Init init_from_name(const std::string& name) {
   if (name == "random") return Init::random;
   if (name == "given") return Init::given;
   if (name == "optimal_1d") return Init::optimal_1d;
-  throw UsageError("init: expected kmeans++, linear, random, given or optimal_1d, got '" + name + "'");
+  if (name == "afk_mc2") return Init::afk_mc2;
+  throw UsageError("init: expected kmeans++, linear, random, given, optimal_1d or afk_mc2, got '" + name + "'");
 }
 
 KMeansParams params_from(int64_t k, const std::string& init, int max_iter, double tol, uint64_t seed, int threads,
