@@ -52,10 +52,10 @@ ModelRatio assemble(const models::Model& model, std::vector<LayerRatio> shared, 
   return m;
 }
 
-const models::Layer& conv_layer(const models::Model& model, const std::string& name, const std::string& source) {
+const models::Layer& weighted_layer(const models::Model& model, const std::string& name, const std::string& source) {
   const models::Layer* l = model.find(name);
-  if (!l || l->kind != models::LayerKind::conv2d)
-    throw InputError(source, name, fmt::format("a conv layer of model '{}'", model.name));
+  if (!l || !l->has_weights())
+    throw InputError(source, name, fmt::format("a conv or linear layer of model '{}'", model.name));
   return *l;
 }
 
@@ -96,7 +96,7 @@ LayerRatio layer_ratio(const std::string& name, int64_t vectors, int64_t dim, in
 
 std::optional<LayerRatio> compression_ratio(const models::Model& model, const kmeans::CompressedLayer& c,
                                             const std::string& source, const CountingRules& rules) {
-  const models::Layer& layer = conv_layer(model, c.name, source);
+  const models::Layer& layer = weighted_layer(model, c.name, source);
   if (c.k >= c.vectors()) return std::nullopt;  // unchanged layers are kept at full precision
   std::vector<int64_t> histogram(static_cast<size_t>(c.k), 0);
   for (int32_t label : c.labels) ++histogram[label];
@@ -122,7 +122,7 @@ ModelRatio compression_ratio(const models::Model& model, std::span<const kmeans:
   std::vector<LayerRatio> shared;
   for (const auto& s : settings) {
     if (!s.compress || s.k >= s.vectors) continue;
-    const models::Layer& layer = conv_layer(model, s.layer, "plan");
+    const models::Layer& layer = weighted_layer(model, s.layer, "plan");
     std::vector<int64_t> histogram(static_cast<size_t>(s.k), 0);
     int64_t sparse = 0;
     if (s.k >= 2 && s.sparsity > 0 && s.sparsity_variant != kmeans::SparsityVariant::none)

@@ -15,6 +15,7 @@ std::map<std::string, LayerCompression> compression_from_plan(std::span<const km
     LayerCompression c;
     c.k = s.k;
     c.granularity = s.granularity;
+    c.group_size = s.granularity == kmeans::Granularity::group ? s.dim : 0;
     c.index_bits = index_bits_for(s.k);
     if (s.sparsity_variant == kmeans::SparsityVariant::zero_norm && s.sparsity > 0) {
       c.density = 1.0 - s.sparsity;
@@ -31,8 +32,8 @@ std::map<std::string, LayerCompression> compression_from_model(const kmeans::Com
   for (const kmeans::CompressedLayer& l : compressed.layers) {
     const models::Layer* layer = model.find(l.name);
     const std::string where = fmt::format("layer '{}'", l.name);
-    if (!layer || layer->kind != models::LayerKind::conv2d)
-      throw InputError("compressed model", where, fmt::format("a conv layer of model '{}'", model.name));
+    if (!layer || !layer->has_weights())
+      throw InputError("compressed model", where, fmt::format("a conv or linear layer of model '{}'", model.name));
     const int64_t weights = layer->weight_count;
     if (l.dim < 1 || l.k < 1 || static_cast<int64_t>(l.codebook.size()) != l.k * l.dim || l.vectors() * l.dim != weights)
       throw InputError("compressed model", where,
@@ -52,6 +53,7 @@ std::map<std::string, LayerCompression> compression_from_model(const kmeans::Com
     LayerCompression c;
     c.k = l.k;
     c.granularity = l.granularity;
+    c.group_size = l.granularity == kmeans::Granularity::group ? l.dim : 0;
     c.index_bits = index_bits_for(l.k);
     c.labels = l.labels;
     for (int64_t k = 0; k < l.k && c.zero_label < 0; ++k)

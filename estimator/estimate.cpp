@@ -38,7 +38,7 @@ void validate(const LayerCompression& c, const ConvProblem& p, const std::string
   if (!(c.density > 0.0 && c.density <= 1.0))
     throw InputError("compression settings", where, fmt::format("a weight density in (0, 1], got {}", c.density));
   if (!c.shared()) return;
-  const int64_t vectors = vector_count(p, c.granularity);
+  const int64_t vectors = vector_count(p, c.granularity, c.group_size);
   if (c.k < 1 || c.k > vectors)
     throw InputError("compression settings", where, fmt::format("K in [1, {}] (the vectors), got {}", vectors, c.k));
   if (c.index_bits < 0 || c.index_bits > 32)
@@ -166,8 +166,8 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
     le.compression = {c.density,
                       c.k,
                       c.granularity,
-                      c.shared() ? vector_count(le.problem, c.granularity) : 0,
-                      c.shared() ? vector_dim(le.problem, c.granularity) : 0,
+                      c.shared() ? vector_count(le.problem, c.granularity, c.group_size) : 0,
+                      c.shared() ? vector_dim(le.problem, c.granularity, c.group_size) : 0,
                       c.shared() ? c.index_bits : 0,
                       c.shared() && !c.labels.empty()};
     add_layer(out.totals, le.paper, le.hierarchy);

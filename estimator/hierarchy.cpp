@@ -144,7 +144,7 @@ Hierarchy count(const ConvProblem& p, const LayerCompression& c, const HwProfile
   auto& K = a[ix(DataType::codebook)];
   int64_t codebook_words = 0;
   if (c.shared()) {
-    const int64_t vec = vector_dim(p, c.granularity);
+    const int64_t vec = vector_dim(p, c.granularity, c.group_size);
     weight_bits = static_cast<double>(c.index_bits) / static_cast<double>(vec);
     codebook_words = mul(c.k, vec);
     const int64_t pe_weights = mul(mul(m.filters_per_pe, m.channels_per_pe), S);

@@ -72,7 +72,7 @@ double zero_fraction(const LayerCompression& c) {
 }
 
 void check_labels(const ConvProblem& p, const LayerCompression& c) {
-  const int64_t expected = vector_count(p, c.granularity);
+  const int64_t expected = vector_count(p, c.granularity, c.group_size);
   if (static_cast<int64_t>(c.labels.size()) != expected)
     throw InputError("cluster labels", "", fmt::format("{} labels (one per vector), got {}", expected, c.labels.size()));
   for (size_t i = 0; i < c.labels.size(); ++i)
@@ -133,6 +133,24 @@ double shared_products(const ConvProblem& p, const LayerCompression& c) {
         for (int64_t o = g * M; o < (g + 1) * M; ++o) ids.push_back(o);
         products += static_cast<double>(distinct(c.labels, ids, seen, c.zero_label)) * per_distinct;
       }
+      break;
+    }
+    case kmeans::Granularity::group: {
+      // Slice j of every filter (the same Gs taps of the same channels): filters with the same centre
+      // there share the partial dot product at each output position.
+      const int64_t Gs = vector_dim(p, c.granularity, c.group_size), slices = C * R * S / Gs;
+      const double per_distinct = batch * static_cast<double>(E * F * Gs);
+      if (!exact) {
+        products += static_cast<double>(G) * static_cast<double>(slices) * per_distinct *
+                    expected_nonzero_distinct(static_cast<double>(M), c);
+        break;
+      }
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t j = 0; j < slices; ++j) {
+          ids.clear();
+          for (int64_t o = g * M; o < (g + 1) * M; ++o) ids.push_back(o * slices + j);
+          products += per_distinct * static_cast<double>(distinct(c.labels, ids, seen, c.zero_label));
+        }
       break;
     }
     case kmeans::Granularity::kernel:

@@ -20,9 +20,9 @@ void check_container_fits(const kmeans::CompressedModel& c, const models::Model&
     const kmeans::CompressedLayer& l = c.layers[i];
     const std::string where = fmt::format("__metadata__.layers[{}]", i);
     const models::Layer* layer = model.find(l.name);
-    if (!layer || layer->kind != models::LayerKind::conv2d)
+    if (!layer || !layer->has_weights())
       throw InputError(path, where + ".name",
-                       fmt::format("expected a conv layer of model \"{}\", got \"{}\"", model.name, l.name));
+                       fmt::format("expected a conv or linear layer of model \"{}\", got \"{}\"", model.name, l.name));
     const std::vector<int64_t> shape = kmeans::weight_shape(*layer);
     if (l.weight_shape != shape)
       throw InputError(path, where + ".weight_shape",

@@ -24,8 +24,14 @@ int index_bits_for(int64_t k) {
   return bits;
 }
 
-int64_t vector_dim(const ConvProblem& p, kmeans::Granularity g) {
+int64_t vector_dim(const ConvProblem& p, kmeans::Granularity g, int64_t group_size) {
   switch (g) {
+    case kmeans::Granularity::group:
+      if (group_size < 1 || (p.in_channels * p.kernel_h * p.kernel_w) % group_size != 0)
+        throw InputError("compression settings", "group_size",
+                         fmt::format("a length dividing the {} weights per output channel, got {}",
+                                     p.in_channels * p.kernel_h * p.kernel_w, group_size));
+      return group_size;
     case kmeans::Granularity::row: return p.kernel_w;
     case kmeans::Granularity::kernel: return p.kernel_h * p.kernel_w;
     case kmeans::Granularity::filter: return p.in_channels * p.kernel_h * p.kernel_w;
@@ -34,7 +40,9 @@ int64_t vector_dim(const ConvProblem& p, kmeans::Granularity g) {
   return 1;
 }
 
-int64_t vector_count(const ConvProblem& p, kmeans::Granularity g) { return p.weights() / vector_dim(p, g); }
+int64_t vector_count(const ConvProblem& p, kmeans::Granularity g, int64_t group_size) {
+  return p.weights() / vector_dim(p, g, group_size);
+}
 
 int64_t ConvProblem::dot_products() const {
   const char* what = "conv problem: dot products";

@@ -38,6 +38,7 @@ struct LayerCompression {
   double density = 1.0;  // fraction of weights left non-zero by pruning, in (0, 1]
   int64_t k = 0;         // shared centres; 0 = no weight sharing
   kmeans::Granularity granularity = kmeans::Granularity::row;
+  int64_t group_size = 0;  // G of the group granularity (weights per vector)
   int index_bits = 0;    // bits per stored index (one index per vector)
   // The real cluster assignment, one label per vector in OIHW order (the container's order); empty means
   // labels are assumed uniform and expectations are used. The caller keeps the labels alive.
@@ -51,8 +52,9 @@ struct LayerCompression {
 };
 
 // Length and number of the vectors a weight of `problem` is cut into at `granularity` (per layer).
-int64_t vector_dim(const ConvProblem& problem, kmeans::Granularity granularity);
-int64_t vector_count(const ConvProblem& problem, kmeans::Granularity granularity);
+// `group_size` is G of the group granularity (ignored by the others).
+int64_t vector_dim(const ConvProblem& problem, kmeans::Granularity granularity, int64_t group_size = 0);
+int64_t vector_count(const ConvProblem& problem, kmeans::Granularity granularity, int64_t group_size = 0);
 
 // ceil(log2 k): the fixed-length index width for k centres (0 for k <= 1).
 int index_bits_for(int64_t k);

@@ -64,7 +64,7 @@ struct PreparedLayer {
 PreparedLayer prepare_layer(const Tensor& weight, const LayerSetting& s, int threads, Device device,
                             const InputMoments* moments) {
   PreparedLayer p;
-  const auto shape = vector_shape(weight.shape, s.granularity);
+  const auto shape = vector_shape(weight.shape, s.granularity, s.dim);
   const int64_t n = shape.vectors, dim = shape.dim;
   p.vectors = weight.values;
   CompressedLayer& out = p.out;
@@ -193,13 +193,16 @@ namespace {
 void check_weights(const models::Model& model, const WeightSource& weights, std::span<const LayerSetting* const> planned) {
   for (const LayerSetting* s : planned) {
     const std::string name = s->layer + ".weight";
+    const bool linear = s->weight_shape.size() == 2;
+    const char* layout = linear ? "(out, in)" : "(OIHW)";
     const auto shape = weights.shape(name);
     if (!shape)
       throw InputError(weights.source(name), name,
-                       fmt::format("a tensor of shape [{}] (OIHW) for conv layer '{}'", fmt::join(s->weight_shape, ", "), s->layer));
+                       fmt::format("a tensor of shape [{}] {} for {} layer '{}'", fmt::join(s->weight_shape, ", "), layout,
+                                   linear ? "linear" : "conv", s->layer));
     if (*shape != s->weight_shape)
       throw InputError(weights.source(name), name,
-                       fmt::format("shape [{}] (OIHW) as the model spec says, got [{}]", fmt::join(s->weight_shape, ", "),
+                       fmt::format("shape [{}] {} as the model spec says, got [{}]", fmt::join(s->weight_shape, ", "), layout,
                                    fmt::join(*shape, ", ")));
     const models::Layer* layer = model.find(s->layer);
     if (layer && layer->bias) {

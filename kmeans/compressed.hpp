@@ -8,12 +8,13 @@
 
 namespace dkm::kmeans {
 
-// How a conv weight (O, I, kh, kw) is cut into vectors.
+// How a conv weight (O, I, kh, kw) is cut into vectors; a linear weight (O, I) as (O, I, 1, 1).
 enum class Granularity {
   row,     // vectors of length kw, N = O*I*kh (the paper's default)
   kernel,  // vectors of length kh*kw
   filter,  // vectors of length I*kh*kw, N = O
   scalar,  // vectors of length 1 (Deep Compression)
+  group,   // per output channel, vectors of G consecutive weights of its I*kh*kw (G divides it; dim = G)
 };
 
 enum class SparsityVariant {

@@ -31,7 +31,7 @@ constexpr std::string_view kFormat = "dkm-compressed/1";
 
 constexpr std::pair<Granularity, std::string_view> kGranularities[] = {
     {Granularity::row, "row"}, {Granularity::kernel, "kernel"}, {Granularity::filter, "filter"},
-    {Granularity::scalar, "scalar"}};
+    {Granularity::scalar, "scalar"}, {Granularity::group, "group"}};
 constexpr std::pair<SparsityVariant, std::string_view> kVariants[] = {
     {SparsityVariant::none, "none"}, {SparsityVariant::zero_norm, "zero-norm"},
     {SparsityVariant::near_mean, "near-mean"}};
@@ -65,14 +65,18 @@ std::string pack_labels(const std::vector<int32_t>& labels, int bits) {
   return out;
 }
 
-// The expected extent of a granularity's vectors for an OIHW weight (other ranks: no rule beyond divisibility).
-int64_t granularity_dim(Granularity g, const std::vector<int64_t>& shape) {
+// The expected extent of a granularity's vectors for an OIHW weight, a linear one as the 1x1 convolution it
+// equals (other ranks: no rule beyond divisibility).
+int64_t granularity_dim(Granularity g, const std::vector<int64_t>& weight_shape) {
+  if (weight_shape.size() == 2) return granularity_dim(g, {weight_shape[0], weight_shape[1], 1, 1});  // linear (out, in)
+  const auto& shape = weight_shape;
   if (shape.size() != 4) return 0;
   switch (g) {
     case Granularity::row: return shape[3];
     case Granularity::kernel: return shape[2] * shape[3];
     case Granularity::filter: return shape[1] * shape[2] * shape[3];
     case Granularity::scalar: return 1;
+    case Granularity::group: return 0;  // G: any length dividing I*kh*kw (checked by the reader)
   }
   return 0;
 }
@@ -243,6 +247,10 @@ CompressedLayer read_layer(const std::string& path, Safetensors& file, const Jso
   if (numel % static_cast<uint64_t>(l.dim) != 0 || numel / static_cast<uint64_t>(l.dim) != static_cast<uint64_t>(vectors))
     r.fail("vectors", fmt::format("expected {} vectors of dim {} for weight_shape {}, got {}", numel / static_cast<uint64_t>(l.dim),
                                   l.dim, shape.dump(), vectors));
+  if (l.granularity == Granularity::group && (l.weight_shape.size() < 2 || (numel / static_cast<uint64_t>(l.weight_shape[0])) %
+                                                                             static_cast<uint64_t>(l.dim) != 0))
+    r.fail("dim", fmt::format("expected a length dividing the weights per output channel for group granularity of "
+                              "weight_shape {}, got {}", shape.dump(), l.dim));
   int64_t expected_dim = granularity_dim(l.granularity, l.weight_shape);
   if (expected_dim != 0 && expected_dim != l.dim)
     r.fail("dim", fmt::format("expected {} for {} granularity of weight_shape {}, got {}", expected_dim,

@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include "kmeans/compress.hpp"
 #include "models/input_file.hpp"
 #include "models/error.hpp"
 #include "models/json_reader.hpp"
@@ -15,9 +16,9 @@ namespace {
 
 constexpr std::string_view kPlanFormat = "dkm-plan/1";
 
-const std::vector<std::string_view> kSettingKeys = {"k", "cluster_rate", "granularity", "sparsity", "sparsity_variant",
-                                                    "init", "seed", "max_iter", "tol", "compress", "weighting",
-                                                    "bias_correction"};
+const std::vector<std::string_view> kSettingKeys = {"k", "cluster_rate", "granularity", "group_size", "sparsity",
+                                                    "sparsity_variant", "init", "seed", "max_iter", "tol", "compress",
+                                                    "weighting", "bias_correction"};
 
 // One of `names` (the accepted spellings of an enum), or an error listing them.
 template <typename T>
@@ -44,7 +45,9 @@ PlanSettings read_settings(const JsonReader& r, const Json& obj, const std::stri
     } else if (key == "cluster_rate") {
       s.cluster_rate = r.number(v, at, 0, 1, "a cluster rate K/N in (0, 1]", JsonReader::Ends::open_min);
     } else if (key == "granularity") {
-      s.granularity = choice(r, v, at, parse_granularity, "row, kernel, filter, scalar");
+      s.granularity = choice(r, v, at, parse_granularity, "row, kernel, filter, scalar, group");
+    } else if (key == "group_size") {
+      s.group_size = r.integer(v, at, 1, kJsonIntMax, "a positive integer (weights per vector of the group granularity)");
     } else if (key == "sparsity") {
       s.sparsity = r.number(v, at, 0, 1, "a sparsity in [0, 1)", JsonReader::Ends::open_max);
     } else if (key == "sparsity_variant") {
@@ -73,6 +76,7 @@ void overlay(PlanSettings& base, const PlanSettings& top) {
   if (top.k) base.k = top.k, base.cluster_rate.reset();
   if (top.cluster_rate) base.cluster_rate = top.cluster_rate, base.k.reset();
   if (top.granularity) base.granularity = top.granularity;
+  if (top.group_size) base.group_size = top.group_size;
   if (top.sparsity) base.sparsity = top.sparsity;
   if (top.sparsity_variant) base.sparsity_variant = top.sparsity_variant;
   if (top.init) base.init = top.init;
@@ -92,6 +96,7 @@ std::string_view to_string(Granularity g) {
     case Granularity::kernel: return "kernel";
     case Granularity::filter: return "filter";
     case Granularity::scalar: return "scalar";
+    case Granularity::group: return "group";
   }
   return "?";
 }
@@ -121,7 +126,7 @@ std::optional<Weighting> parse_weighting(std::string_view s) {
   return std::nullopt;
 }
 std::optional<Granularity> parse_granularity(std::string_view s) {
-  for (auto g : {Granularity::row, Granularity::kernel, Granularity::filter, Granularity::scalar})
+  for (auto g : {Granularity::row, Granularity::kernel, Granularity::filter, Granularity::scalar, Granularity::group})
     if (to_string(g) == s) return g;
   return std::nullopt;
 }
@@ -156,15 +161,22 @@ bool glob_match(std::string_view pattern, std::string_view name) {
   return p == pattern.size();
 }
 
-VectorShape vector_shape(std::span<const int64_t> s, Granularity g) {
+VectorShape vector_shape(std::span<const int64_t> weight_shape, Granularity g, int64_t group_size) {
   int64_t numel = 1;
-  for (auto d : s) numel *= d;
+  for (auto d : weight_shape) numel *= d;
+  if (g == Granularity::group) return {group_size > 0 ? numel / group_size : 0, group_size};
+  if (weight_shape.size() == 2) {
+    const int64_t as_conv[] = {weight_shape[0], weight_shape[1], 1, 1};
+    return vector_shape(as_conv, g);
+  }
+  const auto& s = weight_shape;
   if (s.size() != 4) return {numel, 1};
   switch (g) {
     case Granularity::row: return {s[0] * s[1] * s[2], s[3]};
     case Granularity::kernel: return {s[0] * s[1], s[2] * s[3]};
     case Granularity::filter: return {s[0], s[1] * s[2] * s[3]};
     case Granularity::scalar: return {numel, 1};
+    case Granularity::group: break;  // above
   }
   return {numel, 1};
 }
@@ -173,13 +185,28 @@ Plan parse_plan(std::string_view text, const std::string& source) {
   const Json doc = parse_json(text, source, "a compression plan (a JSON object)");
   const JsonReader r(source);
   r.object(doc, "", fmt::format("a JSON object with \"format\": \"{}\"", kPlanFormat));
-  r.check_keys(doc, "", {"format", "model", "description", "defaults", "layers"}, "a plan");
+  r.check_keys(doc, "", {"format", "model", "description", "layer_types", "defaults", "layers"}, "a plan");
   const std::string format = r.string(r.field(doc, "", "format"), "format", fmt::format("\"{}\"", kPlanFormat));
   if (format != kPlanFormat) r.fail("format", fmt::format("expected \"{}\", got \"{}\"", kPlanFormat, format));
   Plan plan;
   plan.source = source;
   if (doc.contains("model")) plan.model = r.string(doc["model"], "model", "a model name");
   if (doc.contains("description")) r.string(doc["description"], "description", "a description (a string)");
+  if (doc.contains("layer_types")) {
+    const Json& v = doc["layer_types"];
+    const std::string expected = "a non-empty array of distinct layer types, each \"conv2d\" or \"linear\"";
+    if (!v.is_array() || v.empty()) r.wrong(v, "layer_types", expected);
+    plan.layer_types.clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string at = JsonReader::index("layer_types", i);
+      const std::string t = r.string(v[i], at, expected);
+      const models::LayerKind kind = t == "conv2d" ? models::LayerKind::conv2d : models::LayerKind::linear;
+      if ((t != "conv2d" && t != "linear") ||
+          std::find(plan.layer_types.begin(), plan.layer_types.end(), kind) != plan.layer_types.end())
+        r.fail(at, fmt::format("expected {}, got {}", expected, json_shown(v[i])));
+      plan.layer_types.push_back(kind);
+    }
+  }
   if (doc.contains("defaults")) plan.defaults = read_settings(r, doc["defaults"], "defaults", false);
   if (doc.contains("layers")) {
     const Json& v = doc["layers"];
@@ -209,19 +236,25 @@ Plan load_plan(const std::string& path_or_name) {
 }
 
 std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& model) {
+  auto has = [&](models::LayerKind kind) {
+    return std::find(plan.layer_types.begin(), plan.layer_types.end(), kind) != plan.layer_types.end();
+  };
+  auto covered = [&](const models::Layer& l) { return has(l.kind); };
+  const bool conv = has(models::LayerKind::conv2d), linear = has(models::LayerKind::linear);
+  const std::string what = conv && linear ? "conv or linear" : conv ? "conv" : "linear";
   // A rule that matches nothing first: it usually means a plan written for another model.
-  std::vector<std::string> conv_names;
+  std::vector<std::string> names;
   for (const auto& layer : model.layers)
-    if (layer.kind == models::LayerKind::conv2d) conv_names.push_back(layer.name);
+    if (covered(layer)) names.push_back(layer.name);
   for (const auto& rule : plan.rules)
-    if (std::none_of(conv_names.begin(), conv_names.end(), [&](const std::string& n) { return glob_match(rule.match, n); }))
+    if (std::none_of(names.begin(), names.end(), [&](const std::string& n) { return glob_match(rule.match, n); }))
       throw InputError(plan.source, rule.where + ".match",
-                       fmt::format("expected a name or glob matching a conv layer of model \"{}\" ({}), got \"{}\", which matches none",
-                                   model.name, fmt::join(conv_names, ", "), rule.match));
+                       fmt::format("expected a name or glob matching a {} layer of model \"{}\" ({}), got \"{}\", which matches none",
+                                   what, model.name, fmt::join(names, ", "), rule.match));
   std::vector<LayerSetting> out;
   int64_t conv_index = 0;
   for (const auto& layer : model.layers) {
-    if (layer.kind != models::LayerKind::conv2d) continue;
+    if (!covered(layer)) continue;
     PlanSettings s;
     overlay(s, plan.defaults);
     std::string where = "defaults";
@@ -234,11 +267,17 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
     ls.layer = layer.name;
     ls.conv_index = conv_index;
     ls.compress = s.compress.value_or(true);
-    const models::Layer& l = layer;
-    ls.weight_shape = {l.out_channels, l.weight_count / std::max<int64_t>(1, l.out_channels * l.kernel_h * l.kernel_w),
-                       l.kernel_h, l.kernel_w};
+    ls.weight_shape = weight_shape(layer);
     ls.granularity = s.granularity.value_or(Granularity::row);
-    const VectorShape vs = vector_shape(ls.weight_shape, ls.granularity);
+    if (ls.granularity == Granularity::group) {
+      const int64_t per_output = ls.weight_shape[0] > 0 ? layer.weight_count / ls.weight_shape[0] : 0;
+      if (!s.group_size || per_output % *s.group_size != 0)
+        throw InputError(plan.source, where,
+                         fmt::format("expected group_size dividing the {} weights per output channel of layer \"{}\" "
+                                     "(granularity group), got {}", per_output, layer.name,
+                                     s.group_size ? std::to_string(*s.group_size) : std::string("none")));
+    }
+    const VectorShape vs = vector_shape(ls.weight_shape, ls.granularity, s.group_size.value_or(0));
     ls.vectors = vs.vectors;
     ls.dim = vs.dim;
     ls.sparsity = s.sparsity.value_or(0.0);
@@ -257,7 +296,8 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
         ls.k = std::max<int64_t>(1, std::llround(*s.cluster_rate * double(ls.vectors)));
       } else {
         throw InputError(plan.source, where,
-                         fmt::format("expected k or cluster_rate for conv layer \"{}\" (in defaults or a rule), got neither", layer.name));
+                         fmt::format("expected k or cluster_rate for {} layer \"{}\" (in defaults or a rule), got neither",
+                                     layer.kind == models::LayerKind::conv2d ? "conv" : "linear", layer.name));
       }
       if (ls.k > ls.vectors) {
         ls.warning = fmt::format("K clamped from {} to N = {} vectors: the layer stays unchanged", ls.k, ls.vectors);

@@ -22,6 +22,7 @@ struct PlanSettings {
   std::optional<int64_t> k;                 // clusters, the sparse one included
   std::optional<double> cluster_rate;       // K = round(rate * N) when k is not set
   std::optional<Granularity> granularity;
+  std::optional<int64_t> group_size;        // G of the group granularity
   std::optional<double> sparsity;           // p in [0, 1)
   std::optional<SparsityVariant> sparsity_variant;
   std::optional<Init> init;                 // Init::given is not available in plans
@@ -42,16 +43,19 @@ struct PlanRule {
 struct Plan {
   std::string source;            // file name or "<embedded>/name.json"
   std::string model;             // optional "model" field; informational
+  // The layer types the plan covers ("layer_types"): conv2d by default (the paper's setting), linear
+  // layers too where a plan asks for them (a transformer's projections, MatMul by a constant).
+  std::vector<models::LayerKind> layer_types = {models::LayerKind::conv2d};
   PlanSettings defaults;
   std::vector<PlanRule> rules;   // applied in order, later rules override earlier ones
 };
 
-// Concrete settings for one conv layer.
+// Concrete settings for one conv or linear layer.
 struct LayerSetting {
   std::string layer;                 // model layer name; its weight is "<layer>.weight"
-  int64_t conv_index = 0;            // 0-based position among the model's conv layers
+  int64_t conv_index = 0;            // 0-based position among the model's layers of the plan's layer types
   bool compress = true;
-  std::vector<int64_t> weight_shape; // OIHW
+  std::vector<int64_t> weight_shape; // OIHW; linear (out, in)
   Granularity granularity = Granularity::row;
   int64_t vectors = 0;               // N for this granularity
   int64_t dim = 0;                   // vector length d
@@ -76,15 +80,17 @@ Plan load_plan(const std::string& path_or_name);
 // The plans compiled into the binary (models/plans/*.json).
 std::span<const EmbeddedFile> plan_files();
 
-// One setting per conv layer of the model, in the model's layer order. Throws dkm::InputError when a
-// rule matches no conv layer of the model.
+// One setting per layer of the plan's layer types, in the model's layer order. Throws dkm::InputError
+// when a rule matches no such layer of the model.
 std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& model);
 
-// Vectors and their length when a weight of this OIHW shape is cut at this granularity.
+// Vectors and their length when a weight of this OIHW shape is cut at this granularity. A linear weight
+// (out, in) is cut as the 1x1 convolution (out, in, 1, 1) it equals, as the estimator prices it.
 struct VectorShape {
   int64_t vectors = 0, dim = 0;
 };
-VectorShape vector_shape(std::span<const int64_t> weight_shape, Granularity granularity);
+// `group_size` is G of Granularity::group (ignored by the others).
+VectorShape vector_shape(std::span<const int64_t> weight_shape, Granularity granularity, int64_t group_size = 0);
 
 // Names as they appear in plans and on the command line.
 std::string_view to_string(Granularity g);

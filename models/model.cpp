@@ -58,9 +58,9 @@ const std::vector<LayerType>& layer_types() {
     std::vector<std::string_view> window = {"kernel", "stride", "padding", "ceil_mode", "global"};
     std::vector<LayerType> t = {
         {"conv2d", LayerKind::conv2d, "",
-         with_common({"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias"}),
+         with_common({"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "params"}),
          {"out_channels", "kernel"}},
-        {"linear", LayerKind::linear, "", with_common({"out_features", "bias", "per_position"}), {"out_features"}},
+        {"linear", LayerKind::linear, "", with_common({"out_features", "bias", "per_position", "params"}), {"out_features"}},
         {"maxpool", LayerKind::maxpool, "", with_common(window), {}},
         {"avgpool", LayerKind::avgpool, "", with_common(window), {}},
         {"batchnorm", LayerKind::batchnorm, "", with_common({}), {}},

@@ -78,7 +78,8 @@ struct Layer {
   // reduce, rearrange: the output shape.
   Shape target;
   // elementwise, rearrange: learned values carried by a constant operand (a layer scale, a position
-  // embedding, a class token), counted as parameters but not clustered.
+  // embedding, a class token), counted as parameters but not clustered; conv2d, linear: a constant scale
+  // folded into the weights on import (docs/onnx.md), still counted as the source model's parameters.
   int64_t const_params = 0;
   // Per-layer bit widths; unset means the model's defaults.
   std::optional<int> weight_bits, act_bits;

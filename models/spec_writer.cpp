@@ -57,11 +57,13 @@ json layer_json(const Layer& l, const std::string& default_input) {
       if (l.dilation_h != 1 || l.dilation_w != 1) j["dilation"] = pair(l.dilation_h, l.dilation_w);
       if (l.groups != 1) j["groups"] = l.groups;
       if (!l.bias) j["bias"] = false;
+      if (l.const_params) j["params"] = l.const_params;
       break;
     case LayerKind::linear:
       j["out_features"] = l.out_features;
       if (!l.bias) j["bias"] = false;
       if (l.per_position) j["per_position"] = true;
+      if (l.const_params) j["params"] = l.const_params;
       break;
     case LayerKind::layernorm:
       if (!l.bias) j["bias"] = false;

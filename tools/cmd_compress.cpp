@@ -1,5 +1,5 @@
 // `dkm compress MODEL (--weights W | --random-weights SEED) --plan P -o OUT`: row-wise (or other
-// granularity) k-means weight sharing of every planned conv layer, written as one container
+// granularity) k-means weight sharing of every planned conv (or linear) layer, written as one container
 // (docs/container.md), with a per-layer summary: K, p, MSE, compression ratio three ways, time.
 #include <chrono>
 #include <memory>
@@ -197,7 +197,7 @@ void run_compress(const CompressOptions& o) {
 
 void setup_compress(CLI::App& app) {
   auto o = std::make_shared<CompressOptions>();
-  auto* cmd = app.add_subcommand("compress", "k-means weight sharing of a model's conv layers by a plan");
+  auto* cmd = app.add_subcommand("compress", "k-means weight sharing of a model's conv (and, where the plan asks, linear) layers by a plan");
   cmd->add_option("MODEL", o->model, "model spec (.json), ONNX file or zoo name")->required();
   cmd->add_option("--weights", o->weights,
                   "weights: .safetensors, a sharded model's .safetensors.index.json (both read one tensor at a time), "

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "kmeans/container.hpp"
+#include "kmeans/plan.hpp"
 #include "models/error.hpp"
 #include "models/output_files.hpp"
 #include "models/tensor_io.hpp"
@@ -20,16 +21,6 @@ struct DecompressOptions {
   std::string input;
   std::string output;
 };
-
-std::string_view granularity_name(kmeans::Granularity g) {
-  switch (g) {
-    case kmeans::Granularity::row: return "row";
-    case kmeans::Granularity::kernel: return "kernel";
-    case kmeans::Granularity::filter: return "filter";
-    case kmeans::Granularity::scalar: return "scalar";
-  }
-  return "?";
-}
 
 void run_decompress(const DecompressOptions& o) {
   // Refuse a bad output name before doing any work.
@@ -49,7 +40,7 @@ void run_decompress(const DecompressOptions& o) {
   int64_t total_weights = 0, total_biases = 0;
   for (const auto& l : model.layers) {
     int64_t n = l.vectors() * l.dim, b = static_cast<int64_t>(l.bias.size());
-    table.rows.push_back({l.name, std::string(granularity_name(l.granularity)), l.k,
+    table.rows.push_back({l.name, std::string(kmeans::to_string(l.granularity)), l.k,
                           fmt::format("{}", join_dims(l.weight_shape, "x")), n, b});
     total_weights += n;
     total_biases += b;

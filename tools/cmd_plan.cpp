@@ -56,7 +56,9 @@ void run_plan(const PlanOptions& o) {
   const estimator::HwProfile hw = estimator::load_profile(o.hw);
   reports::PlanSearchOptions so;
   const auto g = kmeans::parse_granularity(o.granularity);
-  if (!g) throw UsageError(fmt::format("--granularity: row, kernel, filter or scalar, got '{}'", o.granularity));
+  // The group granularity needs a group size per layer, which a searched plan does not choose.
+  if (!g || *g == kmeans::Granularity::group)
+    throw UsageError(fmt::format("--granularity: row, kernel, filter or scalar, got '{}'", o.granularity));
   so.granularity = *g;
   const auto init = kmeans::parse_init(o.init);
   if (!init) throw UsageError(fmt::format("--init: k-means++ or optimal-1d, got '{}'", o.init));

@@ -60,12 +60,16 @@ std::string encode_onnx_with_weights(const std::string& src_onnx, const Weights&
     if (!o.not_exportable.empty())
       throw InputError(src_onnx, fmt::format("tensor '{}'", name), "cannot be written back: " + o.not_exportable);
     std::vector<float> values(tensor.values.size());
+    // A folded Mul or Div stays in the graph: each output row is divided by its scale again.
+    const int64_t rows = tensor.shape.empty() ? 1 : tensor.shape[0];
+    const int64_t per_row = static_cast<int64_t>(tensor.values.size()) / std::max<int64_t>(1, rows);
+    auto row_factor = [&](int64_t r) { return o.row_scale.empty() ? o.scale : o.scale * o.row_scale[r]; };
     if (o.transposed) {  // dkm (out, in) back to ONNX (in, out)
       int64_t out = tensor.shape[0], in = tensor.shape[1];
       for (int64_t r = 0; r < out; ++r)
-        for (int64_t c = 0; c < in; ++c) values[c * out + r] = tensor.values[r * in + c] / o.scale;
+        for (int64_t c = 0; c < in; ++c) values[c * out + r] = tensor.values[r * in + c] / row_factor(r);
     } else {
-      for (size_t k = 0; k < values.size(); ++k) values[k] = tensor.values[k] / o.scale;
+      for (size_t k = 0; k < values.size(); ++k) values[k] = tensor.values[k] / row_factor(k / per_row);
     }
     auto [it, fresh] = written.emplace(o.tensor, values);
     if (!fresh && it->second != values)

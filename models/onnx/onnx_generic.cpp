@@ -61,7 +61,7 @@ const std::map<std::string, std::string> kReduce = {
 // Operators with products (or control flow) that dkm does not model: carrying them as data movement
 // would hide their arithmetic, so each names the nearest supported alternative instead.
 const std::map<std::string, std::string> kUnsupported = {
-    {"ConvTranspose", "Resize followed by Conv"},        {"Einsum", "MatMul (export the einsum as a matmul)"},
+    {"ConvTranspose", "Resize followed by Conv"},
     {"ConvInteger", "Conv with float weights"},          {"QLinearConv", "Conv with float weights"},
     {"MatMulInteger", "MatMul with float weights"},      {"QLinearMatMul", "MatMul with float weights"},
     {"DeformConv", "Conv"},                              {"LSTM", "MatMul per time step (an unrolled graph)"},
@@ -350,9 +350,10 @@ std::vector<int64_t> Importer::slice_dims() {
 }
 
 // MatMul of two activations (attention: Q K^T, and the product with V): a batch of matrix products.
-void Importer::matmul_activations() {
-  const Value& a = value_input(0);
-  const Value& b = value_input(1);
+void Importer::matmul_activations() { matmul_of(value_input(0), value_input(1)); }
+
+// A batched product of two activations: a matmul layer (docs/model-spec.md), with the output's value set.
+void Importer::matmul_of(const Value& a, const Value& b) {
   if (a.dims.size() < 2 || b.dims.size() < 2)
     fail(fmt::format("expected MatMul operands of rank 2 or more, got [{}] and [{}]", fmt::join(a.dims, ","),
                      fmt::join(b.dims, ",")));
@@ -369,6 +370,58 @@ void Importer::matmul_activations() {
     fail(fmt::format("expected operands whose batch axes broadcast as one group of matrices, got [{}] and [{}]",
                      fmt::join(a.dims, ","), fmt::join(b.dims, ",")));
   set_output(Value{made.name, out, perm_for(rank, false)});
+}
+
+// Einsum of two activations that is a batched matrix product: batch letters leading in the same order in
+// all three terms, one row letter (first operand and output), one column letter (second operand and output)
+// and one contracted letter (both operands). An operand whose last two letters come the other way round
+// (maxvit's "bghid,bghjd->bghij", Q K^T) is transposed by a rearrange layer first. Other equations are
+// refused with the nearest supported alternative.
+void Importer::einsum() {
+  auto refuse = [&](const std::string& got) {
+    fail(fmt::format("unsupported operator Einsum: expected an Einsum of two activations that is a batched matrix "
+                     "product, got {}; the nearest supported alternative is MatMul (docs/onnx.md)", got));
+  };
+  std::string eq;
+  for (char ch : attr_string("equation", "")) if (ch != ' ') eq += ch;
+  const size_t arrow = eq.find("->"), comma = eq.find(',');
+  if (node_->input_size() != 2 || input_is_constant(0) || input_is_constant(1) || arrow == std::string::npos ||
+      comma == std::string::npos || comma > arrow || eq.find('.') != std::string::npos)
+    refuse(fmt::format("equation '{}' on {} operand(s){}", eq, node_->input_size(),
+                       input_is_constant(0) || input_is_constant(1) ? " with a constant" : ""));
+  const std::string ta = eq.substr(0, comma), tb = eq.substr(comma + 1, arrow - comma - 1), to = eq.substr(arrow + 2);
+  const Value& a = value_input(0);
+  const Value& b = value_input(1);
+  auto in = [](const std::string& t, char ch) { return t.find(ch) != std::string::npos; };
+  bool ok = ta.size() == a.dims.size() && tb.size() == b.dims.size() && ta.size() >= 2 && tb.size() == ta.size() &&
+            to.size() == ta.size();
+  const size_t batch = ta.size() - 2;
+  ok = ok && ta.substr(0, batch) == tb.substr(0, batch) && ta.substr(0, batch) == to.substr(0, batch);
+  for (size_t i = 0; ok && i < batch; ++i) ok = a.dims[i] == b.dims[i];
+  if (ok) {
+    const char m = to[batch], n = to[batch + 1];
+    const std::string ra = ta.substr(batch), rb = tb.substr(batch);
+    const char k = ra[0] == m ? ra[1] : ra[0];
+    ok = in(ra, m) && in(rb, n) && in(rb, k) && k != m && k != n && m != n && !in(rb, m) && !in(ra, n);
+    if (ok) {
+      // Rows of A are m, columns k; rows of B are k, columns n: transpose the operands stored the other way.
+      auto oriented = [&](const Value& v, bool swap, const char* suffix) {
+        if (!swap) return v;
+        std::vector<int64_t> dims = v.dims;
+        std::swap(dims[dims.size() - 1], dims[dims.size() - 2]);
+        Layer t;
+        t.kind = LayerKind::rearrange;
+        t.op = "transpose";
+        t.target = shape_in(dims, false);
+        const Layer& made = emit(std::move(t), {operand(v, shape_in(v.dims, false))}, suffix);
+        return Value{made.name, dims, perm_for(dims.size(), false)};
+      };
+      const Value oa = oriented(a, ra[0] != m, ".transpose_a");
+      const Value ob = oriented(b, rb[0] != k, ".transpose_b");
+      return matmul_of(oa, ob);
+    }
+  }
+  refuse(fmt::format("equation '{}' on [{}] and [{}]", eq, fmt::join(a.dims, ","), fmt::join(b.dims, ",")));
 }
 
 void Importer::layernorm() {

@@ -33,8 +33,10 @@ Importer::Importer(const onnx::ModelProto& proto, const std::string& path, const
     tensor_protos_[t.name()] = &t;
     initializers_.insert(t.name());
   }
-  for (const auto& n : graph_.node())
+  for (const auto& n : graph_.node()) {
     for (const auto& in : n.input()) ++uses_[in];
+    for (const auto& out : n.output()) producer_op_[out] = n.op_type();
+  }
   for (const auto& o : graph_.output()) ++uses_[o.name()];
 }
 
@@ -367,6 +369,7 @@ void Importer::visit(const onnx::NodeProto& n) {
   if (op == "Conv") return conv();
   if (op == "Gemm") return gemm();
   if (op == "MatMul") return input_is_constant(1) ? matmul() : matmul_activations();
+  if (op == "Einsum") return einsum();
   if (op == "MaxPool") return pool(true, false);
   if (op == "AveragePool") return pool(false, false);
   if (op == "GlobalAveragePool") return pool(false, true);
@@ -375,6 +378,7 @@ void Importer::visit(const onnx::NodeProto& n) {
   if (op == "LayerNormalization") return layernorm();
   if (op == "Add" || op == "Sum") return add();
   if (op == "Mul") return mul();
+  if (op == "Div") return div();
   if (op == "Concat") return concat();
   if (op == "Relu") return activation("relu");
   if (op == "Sigmoid") return activation("sigmoid");

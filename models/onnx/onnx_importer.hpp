@@ -93,6 +93,8 @@ class Importer {
   void generic();
   std::vector<int64_t> slice_dims();
   void matmul_activations();
+  void matmul_of(const Value& a, const Value& b);
+  void einsum();
   void layernorm();
 
   // onnx_layers.cpp
@@ -110,6 +112,8 @@ class Importer {
   void resize();
   Window window(const Value& x, std::vector<int64_t> kernel);
   bool fold_bias(const Value& x, const Constant& c, const std::string& const_name);
+  bool fold_scale(const Value& x, const Constant& c, const std::string& const_name, bool divide);
+  void div();
 
   const onnx::ModelProto& proto_;
   const onnx::GraphProto& graph_;
@@ -121,6 +125,7 @@ class Importer {
   std::map<std::string, Constant> constants_;                      // decoded or folded
   std::map<std::string, Value> values_;
   std::map<std::string, int> uses_;                                // consumers of each tensor name
+  std::map<std::string, std::string> producer_op_;                 // operator of the node writing each tensor
   std::map<std::string, size_t> layer_index_;
   std::map<std::string, int> skipped_;                             // operator -> count, for the description
   std::set<std::string> initializers_;                             // graph initializers (parameters)

@@ -52,6 +52,9 @@ struct WeightOrigin {
   std::string tensor;        // initializer name, or the output name of a Constant node
   bool transposed = false;   // stored (in, out) in ONNX, (out, in) in dkm
   float scale = 1.0f;        // dkm value = scale * ONNX value (Gemm alpha/beta)
+  // A constant Mul or Div folded into the layer: dkm output row r (a conv filter, a linear output feature,
+  // a bias element) = row_scale[r] * the ONNX row. Empty: no folded scale.
+  std::vector<float> row_scale;
   std::string not_exportable;  // why it cannot be written back ("" when it can)
 };
 

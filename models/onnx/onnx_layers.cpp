@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "models/error.hpp"
 #include "models/onnx/onnx_importer.hpp"
@@ -216,15 +217,20 @@ void Importer::pool(bool max, bool global) {
 
 void Importer::batchnorm() {
   const Value& x = value_input(0);
-  if (!(is_nchw(x) || is_flat(x)) || !unpadded(x)) fail("expected a batch norm of an N,C,H,W or N,F input");
+  if (!(image_like(x) || is_flat(x)) || !unpadded(x)) fail("expected a batch norm of an N,C,H,W or N,F input");
   for (int i = 1; i <= 4; ++i)
     if (const_input(i).numel() != x.dims[1])
       fail(fmt::format("expected input {} to hold {} per-channel values", i, x.dims[1]));
   Layer l;
   l.kind = LayerKind::batchnorm;
   count_weights(1, 4);  // scale and shift are the parameters; the running mean and variance are not
-  Layer& made = emit(std::move(l), {x.layer});
-  set_output(Value{made.name, x.dims, x.perm});
+  // A rank-4 value of another layout (maxvit's MBConv after its window attention) is read as N,C,H,W,
+  // through a rearrange layer where the producer's shape differs (as Conv reads it).
+  if (is_flat(x) || is_nchw(x)) {
+    Layer& made = emit(std::move(l), {x.layer});
+    return set_output(Value{made.name, x.dims, x.perm});
+  }
+  set_output(value_of(emit(std::move(l), {image_layer(x)})));
 }
 
 // Add(x, c) right after a Conv/Gemm/MatMul with c one value per channel: the layer's bias.
@@ -297,6 +303,55 @@ void Importer::add() {
   set_output(Value{made.name, xs[0]->dims, xs[0]->perm});
 }
 
+// Mul(x, c) or Div(x, c) right after a Conv/Gemm/MatMul (or its folded bias Add or scale), read by nothing
+// else, with c a scalar or one value per output channel: the layer's weights and bias are scaled. The
+// constant's values stay counted as the layer's parameters (PyTorch counts them), and the exporter divides
+// the scale out again because the Mul stays in the written graph.
+bool Importer::fold_scale(const Value& x, const Constant& c, const std::string& const_name, bool divide) {
+  const std::string& x_name = node_->input(0) == const_name ? node_->input(1) : node_->input(0);
+  static const std::set<std::string> kDirect = {"Conv", "Gemm", "MatMul", "Add", "Mul", "Div"};
+  auto producer = producer_op_.find(x_name);
+  if (x.layer == "input" || !unpadded(x) || uses_[x_name] != 1 || c.is_int || !c.known ||
+      producer == producer_op_.end() || !kDirect.count(producer->second))
+    return false;
+  Layer& l = layer_named(x.layer);
+  const int64_t channels = l.kind == LayerKind::conv2d ? l.out_channels : l.kind == LayerKind::linear ? l.out_features : 0;
+  if (channels == 0 || c.dims.size() > x.dims.size()) return false;
+  // The value must be the layer's own output: channels on axis 1 of an image, features last otherwise.
+  const bool image = is_nchw(x);
+  if (!(image || is_flat(x) || (l.per_position && x.perm.empty() && x.dims.back() == channels))) return false;
+  std::vector<int64_t> d = c.dims;
+  while (!d.empty() && d.front() == 1 && static_cast<int64_t>(d.size()) > (image ? 3 : 1)) d.erase(d.begin());
+  const bool scalar = c.numel() == 1;
+  const bool per_channel = image ? d == std::vector<int64_t>{channels, 1, 1} : d == std::vector<int64_t>{channels};
+  if (!scalar && !per_channel) return false;
+  std::vector<float> s(channels);
+  for (int64_t k = 0; k < channels; ++k) {
+    const float v = c.floats[scalar ? 0 : k];
+    s[k] = divide ? 1.0f / v : v;
+    if (v == 0.0f || !std::isfinite(s[k])) return false;  // a zero scale could not be divided out on export
+  }
+  for (const char* what : {"weight", "bias"}) {
+    auto t = out_.model.weights.find(l.name + "." + what);
+    if (t == out_.model.weights.end()) continue;
+    const size_t per_row = t->second.values.size() / static_cast<size_t>(channels);
+    for (size_t k = 0; k < t->second.values.size(); ++k) t->second.values[k] *= s[k / per_row];
+    std::vector<float>& rows = out_.origins[t->first].row_scale;
+    if (rows.empty()) rows.assign(channels, 1.0f);
+    for (int64_t k = 0; k < channels; ++k) rows[k] *= s[k];
+  }
+  l.const_params += take_params(c);
+  skip(node_->op_type() + " by a constant folded into the preceding layer's weights");
+  return true;
+}
+
+void Importer::div() {
+  if (node_->input_size() == 2 && input_is_constant(1) && !input_is_constant(0) &&
+      fold_scale(value_input(0), constant(input_name(1)), input_name(1), true))
+    return set_output(value_input(0));
+  generic();
+}
+
 void Importer::mul() {
   if (node_->input_size() != 2) fail("expected two operands");
   for (int i = 0; i < 2; ++i)
@@ -305,9 +360,12 @@ void Importer::mul() {
       bool ones = c.known && c.sources.empty() &&
                   std::all_of(c.floats.begin(), c.floats.end(), [](float f) { return f == 1.0f; }) &&
                   std::all_of(c.ints.begin(), c.ints.end(), [](int64_t v) { return v == 1; });
-      if (!ones) return generic();
-      skip("Mul by one");
-      return set_output(value_input(1 - i));
+      if (ones) {
+        skip("Mul by one");
+        return set_output(value_input(1 - i));
+      }
+      if (fold_scale(value_input(1 - i), c, input_name(i), false)) return set_output(value_input(1 - i));
+      return generic();
     }
   // x * HardSigmoid(x) is HardSwish, x * Sigmoid(x) is SiLU (how older exporters write them).
   for (int i = 0; i < 2; ++i) {

@@ -115,6 +115,29 @@ TEST_CASE("shared products at kernel, filter and scalar granularity") {
   CHECK(shared_products(p, c) == 9.0);
 }
 
+TEST_CASE("shared products at the group granularity: partial dot products of equal slices") {
+  // A linear layer 6 -> 2 (a 1x1 conv on one position): each output's 6 inputs cut into slices of G = 3.
+  ConvProblem p = test::conv(1, 6, 2, 1, 1, 1, 0);
+  REQUIRE(p.macs() == 12);
+  LayerCompression c;
+  c.k = 2;
+  c.index_bits = 1;
+  c.granularity = kmeans::Granularity::group;
+  c.group_size = 3;
+  CHECK(vector_count(p, c.granularity, c.group_size) == 4);
+  // Vectors (o, j) = 0:(0,0) 1:(0,1) 2:(1,0) 3:(1,1). Both outputs share slice 0's centre: 3 products
+  // there, 3 + 3 at slice 1.
+  const std::vector<int32_t> labels{0, 1, 0, 0};
+  c.labels = labels;
+  CHECK(shared_products(p, c) == 3.0 + 6.0);
+  const std::vector<int32_t> distinct{0, 1, 1, 0};
+  c.labels = distinct;
+  CHECK(shared_products(p, c) == 12.0);
+  // A length that does not divide the inputs is refused.
+  c.group_size = 4;
+  CHECK_THROWS_AS(vector_count(p, c.granularity, c.group_size), InputError);
+}
+
 TEST_CASE("weight sharing lowers R_w by the compression ratio, leaves R_x; pruning lowers all three") {
   const HwProfile hw = test::tiny_profile();
   ConvProblem p = test::conv(1, 16, 32, 8, 3, 1, 1);

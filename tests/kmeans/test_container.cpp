@@ -227,7 +227,7 @@ TEST_CASE("container: every inconsistency is refused with the field and what was
   CHECK(error_after([](Safetensors&, json& l) { l[0].erase("mse"); }) ==
         "__metadata__.layers[0]: expected the key \"mse\"");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["granularity"] = "block"; }) ==
-        "__metadata__.layers[0].granularity: expected one of row, kernel, filter, scalar, got \"block\"");
+        "__metadata__.layers[0].granularity: expected one of row, kernel, filter, scalar, group, got \"block\"");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["granularity"] = "kernel"; }) ==
         "__metadata__.layers[0].dim: expected 6 for kernel granularity of weight_shape [2,1,2,3], got 3");
   CHECK(error_after([](Safetensors&, json& l) { l[0]["vectors"] = 5; }) ==

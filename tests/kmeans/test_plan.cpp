@@ -106,6 +106,44 @@ TEST_CASE("defaults, rules in order, cluster rate, seeds, clamping") {
   CHECK(r[5].seed == 1005);
 }
 
+TEST_CASE("layer_types: linear layers are planned like conv layers, as the 1x1 convolution they equal") {
+  const auto model = dkm::models::load_model("lenet5");  // conv1, conv2, ip1 (800 -> 500), ip2 (500 -> 10)
+  const auto conv_only = resolve_plan(parse_plan(R"({"format": "dkm-plan/1", "defaults": {"k": 4}})", "p.json"), model);
+  REQUIRE(conv_only.size() == 2);
+  const auto s = resolve_plan(parse_plan(R"({"format": "dkm-plan/1", "layer_types": ["conv2d", "linear"],
+    "defaults": {"k": 4}, "layers": [{"match": "ip1", "granularity": "filter"}]})", "p.json"), model);
+  REQUIRE(s.size() == 4);
+  CHECK(s[2].layer == "ip1");
+  CHECK(s[2].weight_shape == std::vector<int64_t>{500, 800});
+  CHECK(s[2].vectors == 500);  // filter: one row of 800 inputs per output feature
+  CHECK(s[2].dim == 800);
+  CHECK(s[2].seed == 1002);    // index among the covered layers
+  CHECK(s[3].granularity == Granularity::row);
+  CHECK(s[3].vectors == 5000);  // row of a 1x1 kernel: single values
+  CHECK(s[3].dim == 1);
+  // Linear only: the conv layers are left alone, and a rule naming one matches nothing.
+  const auto fc = resolve_plan(parse_plan(R"({"format": "dkm-plan/1", "layer_types": ["linear"], "defaults": {"k": 4}})", "p"), model);
+  REQUIRE(fc.size() == 2);
+  CHECK(fc[0].layer == "ip1");
+  CHECK(resolve_error(R"({"format": "dkm-plan/1", "layer_types": ["linear"], "defaults": {"k": 4}, "layers": [{"match": "conv1"}]})",
+                      model) == "p.json: layers[0].match: expected a name or glob matching a linear layer of model \"lenet5\" "
+                                "(ip1, ip2), got \"conv1\", which matches none");
+  // Group granularity: vectors of G consecutive inputs of one output feature.
+  const auto grouped = resolve_plan(parse_plan(R"({"format": "dkm-plan/1", "layer_types": ["linear"],
+    "defaults": {"k": 4, "granularity": "group", "group_size": 50}})", "p"), model);
+  CHECK(grouped[0].vectors == 500 * 800 / 50);
+  CHECK(grouped[0].dim == 50);
+  CHECK(grouped[1].vectors == 10 * 500 / 50);
+  CHECK(resolve_error(R"({"format": "dkm-plan/1", "layer_types": ["linear"], "defaults": {"k": 4, "granularity": "group",
+    "group_size": 300}})", model) == "p.json: defaults: expected group_size dividing the 800 weights per output channel of "
+                                     "layer \"ip1\" (granularity group), got 300");
+  CHECK(resolve_error(R"({"format": "dkm-plan/1", "defaults": {"k": 4, "granularity": "group"}})", model) ==
+        "p.json: defaults: expected group_size dividing the 25 weights per output channel of layer \"conv1\" "
+        "(granularity group), got none");
+  CHECK(resolve_error(R"({"format": "dkm-plan/1", "layer_types": ["linear"]})", model) ==
+        "p.json: defaults: expected k or cluster_rate for linear layer \"ip1\" (in defaults or a rule), got neither");
+}
+
 TEST_CASE("plan errors name the file, the JSON path and what was expected") {
   CHECK(error_of("{") == "p.json: line 1, column 2: expected valid JSON: syntax error while parsing object key - "
                          "unexpected end of input; expected string literal");
@@ -113,10 +151,17 @@ TEST_CASE("plan errors name the file, the JSON path and what was expected") {
   CHECK(error_of(R"({"layers": []})") == "p.json: expected the key \"format\"");
   CHECK(error_of(R"({"format": "dkm-plan/2"})") == "p.json: format: expected \"dkm-plan/1\", got \"dkm-plan/2\"");
   CHECK(error_of(R"({"format": "dkm-plan/1", "bogus": 1})") ==
-        "p.json: bogus: unknown key for a plan; expected one of: format, model, description, defaults, layers");
+        "p.json: bogus: unknown key for a plan; expected one of: format, model, description, layer_types, defaults, layers");
+  CHECK(error_of(R"({"format": "dkm-plan/1", "layer_types": []})") ==
+        "p.json: layer_types: expected a non-empty array of distinct layer types, each \"conv2d\" or \"linear\", got an "
+        "array ([])");
+  CHECK(error_of(R"({"format": "dkm-plan/1", "layer_types": ["linear", "matmul"]})") ==
+        "p.json: layer_types[1]: expected a non-empty array of distinct layer types, each \"conv2d\" or \"linear\", got "
+        "\"matmul\"");
+  CHECK(error_of(R"({"format": "dkm-plan/1", "layer_types": ["linear", "linear"]})").starts_with("p.json: layer_types[1]: "));
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"kk": 1}})") ==
         "p.json: defaults.kk: unknown key for plan defaults (did you mean \"k\"?); expected one of: k, cluster_rate, "
-        "granularity, sparsity, sparsity_variant, init, seed, max_iter, tol, compress, weighting, bias_correction");
+        "granularity, group_size, sparsity, sparsity_variant, init, seed, max_iter, tol, compress, weighting, bias_correction");
   CHECK(error_of(R"({"format": "dkm-plan/1", "layers": [{"match": "a"}, {"match": "b", "k": "8"}]})") ==
         "p.json: layers[1].k: expected a positive integer, got a string (\"8\")");
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"k": 0}})") == "p.json: defaults.k: expected a positive integer, got 0");
@@ -125,7 +170,7 @@ TEST_CASE("plan errors name the file, the JSON path and what was expected") {
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"cluster_rate": 0}})") ==
         "p.json: defaults.cluster_rate: expected a cluster rate K/N in (0, 1], got 0");
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"granularity": "pixel"}})") ==
-        "p.json: defaults.granularity: expected one of row, kernel, filter, scalar, got \"pixel\"");
+        "p.json: defaults.granularity: expected one of row, kernel, filter, scalar, group, got \"pixel\"");
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"init": "kmeans"}})") ==
         "p.json: defaults.init: expected one of k-means++, linear, random, optimal-1d, afk-mc2, got \"kmeans\"");
   CHECK(error_of(R"({"format": "dkm-plan/1", "defaults": {"sparsity_variant": "zero"}})") ==

@@ -81,10 +81,10 @@ TEST_CASE("json reader: every field error says expected ..., got ... with its JS
   CHECK(plan_error(R"({"format": "dkm-plan/1", "defaults": {"k": "2"}})") ==
         "p.json: defaults.k: expected a positive integer, got a string (\"2\")");
   CHECK(plan_error(R"({"format": "dkm-plan/1", "defaults": {"granularity": "rows"}})") ==
-        "p.json: defaults.granularity: expected one of row, kernel, filter, scalar, got \"rows\"");
+        "p.json: defaults.granularity: expected one of row, kernel, filter, scalar, group, got \"rows\"");
   CHECK(plan_error(R"({"format": "dkm-plan/1", "defaults": {"sparsty": 0.5}})") ==
         "p.json: defaults.sparsty: unknown key for plan defaults (did you mean \"sparsity\"?); expected one of: k, "
-        "cluster_rate, granularity, sparsity, sparsity_variant, init, seed, max_iter, tol, compress, weighting, bias_correction");
+        "cluster_rate, granularity, group_size, sparsity, sparsity_variant, init, seed, max_iter, tol, compress, weighting, bias_correction");
   CHECK(plan_error(R"({"model": "x"})") == "p.json: expected the key \"format\"");
   CHECK(container_error(R"([{"name": 3}])") == ": __metadata__.layers[0].name: expected a string, got a number (3)");
   CHECK(container_error(R"([{"name": "c"}])") == ": __metadata__.layers[0]: expected the key \"granularity\"");

@@ -38,7 +38,7 @@ TEST_CASE("bad spec: unknown layer type, keys and typos") {
         "silu, softmax), got \"conv3d\"");
   CHECK(layer_error(R"({"name": "a", "type": "conv2d", "out_channels": 4, "kernal": 3})") ==
         "bad.json: layers[0].kernal: unknown key for a conv2d layer (did you mean \"kernel\"?); expected one of: name, "
-        "type, inputs, weight_bits, act_bits, out_channels, kernel, stride, padding, dilation, groups, bias");
+        "type, inputs, weight_bits, act_bits, out_channels, kernel, stride, padding, dilation, groups, bias, params");
   CHECK(layer_error(R"({"name": "a", "type": "relu", "kernel": 3})") ==
         "bad.json: layers[0].kernel: unknown key for a relu layer; expected one of: name, type, inputs, weight_bits, "
         "act_bits");

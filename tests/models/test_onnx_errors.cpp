@@ -74,10 +74,9 @@ TEST_CASE("onnx: a skip connection zero-padded on channels (ConstantOfShape + Co
 
 TEST_CASE("onnx: unsupported operators and non-constant weights are named") {
   OnnxGraph g = one_conv();
-  g.node("Einsum", {"y"}, {"z"}, "mystery");
-  CHECK(error_of(g) == "m.onnx: node 1 'mystery' (Einsum): unsupported operator Einsum: dkm does not model its "
-                       "arithmetic; the nearest supported alternative is MatMul (export the einsum as a matmul) "
-                       "(docs/onnx.md)");
+  g.node("ConvTranspose", {"y", "w"}, {"z"}, "mystery");
+  CHECK(error_of(g) == "m.onnx: node 1 'mystery' (ConvTranspose): unsupported operator ConvTranspose: dkm does not "
+                       "model its arithmetic; the nearest supported alternative is Resize followed by Conv (docs/onnx.md)");
 
   // An operator whose output shape ONNX's inference cannot give (it depends on the values).
   OnnxGraph dynamic = one_conv();
@@ -93,14 +92,32 @@ TEST_CASE("onnx: unsupported operators and non-constant weights are named") {
   CHECK(error_of(two_inputs) ==
         "m.onnx: graph.input: expected exactly one non-constant input (dkm models have one), got 2: [x, w]");
 
-  OnnxGraph mul = one_conv();
+  OnnxGraph mul;
+  mul.input("x", {1, 2, 6, 6});
+  mul.init("w", {3, 2, 3, 3}, ramp(54));
+  mul.node("Conv", {"x", "w"}, {"y"}, "conv");
   mul.init("k", {1}, {0.5f});
   mul.node("Mul", {"y", "k"}, {"z"}, "scale");
-  // A learned scale after a conv is an elementwise layer whose constant counts as a parameter.
+  mul.output("z");
+  // A learned scalar scale right after a conv is folded into its weights; the constant stays a parameter.
   CHECK(error_of(mul) == "no error");
   Model scaled = load(mul);
-  CHECK(scaled.find("scale")->kind == LayerKind::elementwise);
-  CHECK(scaled.find("scale")->const_params == 1);
+  CHECK(scaled.find("scale") == nullptr);
+  CHECK(scaled.find("conv")->const_params == 1);
+  CHECK(scaled.total_params() == 54 + 1);
+  CHECK(scaled.weights.at("conv.weight").values[5] == 0.5f * ramp(54)[5]);
+  CHECK(scaled.description.find("Mul by a constant folded into the preceding layer's weights x1") != std::string::npos);
+
+  // Read by a second consumer (here the graph output), the conv output is needed unscaled: the Mul stays an
+  // elementwise layer.
+  OnnxGraph shared = one_conv();
+  shared.init("k", {1}, {0.5f});
+  shared.node("Mul", {"y", "k"}, {"z"}, "scale");
+  shared.node("Relu", {"y"}, {"r"}, "relu");
+  Model kept = load(shared);
+  CHECK(kept.find("scale")->kind == LayerKind::elementwise);
+  CHECK(kept.find("scale")->const_params == 1);
+  CHECK(kept.find("conv")->const_params == 0);
 
   OnnxGraph clip = one_conv();
   auto& c = clip.node("Clip", {"y"}, {"z"}, "clip");

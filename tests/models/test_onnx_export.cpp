@@ -77,6 +77,46 @@ TEST_CASE("onnx export: replaced weights round-trip through the original tensors
     }
 }
 
+TEST_CASE("onnx export: a folded per-channel scale and Div are divided out again on export") {
+  // conv (bias) -> Mul by a [1,4,1,1] scale -> flatten -> Gemm -> Div by 4: both folded on import.
+  OnnxGraph g;
+  g.input("x", {1, 2, 3, 3});
+  g.init("wc", {4, 2, 3, 3}, ramp(72));
+  g.init("bc", {4}, {1, 2, 3, 4});
+  g.init("s", {1, 4, 1, 1}, {2, -1, 0.5f, 4});
+  g.init("wf", {3, 4}, ramp(12));
+  g.init("four", {}, {4});
+  g.node("Conv", {"x", "wc", "bc"}, {"c"}, "conv");
+  g.node("Mul", {"c", "s"}, {"m"}, "scale");
+  g.node("Flatten", {"m"}, {"f"}, "flat");
+  auto& fc = g.node("Gemm", {"f", "wf"}, {"g"}, "fc");
+  OnnxGraph::integer(fc, "transB", 1);
+  g.node("Div", {"g", "four"}, {"y"}, "div");
+  g.output("y", {1, 3});
+  dkm::test::TempDir dir;
+  g.save(dir / "src.onnx");
+  Model src = load_onnx(dir / "src.onnx", {});
+  CHECK(src.find("scale") == nullptr);
+  CHECK(src.find("div") == nullptr);
+  CHECK(src.total_params() == 72 + 4 + 4 + 12 + 1);
+  CHECK(src.weights.at("conv.weight").values[18] == -ramp(72)[18]);  // filter 1 scaled by -1
+  CHECK(src.weights.at("conv.bias").values == std::vector<float>{2, -2, 1.5f, 16});
+  CHECK(src.weights.at("fc.weight").values[5] == ramp(12)[5] / 4);
+
+  // Writing the imported weights back restores the source tensors, and re-importing gives them again.
+  write_onnx_with_weights(dir / "src.onnx", src.weights, dir / "out.onnx");
+  Model out = load_onnx(dir / "out.onnx", {});
+  for (const auto& [name, t] : src.weights) CHECK(out.weights.at(name).values == t.values);
+  onnx::ModelProto proto;
+  REQUIRE(proto.ParseFromString(dkm::test::slurp(dir / "out.onnx")));
+  for (const auto& t : proto.graph().initializer())
+    if (t.name() == "bc") {
+      std::vector<float> v(4);
+      std::memcpy(v.data(), t.raw_data().data(), 16);
+      CHECK(v == std::vector<float>{1, 2, 3, 4});
+    }
+}
+
 TEST_CASE("onnx export: the exported model passes onnx.checker") {
   if (onnx_checker_missing()) return dkm::test::skip("/usr/bin/python3 with python3-onnx not found");
   dkm::test::TempDir dir;

@@ -143,8 +143,68 @@ TEST_CASE("onnx: an operator with arithmetic dkm does not model is one line with
   auto& n = g.node("Einsum", {"x", "w"}, {"y"}, "attn");
   OnnxGraph::text(n, "equation", "bi,ij->bj");
   g.output("y");
-  CHECK(error_of(g) == "m.onnx: node 0 'attn' (Einsum): unsupported operator Einsum: dkm does not model its arithmetic; "
-                       "the nearest supported alternative is MatMul (export the einsum as a matmul) (docs/onnx.md)");
+  CHECK(error_of(g) == "m.onnx: node 0 'attn' (Einsum): unsupported operator Einsum: expected an Einsum of two "
+                       "activations that is a batched matrix product, got equation 'bi,ij->bj' on 2 operand(s) with a "
+                       "constant; the nearest supported alternative is MatMul (docs/onnx.md)");
+
+  // A reduction over a letter that appears in one operand only is no matrix product either.
+  OnnxGraph sum(13);
+  sum.input("x", {1, 3, 4, 5});
+  sum.node("Transpose", {"x"}, {"xt"}, "t");
+  auto& s = sum.node("Einsum", {"x", "xt"}, {"y"}, "attn");
+  OnnxGraph::text(s, "equation", "bhij,bjhi->bh");
+  sum.output("y");
+  CHECK(error_of(sum).find("got equation 'bhij,bjhi->bh' on [1,3,4,5] and [5,4,3,1]") != std::string::npos);
+}
+
+TEST_CASE("onnx: a batch norm of an N,C,H,W tensor reshaped from tokens reads it through a rearrange") {
+  // Tokens [1, 16, 3] -> Reshape [1, 4, 4, 3] -> Transpose to [1, 3, 4, 4] (maxvit's MBConv after attention).
+  OnnxGraph g(13);
+  g.input("x", {1, 3, 4, 4});
+  g.init_ints("tokens", {1, 16, 3});
+  g.init_ints("grid", {1, 4, 4, 3});
+  g.node("Reshape", {"x", "tokens"}, {"t"}, "to_tokens");
+  g.node("Reshape", {"t", "grid"}, {"h"}, "to_grid");
+  auto& tr = g.node("Transpose", {"h"}, {"c"}, "to_nchw");
+  auto* perm = tr.add_attribute();
+  perm->set_name("perm");
+  perm->set_type(onnx::AttributeProto::INTS);
+  for (int64_t p : {0, 3, 1, 2}) perm->add_ints(p);
+  for (const char* name : {"s", "b", "m", "v"}) g.init(name, {3}, {1, 0.5f, 2});
+  g.node("BatchNormalization", {"c", "s", "b", "m", "v"}, {"y"}, "bn");
+  g.output("y");
+  Model m = load(g);
+  const Layer& bn = *m.find("bn");
+  CHECK(bn.kind == LayerKind::batchnorm);
+  CHECK(bn.output_shape == Shape{3, 4, 4});
+  CHECK(m.find(bn.inputs[0])->kind == LayerKind::rearrange);
+  CHECK(bn.bn_params == 6);
+}
+
+TEST_CASE("onnx: an Einsum that is a batched matrix product is a matmul (maxvit's attention)") {
+  // q, k, v [1, 2, 3, 4, 8]: "bghid,bghjd->bghij" (Q K^T: k transposed first), then "bghij,bghjd->bghid".
+  OnnxGraph g(13);
+  g.input("x", {1, 6, 4, 8});
+  g.init_ints("five", {1, 2, 3, 4, 8});
+  g.node("Reshape", {"x", "five"}, {"x5"}, "split_heads");
+  g.node("Relu", {"x5"}, {"q"}, "q");
+  g.node("Sigmoid", {"x5"}, {"k"}, "k");
+  auto& qk = g.node("Einsum", {"q", "k"}, {"s"}, "qk");
+  OnnxGraph::text(qk, "equation", "bghid,bghjd->bghij");
+  g.node("Softmax", {"s"}, {"p"}, "softmax");
+  auto& pv = g.node("Einsum", {"p", "k"}, {"y"}, "pv");
+  OnnxGraph::text(pv, "equation", "bghij,bghjd->bghid");
+  g.output("y");
+  Model m = load(g);
+  const Layer& t = *m.find("qk.transpose_b");
+  CHECK(t.kind == LayerKind::rearrange);
+  CHECK(t.output_shape == Shape{4, 8, 6});  // k^T: [.., 8, 4]
+  CHECK(m.find("qk")->kind == LayerKind::matmul);
+  CHECK(m.find("qk")->output_shape == Shape{4, 4, 6});
+  CHECK(m.find("qk")->macs == 6 * 4 * 4 * 8);
+  CHECK(m.find("pv")->macs == 6 * 4 * 8 * 4);
+  CHECK(m.find("pv.transpose_a") == nullptr);
+  CHECK(m.find("pv")->output_shape == Shape{8, 4, 6});
 }
 
 TEST_CASE("onnx: the new layer kinds survive a spec round trip") {

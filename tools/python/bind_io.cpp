@@ -62,7 +62,7 @@ CompressedLayer layer_from(const py::dict& d) {
   CompressedLayer l;
   l.name = d["name"].cast<std::string>();
   l.granularity = value_of(&kmeans::parse_granularity, get_or<std::string>(d, "granularity", "row"), "granularity",
-                           {Granularity::row, Granularity::kernel, Granularity::filter, Granularity::scalar});
+                           {Granularity::row, Granularity::kernel, Granularity::filter, Granularity::scalar, Granularity::group});
   l.weight_shape = d["weight_shape"].cast<std::vector<int64_t>>();
   l.codebook = to_vector(d["codebook"].cast<InArray<float>>());
   l.labels = to_vector(d["labels"].cast<InArray<int32_t>>());

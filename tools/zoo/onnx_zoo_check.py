@@ -4,6 +4,10 @@
     tools/zoo/onnx_zoo_check.py export --out DIR [MODEL ...]   # ONNX files and PyTorch's own counts
     tools/zoo/onnx_zoo_check.py check --out DIR --dkm build/tools/dkm [--table FILE.md] [MODEL ...]
     tools/zoo/onnx_zoo_check.py ci --dkm build/tools/dkm        # the representative subset, both steps
+    tools/zoo/onnx_zoo_check.py run --out DIR --dkm build/tools/dkm --table FILE.md [MODEL ...]
+                                                                # one model at a time: export, check, delete
+    tools/zoo/onnx_zoo_check.py ort --out DIR --dkm build/tools/dkm --modules NODE_MODULES [MODEL ...]
+                                                                # compressed exports in onnxruntime-node
 
 Without MODEL names every classifier torchvision lists is used (80 in torchvision 0.14). Each model is built
 with random weights (torch.manual_seed(0)), exported at opset 17 for one 3x224x224 image (3x299x299 for
@@ -18,11 +22,14 @@ NAME.torch.json records:
 `check` runs `dkm info --json` on each file and requires: params equal and MACs equal. The shapes need no
 second check here: the importer itself compares every activation it computes with ONNX's own shape
 inference and refuses the file on any difference (docs/onnx.md), so a model that imports has them equal.
-Exit status 1
+Each checked model's row is kept as NAME.dkm.json, so `--table` lists every model checked into DIR so far.
+`run` exports and checks one model at a time and deletes each ONNX file once checked (a few GB of disk at
+most instead of the whole zoo's ~20 GB). Exit status 1
 when any model fails; models PyTorch cannot export, or whose file would pass 2 GB (protobuf's limit), are
 listed with the reason and are not failures. Needs python3-torch, python3-torchvision and python3-onnx.
 """
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -54,6 +61,10 @@ def build(name):
         from torchvision.models.vision_transformer import VisionTransformer
         model = VisionTransformer(image_size=224, patch_size=16, num_layers=2, num_heads=3, hidden_dim=192,
                                   mlp_dim=768)
+        # torchvision initialises the head to zeros (logits 0 whatever comes before): drawn like the other
+        # linear layers instead, so that the logits depend on every weight.
+        torch.nn.init.normal_(model.heads.head.weight, std=0.02)
+        torch.nn.init.normal_(model.heads.head.bias, std=0.02)
     else:
         kwargs = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
         model = torchvision.models.get_model(name, weights=None, **kwargs)
@@ -95,8 +106,9 @@ class MacCounter:
         import math
         ops = ops[0] if len(ops) == 1 and isinstance(ops[0], (list, tuple)) else ops
         sizes = {}
-        for term, t in zip(equation.split("->")[0].split(","), ops):
-            sizes.update(zip(term.strip(), t.shape))
+        # Letters only: maxvit writes "B G H I D, B G H J D -> B G H I J", spaces between the letters.
+        for term, t in zip(equation.replace(" ", "").split("->")[0].split(","), ops):
+            sizes.update(zip(term, t.shape))
         self.macs += math.prod(sizes.values())
 
     def count(self, model, x):
@@ -137,7 +149,11 @@ def export(names, out):
                                   "the 2 GB protobuf limit of one ONNX file"
             else:
                 facts["macs"] = MacCounter().count(model, x)
-                with torch.no_grad():
+                # MultiheadAttention takes its fused inference path (aten::_native_multi_head_attention, which
+                # PyTorch 1.13 cannot export) when gradients are off and the head count is even (vit_b_16):
+                # such models are traced with gradients on, which keeps the exportable composite path.
+                attention = any(isinstance(m, torch.nn.MultiheadAttention) for m in model.modules())
+                with contextlib.nullcontext() if attention else torch.no_grad():
                     torch.onnx.export(model, x, str(out / f"{name}.onnx"), opset_version=17,
                                       training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
                                       input_names=["input"], output_names=["logits"])
@@ -149,8 +165,8 @@ def export(names, out):
         print(f"{name}: {facts['status']} ({facts['export_s']} s)", flush=True)
 
 
-def check(names, out, dkm, table):
-    rows, failures = [], 0
+def check(names, out, dkm):
+    failures = 0
     for name in names:
         facts = json.loads((out / f"{name}.torch.json").read_text())
         row = {"model": name, "params": facts.get("params"), "macs": facts.get("macs"), "import_s": None,
@@ -173,37 +189,140 @@ def check(names, out, dkm, table):
                     problems.append(f"MACs {t['macs']} != PyTorch {facts['macs']}")
                 row["status"] = "ok" if not problems else "FAIL: " + "; ".join(problems)
             failures += row["status"] != "ok"
-        rows.append(row)
+        (out / f"{name}.dkm.json").write_text(json.dumps(row, indent=1) + "\n")
         print(f"{name}: {row['status']}", flush=True)
+    return failures
+
+
+# Plans of the onnxruntime check: every conv and linear layer kept (K = N) or shared at K = 256.
+ORT_PLANS = {
+    "lossless": {"cluster_rate": 1.0},
+    "k256": {"k": 256, "granularity": "scalar", "init": "optimal-1d"},
+}
+ORT_SUBSET = ["mobilenet_v3_small", "efficientnet_b0", "vit_tiny"]
+
+
+def ort(names, out, dkm, modules, table):
+    """dkm compress --onnx-out at lossless K and at K = 256 (conv and linear layers), then both files in
+    onnxruntime-node on one fixed input (tools/zoo/ort_compare.mjs): the largest output difference."""
+    lines = ["| model | lossless: max abs difference | K = 256: max abs difference | largest abs logit |",
+             "|---|---|---|---|"]
+    failures = 0
+    here = pathlib.Path(__file__).resolve().parent
+    for name in names:
+        export([name], out)
+        facts = json.loads((out / f"{name}.torch.json").read_text())
+        src = out / f"{name}.onnx"
+        diffs, scale = {}, None
+        for label, settings in ORT_PLANS.items():
+            plan = out / f"{name}.{label}.plan.json"
+            plan.write_text(json.dumps({"format": "dkm-plan/1", "layer_types": ["conv2d", "linear"],
+                                        "defaults": settings}) + "\n")
+            exported = out / f"{name}.{label}.onnx"
+            subprocess.run([dkm, "compress", str(src), "--plan", str(plan), "-o", str(out / f"{name}.{label}.dkmc"),
+                            "--onnx-out", str(exported)], check=True, capture_output=True)
+            run = subprocess.run(["node", str(here / "ort_compare.mjs"), "--modules", modules, str(src), str(exported),
+                                  str(facts["input"][-1])], check=True, capture_output=True, text=True)
+            result = json.loads(run.stdout)
+            diffs[label], scale = result["max_abs_diff"], result["max_abs_output"]
+            exported.unlink()
+        # Lossless means equal; K = 256 is reported as measured.
+        status = "ok" if diffs["lossless"] == 0 else "FAIL: lossless export differs"
+        failures += status != "ok"
+        lines.append(f"| {name} | {diffs['lossless']:.3g} | {diffs['k256']:.3g} | {scale:.3g} |")
+        print(f"{name}: lossless {diffs['lossless']:.3g}, K=256 {diffs['k256']:.3g}, largest logit {scale:.3g}: {status}",
+              flush=True)
     if table:
-        lines = ["| model | import (s) | params | MACs | element ops | status |", "|---|---|---|---|---|---|"]
-        for r in rows:
-            cell = lambda v: "" if v is None else f"{v:,}" if isinstance(v, int) else str(v)  # noqa: E731
-            lines.append(f"| {r['model']} | {cell(r['import_s'])} | {cell(r['params'])} | {cell(r['macs'])} | "
-                         f"{cell(r['elementwise'])} | {r['status']} |")
         pathlib.Path(table).write_text("\n".join(lines) + "\n")
     return failures
 
 
+def pipeline(name, out, dkm):
+    """compress, estimate, report and export on an imported transformer with its linear layers shared
+    (K = 16 per layer, scalar): each command succeeds, every linear layer is priced compressed, and the
+    exported file imports back with the decompressed weights. Returns the problems found."""
+    src, stem = out / f"{name}.onnx", out / f"{name}.pipeline"
+    plan = pathlib.Path(f"{stem}.plan.json")
+    plan.write_text(json.dumps({"format": "dkm-plan/1", "layer_types": ["conv2d", "linear"],
+                                "defaults": {"k": 16, "granularity": "scalar", "init": "optimal-1d"}}) + "\n")
+    steps = [
+        ["compress", str(src), "--plan", str(plan), "-o", f"{stem}.dkmc", "--onnx-out", f"{stem}.onnx"],
+        ["estimate", str(src), "--compressed", f"{stem}.dkmc", "--json", f"{stem}.estimate.json"],
+        ["report", str(src), "--compressed", f"{stem}.dkmc", "--no-sweep", "-o", f"{stem}.html"],
+        ["decompress", f"{stem}.dkmc", "-o", f"{stem}.safetensors"],
+        ["export", str(src), "--weights", f"{stem}.safetensors", "-o", f"{stem}.export.onnx"],
+        ["info", f"{stem}.export.onnx", "--json"],
+    ]
+    for step in steps:
+        run = subprocess.run([dkm] + step, capture_output=True, text=True)
+        if run.returncode != 0:
+            return [f"dkm {step[0]}: " + (run.stderr.strip().splitlines() or ["exit " + str(run.returncode)])[-1][:200]]
+    problems = []
+    info = json.loads(subprocess.run([dkm, "info", str(src), "--json"], capture_output=True, text=True).stdout)
+    linear = {l["name"] for l in info["layers"] if l["type"] == "linear"}
+    estimate = json.loads(pathlib.Path(f"{stem}.estimate.json").read_text())
+    priced = {l["layer"] for l in estimate["layers"] if l.get("k") == 16}
+    if not linear or not linear <= priced:
+        problems.append(f"linear layers not priced as shared: {sorted(linear - priced)[:5]}")
+    for f in (f"{stem}.onnx", f"{stem}.export.onnx"):
+        pathlib.Path(f).unlink()
+    return problems
+
+
+def write_table(out, table):
+    """The markdown table of every model checked into OUT so far, sorted by name."""
+    lines = ["| model | import (s) | params | MACs | element ops | status |", "|---|---|---|---|---|---|"]
+    for path in sorted(out.glob("*.dkm.json")):
+        r = json.loads(path.read_text())
+        cell = lambda v: "" if v is None else f"{v:,}" if isinstance(v, int) else str(v)  # noqa: E731
+        lines.append(f"| {r['model']} | {cell(r['import_s'])} | {cell(r['params'])} | {cell(r['macs'])} | "
+                     f"{cell(r['elementwise'])} | {r['status']} |")
+    pathlib.Path(table).write_text("\n".join(lines) + "\n")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("step", choices=["export", "check", "ci"])
+    p.add_argument("step", choices=["export", "check", "ci", "run", "ort"])
     p.add_argument("models", nargs="*")
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/onnx-zoo"))
     p.add_argument("--dkm", default="build/tools/dkm")
     p.add_argument("--table", help="write the result table (markdown) here")
+    p.add_argument("--modules", help="ort: the node_modules folder holding onnxruntime-node "
+                                     "(tools/evaluate/install.sh prints it)")
     a = p.parse_intermixed_args()
     import_torch()
     import torchvision
-    names = a.models or (CI_SUBSET if a.step == "ci" else torchvision.models.list_models(module=torchvision.models))
+    names = a.models or {"ci": CI_SUBSET, "ort": ORT_SUBSET}.get(a.step) or \
+        torchvision.models.list_models(module=torchvision.models)
     torch_threads = os.environ.get("DKM_TORCH_THREADS")
     if torch_threads:
         import torch
         torch.set_num_threads(int(torch_threads))
+    failures = 0
+    if a.step == "run":
+        for name in names:
+            if (a.out / f"{name}.dkm.json").exists():  # checked before into this folder: kept
+                continue
+            if not (a.out / f"{name}.onnx").exists():  # an interrupted run's facts without their file: redone
+                (a.out / f"{name}.torch.json").unlink(missing_ok=True)
+            export([name], a.out)
+            failures += check([name], a.out, a.dkm)
+            (a.out / f"{name}.onnx").unlink(missing_ok=True)
     if a.step in ("export", "ci"):
         export(names, a.out)
     if a.step in ("check", "ci"):
-        sys.exit(1 if check(names, a.out, a.dkm, a.table) else 0)
+        failures += check(names, a.out, a.dkm)
+    if a.step == "ci" and "vit_tiny" in names:  # linear layers shared end to end on a transformer
+        problems = pipeline("vit_tiny", a.out, a.dkm)
+        print("vit_tiny pipeline (compress, estimate, report, decompress, export): " + ("; ".join(problems) or "ok"))
+        failures += bool(problems)
+    if a.step == "ort":
+        if not a.modules:
+            p.error("ort needs --modules (tools/evaluate/install.sh prints the folder)")
+        failures += ort(names, a.out, a.dkm, a.modules, a.table)
+    elif a.table:
+        write_table(a.out, a.table)
+    sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":
