@@ -13,6 +13,19 @@ namespace dkm::estimator {
 
 namespace {
 
+// A searched layer that no mapping of the profile can hold (a 16x16 patch-embedding kernel under a
+// 12-row row-stationary constraint) is left unmapped and counted (Totals::unmapped_layers), not an error:
+// both metrics still price it. A given mapping that breaks the profile stays an error naming its file.
+template <class F>
+std::optional<LayerMapping> mapped_if_legal(F&& map) {
+  try {
+    return map();
+  } catch (const InputError& e) {
+    if (e.file() != "mapping") throw;
+    return std::nullopt;
+  }
+}
+
 void add_layer(Totals& t, const PaperMetric& paper, const Hierarchy& h) {
   t.macs = checked_add(t.macs, paper.macs, "total MACs");
   t.executed_macs = checked_add(t.executed_macs, h.macs, "total executed MACs");
@@ -28,7 +41,8 @@ void add_layer(Totals& t, const PaperMetric& paper, const Hierarchy& h) {
     for (size_t l = 0; l < 4; ++l) t.hierarchy_by[d][l] += h.energy[d][l];
 }
 
-void add_mapped(Totals& t, const LayerMapping& m) {
+void add_mapped(Totals& t, const LayerMapping& m, int64_t macs) {
+  t.mapped_macs = checked_add(t.mapped_macs, macs, "total mapped MACs");
   t.mapped_energy += m.energy();
   t.mapped_cycles = checked_add(t.mapped_cycles, m.cycles(), "total cycles");
 }
@@ -145,13 +159,15 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
     if (cache) {
       auto g = options.given_mappings.find(layer.name);
       const bool given = g != options.given_mappings.end();
-      dense_map = map_layer(*cache, le.problem, dense, given ? &g->second.first : nullptr, given ? g->second.second : "");
-      loads = {dense_map->weight_loads, dense_map->input_loads};
-      if (c.compressed() && !given) {
-        le.mapped = map_layer(*cache, le.problem, c);
+      dense_map = mapped_if_legal([&] {
+        return map_layer(*cache, le.problem, dense, given ? &g->second.first : nullptr, given ? g->second.second : "");
+      });
+      if (dense_map) loads = {dense_map->weight_loads, dense_map->input_loads};
+      if (dense_map && c.compressed() && !given) {
+        le.mapped = mapped_if_legal([&] { return map_layer(*cache, le.problem, c); });
         // Changed: another mapping than the dense layer's, where the dense one no longer fits or costs
         // more at the compressed widths (a tie broken another way is no change).
-        if (le.mapped->mapping != dense_map->mapping) {
+        if (le.mapped && le.mapped->mapping != dense_map->mapping) {
           const std::optional<NestResult> on_dense = price_on(*cache, le.problem, c, dense_map->mapping);
           if (on_dense) le.energy_on_dense_mapping = on_dense->energy * static_cast<double>(le.problem.groups);
           le.mapping_changed = !on_dense || *le.energy_on_dense_mapping > le.mapped->energy();
@@ -160,6 +176,7 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
       } else {
         le.mapped = dense_map;
       }
+      if (!le.mapped) ++out.totals.unmapped_layers;
     }
     le.paper = paper_metric(le.problem, c, loads, hw);
     le.hierarchy = c.compressed() ? hierarchy_energy(le.problem, c, hw) : dense_h;
@@ -178,8 +195,8 @@ Estimate estimate(const models::Model& model, const HwProfile& hw, const Estimat
       add_layer(dense_totals, le.paper, dense_h);
     }
     if (le.mapped) {
-      add_mapped(out.totals, *le.mapped);
-      add_mapped(dense_totals, *dense_map);
+      add_mapped(out.totals, *le.mapped, le.paper.macs);
+      add_mapped(dense_totals, *dense_map, le.paper.macs);
       if (le.mapping_changed) {
         ++out.totals.mapping_changes;
         if (le.energy_on_dense_mapping) out.totals.mapping_change_saving += *le.energy_on_dense_mapping - le.mapped->energy();

@@ -93,8 +93,10 @@ struct Totals {
   int64_t mapping_changes = 0;
   int64_t mapping_changes_unfit = 0;  // of those, where the dense layer's mapping no longer fits
   double mapping_change_saving = 0;
+  int64_t mapped_macs = 0;         // the MACs of the mapped layers
+  int64_t unmapped_layers = 0;     // layers no mapping of the profile can hold: outside the mapped figures
   double paper_per_mac() const { return macs ? paper_energy / static_cast<double>(macs) : 0.0; }
-  double mapped_per_mac() const { return macs ? mapped_energy / static_cast<double>(macs) : 0.0; }
+  double mapped_per_mac() const { return mapped_macs ? mapped_energy / static_cast<double>(mapped_macs) : 0.0; }
   double hierarchy_per_mac() const { return macs ? hierarchy_energy / static_cast<double>(macs) : 0.0; }
 };
 

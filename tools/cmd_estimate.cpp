@@ -191,7 +191,8 @@ ordered_json totals_json(const estimator::Totals& t, estimator::EnergyUnit unit)
           {"mapped_cycles", t.mapped_cycles},
           {"layers_with_changed_mapping", t.mapping_changes},
           {"layers_whose_dense_mapping_no_longer_fits", t.mapping_changes_unfit},
-          {"changed_mapping_saving_" + u, t.mapping_change_saving}};
+          {"changed_mapping_saving_" + u, t.mapping_change_saving},
+          {"layers_without_legal_mapping", t.unmapped_layers}};
 }
 
 // Each mapped layer's loop nest: per level, outermost first, its loops (the factors and the order).
@@ -314,6 +315,14 @@ void run_estimate(const EstimateCliOptions& o) {
                  "the codebook); the others' own mappings save {} {} against the dense layers' mappings\n",
                  e.totals.mapping_changes, e.totals.mapping_changes_unfit,
                  reports::format_cell(e.totals.mapping_change_saving, 4), unit);
+    if (e.totals.unmapped_layers > 0) {
+      std::string unmapped;
+      for (const auto& le : e.layers)
+        if (!le.mapped) unmapped += (unmapped.empty() ? "" : ", ") + le.name;
+      fmt::print("note: {} layer(s) fit no mapping under profile {}'s capacities and dataflow constraints ({}): the "
+                 "mapped figures leave them out; both metrics price them with the hierarchy model's loads\n",
+                 e.totals.unmapped_layers, hw.name, unmapped);
+    }
     const std::vector<estimator::LevelCosts> names = estimator::level_costs(hw, {});
     fmt::print("\nmappings (one group; per level its loops outermost first, x / y spatial):\n");
     for (const auto& le : e.layers)
