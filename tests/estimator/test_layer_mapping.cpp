@@ -106,3 +106,26 @@ TEST_CASE("a weight-shared layer maps at its index width beside its codebook, le
     CHECK(shared.group.energy < dense.group.energy);  // 4-bit indexes cost less to move than 16-bit weights
   }
 }
+
+TEST_CASE("a layer no mapping of the profile can hold is counted and left out of the mapped figures, not an error") {
+  // ViT's patch embedding: a 16 x 16 kernel, where eyeriss-65nm's row-stationary constraint unrolls the
+  // kernel rows over its 12 PE rows. The 1 x 1 conv after it maps.
+  const models::Model m = models::parse_model(R"({"format": "dkm-model/1", "name": "patches", "input": [3, 64, 64],
+    "layers": [{"name": "patch", "type": "conv2d", "out_channels": 8, "kernel": 16, "stride": 16},
+               {"name": "mix", "type": "conv2d", "out_channels": 8, "kernel": 1}]})", "patches.json");
+  const HwProfile p = load_profile("eyeriss-65nm");
+  EstimateOptions o;
+  o.mapper = MapperOptions{Objective::energy};
+  const Estimate e = estimate(m, p, o);
+  REQUIRE(e.layers.size() == 2);
+  CHECK_FALSE(e.layers[0].mapped);
+  REQUIRE(e.layers[1].mapped);
+  CHECK(e.totals.unmapped_layers == 1);
+  CHECK(e.totals.mapped_macs == e.layers[1].paper.macs);
+  CHECK(e.totals.mapped_energy == doctest::Approx(e.layers[1].mapped->energy()));
+  CHECK(e.layers[0].paper.total_energy() > 0);  // still priced by both metrics
+  CHECK(e.layers[0].hierarchy.total_energy() > 0);
+  // map_layer itself still refuses the layer; estimate is where it is counted.
+  MappingCache cache(p, {Objective::energy});
+  CHECK_THROWS_AS(map_layer(cache, conv_problem(m, m.layers[0], 1), {}), InputError);
+}
