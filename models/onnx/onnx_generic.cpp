@@ -119,6 +119,24 @@ void Importer::infer_from(int first) {
   *copy.mutable_opset_import() = proto_.opset_import();
   onnx::GraphProto& g = *copy.mutable_graph();
   for (int i = first; i < graph_.node_size(); ++i) *g.add_node() = graph_.node(i);
+  // ONNX's Conv rule takes a missing kernel_shape from the weight's dims and then indexes the input's
+  // dims and the dilations by it without comparing the ranks (a SIGSEGV inside libonnx on a rank-3 input
+  // with a rank-4 weight; fuzz_onnx found it). With kernel_shape set from the weight, its own rank check
+  // runs first. A weight computed by the graph has no dims here; the import refuses such a Conv anyway.
+  std::map<std::string, std::vector<int64_t>> weight_dims;
+  for (const auto& t : graph_.initializer()) weight_dims[t.name()].assign(t.dims().begin(), t.dims().end());
+  for (const auto& [name, c] : constants_) weight_dims.emplace(name, c.dims);
+  for (auto& n : *g.mutable_node()) {
+    if (n.op_type() != "Conv" || n.input_size() < 2) continue;
+    if (std::any_of(n.attribute().begin(), n.attribute().end(), [](const auto& a) { return a.name() == "kernel_shape"; }))
+      continue;
+    auto w = weight_dims.find(n.input(1));
+    if (w == weight_dims.end() || w->second.size() < 2) continue;
+    onnx::AttributeProto* k = n.add_attribute();
+    k->set_name("kernel_shape");
+    k->set_type(onnx::AttributeProto::INTS);
+    for (size_t d = 2; d < w->second.size(); ++d) k->add_ints(w->second[d]);
+  }
   *g.mutable_output() = graph_.output();
   auto is_float = [](int type) {
     return type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::FLOAT16 || type == onnx::TensorProto::DOUBLE ||
