@@ -118,14 +118,19 @@ void Importer::infer_from(int first) {
   copy.set_ir_version(proto_.ir_version());
   *copy.mutable_opset_import() = proto_.opset_import();
   onnx::GraphProto& g = *copy.mutable_graph();
-  for (int i = first; i < graph_.node_size(); ++i) *g.add_node() = graph_.node(i);
   // ONNX's Conv rule takes a missing kernel_shape from the weight's dims and then indexes the input's
   // dims and the dilations by it without comparing the ranks (a SIGSEGV inside libonnx on a rank-3 input
   // with a rank-4 weight; fuzz_onnx found it). With kernel_shape set from the weight, its own rank check
-  // runs first. A weight computed by the graph has no dims here; the import refuses such a Conv anyway.
+  // runs first. A Conv whose weight has no dims yet (computed by the graph) stays out of this pass; the
+  // import refuses it, or infers it again once the weight is a known constant.
   std::map<std::string, std::vector<int64_t>> weight_dims;
   for (const auto& t : graph_.initializer()) weight_dims[t.name()].assign(t.dims().begin(), t.dims().end());
   for (const auto& [name, c] : constants_) weight_dims.emplace(name, c.dims);
+  for (int i = first; i < graph_.node_size(); ++i) {
+    const onnx::NodeProto& n = graph_.node(i);
+    if (n.op_type() == "Conv" && n.input_size() >= 2 && !weight_dims.count(n.input(1))) continue;
+    *g.add_node() = n;
+  }
   for (auto& n : *g.mutable_node()) {
     if (n.op_type() != "Conv" || n.input_size() < 2) continue;
     if (std::any_of(n.attribute().begin(), n.attribute().end(), [](const auto& a) { return a.name() == "kernel_shape"; }))
