@@ -478,6 +478,7 @@ std::vector<LevelCosts> level_costs(const HwProfile& profile, const SpaceBits& b
     c.capacity_words = l.capacity_words;
     c.fanout_x = l.fanout_x;
     c.fanout_y = l.fanout_y;
+    c.forwards = l.forwards;
     const double codebook_words = std::ceil(bits.codebook / l.word_bits);
     if (c.keeps[0] && c.capacity_words > 0 && codebook_words > 0 &&
         codebook_words + std::ceil(bits.weights / l.word_bits) <= static_cast<double>(c.capacity_words))

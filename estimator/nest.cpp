@@ -286,6 +286,22 @@ bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
         keepers[static_cast<size_t>(si)][static_cast<size_t>(keeper_count[static_cast<size_t>(si)]++)] = l;
     depth_max = std::max(depth_max, keeper_count[static_cast<size_t>(si)]);
   }
+  // What a parent level `p` sends of data space s to the instances of its next inner keeping level `l`
+  // (`got` received per instance; the walk of the temporal loops above `l` in taus and bounds): each
+  // instance's data, once per indexing spatial loop between them, unless a fan-out between them
+  // forwards s between neighbours; then the instances' tiles form one box (the indexing spatial loops
+  // join the tile) and the walk counts what that box lacks at each step. sent[l][s] keeps the result.
+  std::array<std::array<int64_t, kSpaces>, kMaxLevels> sent{};
+  auto sent_down = [&](Space s, int p, int l, int walk_length, int64_t got) {
+    bool forwarded = false;
+    for (int j = p; j < l; ++j) forwarded = forwarded || levels[static_cast<size_t>(j)].forwards[static_cast<size_t>(s)];
+    if (!forwarded) return got * spatial_between(s, p, l, true);
+    Extents box = ext[static_cast<size_t>(l)];
+    for (const FlatLoop& f : nest)
+      if (f.loop.kind != LoopKind::temporal && f.level >= p && f.level < l && indexes(s, f.loop.dim))
+        box[idx(f.loop.dim)] *= f.loop.bound;
+    return DeltaWalk(tile_of(s, w, box), taus.data(), bounds.data(), walk_length).total();
+  };
   for (int depth = 0; depth < depth_max; ++depth) {
     for (int si = 0; si < kSpaces; ++si) {
       if (depth >= keeper_count[static_cast<size_t>(si)]) continue;
@@ -313,7 +329,8 @@ bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
       const int p = parent[static_cast<size_t>(si)];
       parent[static_cast<size_t>(si)] = l;
       if (p < 0) continue;
-      const int64_t down = got * spatial_between(s, p, l, true);
+      const int64_t down = sent_down(s, p, l, k, got);
+      sent[static_cast<size_t>(l)][static_cast<size_t>(si)] = down;
       const int64_t p_part = volume(tile_of(s, w, whole[static_cast<size_t>(p)]));
       running += s == Space::outputs ? cost(l, s, 0, got - sc.partition, 0) + cost(p, s, down - p_part, 0, down)
                                      : cost(l, s, 0, got, 0) + cost(p, s, down, 0, 0);
@@ -330,11 +347,11 @@ bool evaluate_flat(const Workload& w, const std::vector<LevelCosts>& levels, std
       if (!levels[static_cast<size_t>(l)].keeps[static_cast<size_t>(si)]) continue;
       int child = l + 1;
       while (child < L && !levels[static_cast<size_t>(child)].keeps[static_cast<size_t>(si)]) ++child;
-      const int64_t relevant = spatial_between(s, l, child, true), irrelevant = spatial_between(s, l, child, false);
+      const int64_t irrelevant = spatial_between(s, l, child, false);
       LevelResult& lr = r.levels[static_cast<size_t>(l)];
       SpaceCounts& sc = lr.space[static_cast<size_t>(si)];
       const int64_t down = child == L ? r.macs / (lr.instances * irrelevant)
-                                      : received[static_cast<size_t>(child)][static_cast<size_t>(si)] * relevant;
+                                      : sent[static_cast<size_t>(child)][static_cast<size_t>(si)];
       const int64_t in = prev < 0 ? 0 : received[static_cast<size_t>(l)][static_cast<size_t>(si)];
       if (s == Space::outputs) {
         // Written by the level below; the first write of each output needs no read, and the first fill

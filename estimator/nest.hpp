@@ -65,6 +65,10 @@ struct LevelCosts {
   // Words a datum of each data space occupies (1 for a full word; index_bits / word_bits when shared).
   std::array<double, kSpaces> words_per_datum{1, 1, 1};
   int64_t fanout_x = 1, fanout_y = 1;  // spatial instances below one instance of this level
+  // Data spaces the instances below this level's fan-out pass to their neighbours (a systolic or
+  // shifting array): the next outer level keeping such a space sends only what the instances together
+  // do not already hold (their tiles taken as one box), not every instance's tile.
+  std::array<bool, kSpaces> forwards{};
 };
 
 struct SpaceCounts {

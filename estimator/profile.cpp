@@ -159,9 +159,20 @@ StorageLevel read_level(const Reader& r, EnergyUnit unit, bool outermost) {
   l.update = {e.number("update", 0, false), bits, src};
 
   Reader f = r.object("fanout");
-  f.only({"x", "y", "source"});
+  f.only({"x", "y", "forward", "source"});
   l.fanout_x = f.integer("x", 1, 1 << 20);
   l.fanout_y = f.integer("y", 1, 1 << 20);
+  // Partial sums meet by spatial reduction, never by forwarding: only read-only data are forwarded.
+  const Json& fwd = f.get("forward");
+  if (!fwd.is_array()) f.fail("forward", "an array of data spaces (\"weights\", \"inputs\")");
+  for (size_t i = 0; i < fwd.size(); ++i) {
+    bool ok = false;
+    for (int s = 0; s < 2; ++s)
+      if (fwd[i].is_string() && fwd[i].get<std::string>() == to_string(static_cast<Space>(s)))
+        ok = !l.forwards[static_cast<size_t>(s)] && (l.forwards[static_cast<size_t>(s)] = true);
+    if (!ok) r.json().wrong(fwd[i], JsonReader::index(f.at("forward"), i), "\"weights\" or \"inputs\", once each");
+  }
+  if (l.fanout_x * l.fanout_y == 1 && fwd.size() > 0) f.fail("forward", "[] (no fan-out below this level)");
   l.fanout_source = f.source();
 
   Reader c = r.object("constraints");

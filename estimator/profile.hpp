@@ -66,6 +66,7 @@ struct StorageLevel {
   std::string capacity_source;
   AccessEnergy read, fill, update;    // per access of one word_bits word
   int64_t fanout_x = 1, fanout_y = 1; // spatial instances below one instance of this level
+  std::array<bool, kSpaces> forwards{}; // data the instances below pass between neighbours (LevelCosts)
   std::string fanout_source;
   LevelConstraints constraints;
   std::string constraints_source;

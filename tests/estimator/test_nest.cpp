@@ -96,3 +96,27 @@ TEST_CASE("a Timeloop map.txt with an unknown level or a malformed loop is an er
   w[Dim::M] = 8;
   CHECK(check_mapping(w, levels, m).find("multiply to 4") != std::string::npos);
 }
+
+TEST_CASE("a fan-out that forwards inputs between neighbours: the parent sends what the PEs together lack") {
+  // A 1-D convolution, 4 outputs x 3 taps: 4 PEs each hold one output (Q unrolled); the taps (S) are a
+  // temporal loop above them, so each PE receives 3 inputs, one per step.
+  Workload w;
+  w[Dim::Q] = 4;
+  w[Dim::S] = 3;
+  LevelCosts dram{.name = "DRAM", .keeps = {true, true, true}};
+  LevelCosts buf{.name = "buf", .keeps = {false, true, false}, .capacity_words = 64, .fanout_x = 4};
+  LevelCosts pe{.name = "pe", .keeps = {true, true, true}, .capacity_words = 3};
+  for (LevelCosts* l : {&dram, &buf, &pe}) l->read = l->fill = l->update = {1, 1, 1};
+  LoopNest m{{{}, {{Dim::S, 3, LoopKind::temporal}, {Dim::Q, 4, LoopKind::spatial_x}}, {}}};
+  const int in = static_cast<int>(Space::inputs);
+  REQUIRE(check_mapping(w, {dram, buf, pe}, m) == "");
+  const NestResult own = evaluate(w, {dram, buf, pe}, m, 0);
+  CHECK(own.levels[2].space[in].fills == 3);   // per PE
+  CHECK(own.levels[1].space[in].reads == 12);  // every PE's 3 inputs
+  buf.forwards[in] = true;
+  const NestResult fwd = evaluate(w, {dram, buf, pe}, m, 0);
+  CHECK(fwd.levels[2].space[in].fills == 3);  // a PE still receives 3, now mostly from its neighbour
+  CHECK(fwd.levels[1].space[in].reads == 6);  // the 4-input window, then one new input per step
+  CHECK(fwd.levels[1].space[in].fills == own.levels[1].space[in].fills);
+  CHECK(fwd.energy == doctest::Approx(own.energy - 6));
+}
