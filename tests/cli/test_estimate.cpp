@@ -31,7 +31,8 @@ TEST_CASE("dkm estimate: default profile named, JSON totals with units") {
 }
 
 TEST_CASE("dkm estimate: every shipped profile, batch, and a plan") {
-  for (const char* hw : {"eyeriss-65nm", "eyeriss-like", "horowitz-45nm", "accelergy-45nm", "eyeriss-like-timeloop"}) {
+  for (const char* hw : {"eyeriss-65nm", "eyeriss-like", "horowitz-45nm", "accelergy-45nm", "eyeriss-like-timeloop",
+                         "tpu-like-ws", "shidiannao-like-os"}) {
     CAPTURE(hw);
     auto r = run_dkm(std::string("estimate alexnet --hw ") + hw + " --batch 4");
     CHECK(r.exit_code == 0);

@@ -185,7 +185,7 @@ TEST_CASE("format 2: the storage levels load, and every bad level field is an er
   CHECK(level_error_path([](json& j) { j["levels"][2]["name"] = j["levels"][1]["name"]; }) == "levels[2].name");
   CHECK(level_error_path([](json& j) { j["levels"][4]["extra"] = 1; }) == "levels[4].extra");
   // fanout.forward: read-only data spaces, once each, only where there is a fan-out.
-  CHECK(level_error_path([](json& j) { j["levels"][1]["fanout"].erase("forward"); }) == "levels[1].fanout.forward");
+  CHECK(level_error_path([](json& j) { j["levels"][1]["fanout"].erase("forward"); }) == "levels[1].fanout");
   CHECK(level_error_path([](json& j) { j["levels"][1]["fanout"]["forward"] = "inputs"; }) == "levels[1].fanout.forward");
   CHECK(level_error_path([](json& j) { j["levels"][1]["fanout"]["forward"] = json::array({"outputs"}); }) ==
         "levels[1].fanout.forward[0]");

@@ -2,52 +2,81 @@
 // eyeriss-like-timeloop, once per objective, one thread. Usage: dkm_bench_mapper TIMELOOP_DIR [--table].
 // Prints the wall time per objective and the layer that took longest (docs/benchmarks.md); with --table
 // also the validation table of docs/validation.md (per network, count-weighted pJ/MAC).
-// dkm_bench_mapper --zoo [OBJECTIVE]: every conv, linear and matmul layer of every zoo model on every
-// shipped profile, identical shapes searched once per model and profile (estimator/layer_mapping.hpp).
+// dkm_bench_mapper --zoo [OBJECTIVE [THREADS]]: every conv, linear and matmul layer of every zoo model on
+// every shipped profile, identical shapes searched once per model and profile (estimator/layer_mapping.hpp),
+// the (profile, model) pairs spread over THREADS threads (default 1).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/core.h>
 
 #include "estimator/layer_mapping.hpp"
 #include "estimator/mapper.hpp"
+#include "models/error.hpp"
 #include "models/model.hpp"
 
 namespace {
 
-int bench_zoo(dkm::estimator::Objective objective) {
+// Every (profile, model) pair is one job (a MappingCache of its own, as one `dkm estimate` has), handed
+// to `threads` workers in a fixed order; prints each job's time, the wall and the process CPU time.
+int bench_zoo(dkm::estimator::Objective objective, int threads) {
   using namespace dkm;
   using namespace dkm::estimator;
+  const auto wall0 = std::chrono::steady_clock::now();
+  const std::clock_t cpu0 = std::clock();
   std::vector<models::Model> zoo;
   for (const auto& entry : models::zoo()) zoo.push_back(models::load_model(entry.name));
   std::vector<HwProfile> profiles;
   for (const auto& f : profile_files()) profiles.push_back(load_profile(std::string(f.name.substr(0, f.name.size() - 5))));
-  double all = 0;
-  for (const HwProfile& p : profiles) {
-    double per_profile = 0;
-    for (const models::Model& m : zoo) {
+  const size_t jobs = zoo.size() * profiles.size();
+  std::vector<std::string> lines(jobs);
+  std::vector<double> seconds(jobs);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t j; (j = next++) < jobs;) {
+      const HwProfile& p = profiles[j / zoo.size()];
+      const models::Model& m = zoo[j % zoo.size()];
       auto t0 = std::chrono::steady_clock::now();
       MappingCache cache(p, {objective});
       int64_t layers = 0;
       for (const models::Layer& layer : m.layers) {
         if (!layer.has_macs()) continue;
         const ConvProblem prob = conv_problem(m, layer, m.batch);
-        cache.map(workload_of(prob), space_bits(prob, {}, p), p.mac_energy_at(prob.weight_bits, prob.act_bits));
+        try {
+          cache.map(workload_of(prob), space_bits(prob, {}, p), p.mac_energy_at(prob.weight_bits, prob.act_bits));
+        } catch (const InputError&) {
+          // no legal mapping on this profile (counted by `dkm estimate` as layers_without_legal_mapping)
+        }
         ++layers;
       }
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      per_profile += s;
-      fmt::print("{} on {}: {} layers, {} searched, {:.3f} s\n", m.name, p.name, layers, cache.searches(), s);
+      seconds[j] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      lines[j] = fmt::format("{} on {}: {} layers, {} searched, {:.3f} s\n", m.name, p.name, layers, cache.searches(), seconds[j]);
     }
-    fmt::print("{}: all {} models in {:.3f} s\n", p.name, zoo.size(), per_profile);
-    all += per_profile;
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    double per_profile = 0;
+    for (size_t k = 0; k < zoo.size(); ++k) {
+      fmt::print("{}", lines[i * zoo.size() + k]);
+      per_profile += seconds[i * zoo.size() + k];
+    }
+    fmt::print("{}: all {} models in {:.3f} s\n", profiles[i].name, zoo.size(), per_profile);
   }
-  fmt::print("objective {}: {} models x {} profiles in {:.3f} s\n", to_string(objective), zoo.size(), profiles.size(), all);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+  fmt::print("objective {}: {} models x {} profiles, {} threads: {:.3f} s wall, {:.3f} s CPU (models and profiles loaded included)\n",
+             to_string(objective), zoo.size(), profiles.size(), threads, wall, cpu);
   return 0;
 }
 
@@ -56,10 +85,11 @@ int bench_zoo(dkm::estimator::Objective objective) {
 int main(int argc, char** argv) {
   using namespace dkm::estimator;
   if (argc < 2) {
-    fmt::print(stderr, "usage: dkm_bench_mapper TIMELOOP_DIR [--table] | --zoo [OBJECTIVE]\n");
+    fmt::print(stderr, "usage: dkm_bench_mapper TIMELOOP_DIR [--table] | --zoo [OBJECTIVE [THREADS]]\n");
     return 2;
   }
-  if (std::string(argv[1]) == "--zoo") return bench_zoo(argc > 2 ? parse_objective(argv[2], "OBJECTIVE") : Objective::energy);
+  if (std::string(argv[1]) == "--zoo")
+    return bench_zoo(argc > 2 ? parse_objective(argv[2], "OBJECTIVE") : Objective::energy, argc > 3 ? std::stoi(argv[3]) : 1);
   std::ifstream in(std::string(argv[1]) + "/timeloop-v3-eyeriss-like.csv");
   std::string line;
   std::getline(in, line);
