@@ -1,9 +1,10 @@
 #include "estimator/nest.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
-#include <unordered_map>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -58,12 +59,22 @@ class DeltaWalk {
  public:
   // taus[i], bounds[i]: the translation entering iteration 1 of loop i and its bound, innermost first.
   DeltaWalk(const Coords& tile, const Coords* taus, const int64_t* bounds, int k)
-      : size_(volume(tile)), taus_(taus), bounds_(bounds), k_(k) {
+      : size_(volume(tile)), bounds_(bounds), k_(k), generation_(++generation()) {
     for (int i = 0; i < k; ++i) {
       int64_t o = 1;
       for (size_t a = 0; a < 4; ++a) o *= std::max<int64_t>(0, tile[a] - std::abs(taus[i][a]));
       partial_[i] = size_ - o;
+      // Equal translations share a class, so following one is an integer compare.
+      cls_[i] = i;
+      for (int q = 0; q < i; ++q)
+        if (taus[q] == taus[i]) {
+          cls_[i] = cls_[q];
+          break;
+        }
     }
+    std::vector<Memo>& memo = table();
+    const size_t states = static_cast<size_t>(k + 1) * static_cast<size_t>(k + 1) * static_cast<size_t>(k + 1);
+    if (memo.size() < states) memo.resize(states);
   }
 
   int64_t total() { return walk(k_, -1, -1).sum; }
@@ -71,37 +82,48 @@ class DeltaWalk {
  private:
   struct Step {
     int64_t sum;
-    int pt;  // the translation the reuse is following (an index into taus_), -1 for none
+    int pt;  // the translation the reuse is following (an index into the taus), -1 for none
   };
+  struct Memo {
+    Step step;
+    uint64_t generation = 0;  // the walk that wrote it; older entries are stale
+  };
+  // The walk is a function of (loops left, entry, followed translation): memoised it visits each state
+  // once instead of 2^k leaves. One table per thread, reused by every walk (a generation marks its own
+  // entries, so nothing is cleared between walks).
+  static std::vector<Memo>& table() {
+    thread_local std::vector<Memo> memo;
+    return memo;
+  }
+  static uint64_t& generation() {
+    thread_local uint64_t g = 0;
+    return g;
+  }
 
   Step leaf(int entry, int pt) const {
     if (entry < 0) return {size_, -1};
-    if (pt < 0 || pt == entry || taus_[pt] == taus_[entry]) return {partial_[entry], pt < 0 ? entry : pt};
+    if (pt < 0 || pt == entry || cls_[pt] == cls_[entry]) return {partial_[entry], pt < 0 ? entry : pt};
     return {size_, -1};
   }
 
   // Loops 0 .. j-1 (innermost first), entered with translation `entry` while following `pt`.
   Step walk(int j, int entry, int pt) {
     if (j == 0) return leaf(entry, pt);
-    const bool memo = k_ > 12;  // exponential without it; small nests are faster plain
-    const int64_t key = (static_cast<int64_t>(j) * 64 + entry + 1) * 64 + pt + 1;
-    if (memo) {
-      auto it = memo_.find(key);
-      if (it != memo_.end()) return it->second;
-    }
+    const size_t n = static_cast<size_t>(k_ + 1);
+    Memo& m = table()[(static_cast<size_t>(j) * n + static_cast<size_t>(entry + 1)) * n + static_cast<size_t>(pt + 1)];
+    if (m.generation == generation_) return m.step;
     Step first = walk(j - 1, entry, pt);
     Step rest = walk(j - 1, j - 1, first.pt);
-    Step s{first.sum + (bounds_[j - 1] - 1) * rest.sum, rest.pt};
-    if (memo) memo_.emplace(key, s);
-    return s;
+    m = {{first.sum + (bounds_[j - 1] - 1) * rest.sum, rest.pt}, generation_};
+    return m.step;
   }
 
   int64_t size_;
-  const Coords* taus_;
   const int64_t* bounds_;
   int k_;
+  uint64_t generation_;
   std::array<int64_t, kMaxWalk> partial_{};
-  std::unordered_map<int64_t, Step> memo_;
+  std::array<int, kMaxWalk> cls_{};
 };
 
 }  // namespace
