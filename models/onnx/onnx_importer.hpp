@@ -115,6 +115,10 @@ class Importer {
   bool fold_scale(const Value& x, const Constant& c, const std::string& const_name, bool divide);
   void div();
 
+  // onnx_conv_transpose.cpp
+  void conv_transpose();
+  void check_conv_transpose_attributes() const;  // before ONNX's inference sees the node
+
   const onnx::ModelProto& proto_;
   const onnx::GraphProto& graph_;
   std::string path_;
