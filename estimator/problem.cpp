@@ -96,6 +96,29 @@ ConvProblem conv_problem(const models::Model& model, const models::Layer& layer,
     p.pad_left = layer.pads.left;
     p.out_h = layer.output_shape.h;
     p.out_w = layer.output_shape.w;
+  } else if (layer.kind == models::LayerKind::conv_transpose2d) {
+    // Priced as the convolution it transposes (docs/hwprofile.md, "Transposed convolutions"): the scatter
+    // loop nest N, M, C, P = H_in, Q = W_in, R, S writes output p*stride + r*dilation - pad, which is the
+    // strided conv's input projection. So the layer's output stands where a conv's input is (its M
+    // channels as the problem's input channels) and its input where a conv's output is (C channels): the
+    // same loops, MACs, tiles and footprints, and the weight [C_in, M/g, kH, kW] is this problem's OIHW.
+    if (layer.groups < 1 || in.c % layer.groups != 0 || layer.out_channels % layer.groups != 0)
+      throw InputError(model.name, where, "groups dividing the input and output channels");
+    p.groups = layer.groups;
+    p.in_channels = layer.out_channels / layer.groups;
+    p.out_channels = in.c / layer.groups;
+    p.in_h = layer.output_shape.h;
+    p.in_w = layer.output_shape.w;
+    p.kernel_h = layer.kernel_h;
+    p.kernel_w = layer.kernel_w;
+    p.stride_h = layer.stride_h;
+    p.stride_w = layer.stride_w;
+    p.dilation_h = layer.dilation_h;
+    p.dilation_w = layer.dilation_w;
+    p.pad_top = layer.pads.top;
+    p.pad_left = layer.pads.left;
+    p.out_h = in.h;
+    p.out_w = in.w;
   } else if (layer.kind == models::LayerKind::linear) {
     // Per position (tokens): a 1x1 convolution over the h x w positions; else over the flattened input.
     p.in_channels = layer.per_position ? in.c : in.numel();
@@ -112,7 +135,7 @@ ConvProblem conv_problem(const models::Model& model, const models::Layer& layer,
     p.in_h = p.out_h = in.h;
     p.in_w = p.out_w = 1;
   } else {
-    throw InputError(model.name, where, "a conv2d, linear or matmul layer");
+    throw InputError(model.name, where, "a conv2d, conv_transpose2d, linear or matmul layer");
   }
   if (p.in_channels < 1 || p.out_channels < 1 || p.out_h < 1 || p.out_w < 1 || p.kernel_h < 1 || p.kernel_w < 1 ||
       p.stride_h < 1 || p.stride_w < 1 || p.dilation_h < 1 || p.dilation_w < 1)
