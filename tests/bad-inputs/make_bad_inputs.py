@@ -342,7 +342,7 @@ def main():
     put("onnx-convtranspose-group-not-dividing.onnx",
         convt_model(field(5, field(1, "group") + field(3, 3) + field(20, 2)), y=(1, 3, 6, 6)))
     put("onnx-convtranspose-huge-output-shape.onnx", convt_model(ints_attr("output_shape", [2**40, 6])))
-    put("onnx-convtranspose-rank3-input.onnx", convt_model(b"", x=(1, 2, 4), y=(1, 1, 6)))
+    put("onnx-convtranspose-output-shape-too-big.onnx", convt_model(ints_attr("output_shape", [20, 20]), y=(1, 1, 20, 20)))
 
     # --- dkm run / calibrate / evaluate on tiny-model.json (input 1x6x6, conv1 2x1x3x3, fc 3x32) ---
     fc = npy(shape=(3, 32), data=struct.pack("<96f", *[0.001 * i for i in range(96)]))

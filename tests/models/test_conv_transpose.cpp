@@ -38,11 +38,12 @@ TEST_CASE("conv_transpose2d: output size, parameters and scatter-form MACs") {
   CHECK(l.macs == 4 * 3 * 3 * 3 * 5 * 5);  // every input pixel meets its group's M/g filters, 3 x 3 taps each
   CHECK(l.element_ops == 0);
 
-  // Dilation widens the kernel: (5 - 1) + 2 x (3 - 1) + 1 = 9; asymmetric kernel and stride per axis.
+  // Dilation widens the kernel: (5 - 1) + 2 x (3 - 1) + 1 + 1 = 10 (an output padding of 1 below the dilation
+  // 2, though not below the stride 1); asymmetric kernel and stride per axis.
   Model d = parse(R"({"name": "d", "type": "conv_transpose2d", "out_channels": 2, "kernel": [3, 2], "stride": [1, 3],
                       "dilation": [2, 1], "output_padding": [1, 2], "bias": false})",
                   "[1, 5, 4]");
-  CHECK(d.layers[0].output_shape == Shape{2, 9, (4 - 1) * 3 + 1 + 2 + 1});
+  CHECK(d.layers[0].output_shape == Shape{2, 10, (4 - 1) * 3 + 1 + 2 + 1});
   CHECK(d.layers[0].params() == 1 * 2 * 3 * 2);
   CHECK(d.layers[0].macs == 1 * 2 * 3 * 2 * 5 * 4);
 }
@@ -190,7 +191,10 @@ TEST_CASE("onnx: a bad ConvTranspose gets one line naming the node and the attri
           OnnxGraph::ints(n, "output_shape", {7, 7});
           OnnxGraph::ints(n, "pads", {0, 0, 0, 0});
         }) == at + "expected either pads or output_shape, not both (ONNX ignores pads)");
-  CHECK(onnx_error([](onnx::NodeProto& n) { OnnxGraph::integer(n, "group", 3); }) ==
+  CHECK(onnx_error([](onnx::NodeProto& n) {
+          for (auto& a : *n.mutable_attribute())
+            if (a.name() == "group") a.set_i(3);
+        }) ==
         at + "expected attribute group dividing the input channels (4) and a weight of 4 input channels, got group 3 "
              "and a weight of [4,3,3,3]");
   CHECK(onnx_error([](onnx::NodeProto&) {}, {2, 3, 3, 3}) ==
@@ -203,6 +207,17 @@ TEST_CASE("onnx: a bad ConvTranspose gets one line naming the node and the attri
         at + "expected a float weight of rank 4 (C_in, M/group, kH, kW), none of them 0, got [4,3,9]");
   CHECK(onnx_error([](onnx::NodeProto& n) { OnnxGraph::ints(n, "kernel_shape", {3, 2}); }) ==
         at + "expected kernel_shape [3,3] as the weight says, got [3,2]");
+  // A rank-3 activation (after a Reshape) with a rank-4 weight: the kernel_shape the import adds from the
+  // weight makes ONNX's own rule stop at its rank check instead of indexing past the input's dims.
+  OnnxGraph tokens;
+  tokens.input("x", {1, 32});
+  tokens.init_ints("s", {1, 8, 4});
+  tokens.node("Reshape", {"x", "s"}, {"r"}, "reshape");
+  tokens.init("w", {8, 1, 3, 3}, ramp(72));
+  tokens.node("ConvTranspose", {"r", "w"}, {"y"}, "up");
+  tokens.output("y");
+  CHECK(dkm::test::graph_error(tokens) ==
+        "m.onnx: node 1 'up' (ConvTranspose): expected a 2-D transposed convolution of an N,C,H,W input, got [1,8,4]");
   CHECK(onnx_error([](onnx::NodeProto& n) { OnnxGraph::text(n, "auto_pad", "SAME"); }) ==
         at + "expected auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, got SAME");
 }
