@@ -67,6 +67,14 @@ int64_t window_output(const Axis& a, bool ceil_mode, const LayerSite& site, cons
   return out;
 }
 
+// conv2d and conv_transpose2d: each group joins in.c / groups input and out_channels / groups output channels.
+void check_groups(const Layer& l, const Shape& in, const LayerSite& site) {
+  if (l.groups < 1 || in.c % l.groups != 0 || l.out_channels % l.groups != 0)
+    fail(site, "groups",
+         fmt::format("expected groups dividing both the input channels ({}) and out_channels ({}), got {}", in.c,
+                     l.out_channels, l.groups));
+}
+
 void expect_inputs(const Layer& layer, size_t at_least, size_t at_most, const LayerSite& site) {
   size_t n = layer.input_shapes.size();
   if (n < at_least || n > at_most) {
@@ -80,10 +88,7 @@ void expect_inputs(const Layer& layer, size_t at_least, size_t at_most, const La
 void infer_conv(Layer& l, bool same, const LayerSite& site) {
   const Shape& in = l.input_shapes[0];
   check_window(l, site);
-  if (l.groups < 1 || in.c % l.groups != 0 || l.out_channels % l.groups != 0)
-    fail(site, "groups",
-         fmt::format("expected groups dividing both the input channels ({}) and out_channels ({}), got {}", in.c,
-                     l.out_channels, l.groups));
+  check_groups(l, in, site);
   Axis h{in.h, l.kernel_h, l.stride_h, l.dilation_h, &l.pads.top, &l.pads.bottom};
   Axis w{in.w, l.kernel_w, l.stride_w, l.dilation_w, &l.pads.left, &l.pads.right};
   if (same) {
@@ -140,10 +145,7 @@ int64_t transposed_output(const Axis& a, int64_t output_padding, bool same, cons
 void infer_conv_transpose(Layer& l, bool same, const LayerSite& site) {
   const Shape& in = l.input_shapes[0];
   check_window(l, site);
-  if (l.groups < 1 || in.c % l.groups != 0 || l.out_channels % l.groups != 0)
-    fail(site, "groups",
-         fmt::format("expected groups dividing both the input channels ({}) and out_channels ({}), got {}", in.c,
-                     l.out_channels, l.groups));
+  check_groups(l, in, site);
   Axis h{in.h, l.kernel_h, l.stride_h, l.dilation_h, &l.pads.top, &l.pads.bottom};
   Axis w{in.w, l.kernel_w, l.stride_w, l.dilation_w, &l.pads.left, &l.pads.right};
   int64_t out_h = transposed_output(h, l.output_padding_h, same, site, "height");

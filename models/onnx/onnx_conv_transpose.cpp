@@ -1,5 +1,5 @@
 // ONNX import of ConvTranspose: a conv_transpose2d layer (docs/model-spec.md) with its weight kept in
-// ONNX's layout [C_in, M/group, kH, kW], so that the exporter writes it back unchanged.
+// ONNX's layout [C_in, M/group, kH, kW] (emit_conv), so that the exporter writes it back unchanged.
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
@@ -89,27 +89,10 @@ void Importer::conv_transpose() {
   Layer l;
   l.kind = LayerKind::conv_transpose2d;
   l.out_channels = w.dims[1] * groups;
-  l.kernel_h = win.kh;
-  l.kernel_w = win.kw;
-  l.stride_h = win.sh;
-  l.stride_w = win.sw;
-  l.dilation_h = win.dh;
-  l.dilation_w = win.dw;
   l.groups = groups;
-  l.pads = win.pads;
   l.output_padding_h = output_padding[0];
   l.output_padding_w = output_padding[1];
-  l.bias = has_input(2);
-  if (l.bias) {
-    const Constant& b = const_input(2);
-    if (b.numel() != l.out_channels || b.is_int)
-      fail(fmt::format("expected a float bias of {} values, got [{}]", l.out_channels, fmt::join(b.dims, ",")));
-  }
-  count_weights(1, 2);
-  Layer& made = emit(std::move(l), {image_layer(x)});
-  attach(made.name, "weight", Tensor{w.dims, w.floats}, {origin(1)});
-  if (made.bias) attach(made.name, "bias", Tensor{{made.out_channels}, const_input(2).floats}, {origin(2)});
-  set_output(value_of(made));
+  emit_conv(std::move(l), win, x, w);
 }
 
 }  // namespace dkm::models::onnx_detail

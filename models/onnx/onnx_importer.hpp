@@ -100,6 +100,7 @@ class Importer {
   // onnx_layers.cpp
   std::string image_layer(const Value& x);  // x as an N,C,H,W layer (a rearrange when x's layout is not)
   void conv();
+  void emit_conv(Layer layer, const Window& window, const Value& x, const Constant& weight);  // Conv, ConvTranspose
   void gemm();
   void matmul();
   void pool(bool max, bool global);
