@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "models/error.hpp"
 
@@ -67,12 +68,17 @@ int64_t window_output(const Axis& a, bool ceil_mode, const LayerSite& site, cons
   return out;
 }
 
-// conv2d and conv_transpose2d: each group joins in.c / groups input and out_channels / groups output channels.
-void check_groups(const Layer& l, const Shape& in, const LayerSite& site) {
+// conv2d and conv_transpose2d: the window and the groups checked (each group joins in.c / groups input and
+// out_channels / groups output channels), then one Axis per spatial dimension.
+std::pair<Axis, Axis> conv_axes(Layer& l, const LayerSite& site) {
+  const Shape& in = l.input_shapes[0];
+  check_window(l, site);
   if (l.groups < 1 || in.c % l.groups != 0 || l.out_channels % l.groups != 0)
     fail(site, "groups",
          fmt::format("expected groups dividing both the input channels ({}) and out_channels ({}), got {}", in.c,
                      l.out_channels, l.groups));
+  return {Axis{in.h, l.kernel_h, l.stride_h, l.dilation_h, &l.pads.top, &l.pads.bottom},
+          Axis{in.w, l.kernel_w, l.stride_w, l.dilation_w, &l.pads.left, &l.pads.right}};
 }
 
 void expect_inputs(const Layer& layer, size_t at_least, size_t at_most, const LayerSite& site) {
@@ -87,10 +93,7 @@ void expect_inputs(const Layer& layer, size_t at_least, size_t at_most, const La
 
 void infer_conv(Layer& l, bool same, const LayerSite& site) {
   const Shape& in = l.input_shapes[0];
-  check_window(l, site);
-  check_groups(l, in, site);
-  Axis h{in.h, l.kernel_h, l.stride_h, l.dilation_h, &l.pads.top, &l.pads.bottom};
-  Axis w{in.w, l.kernel_w, l.stride_w, l.dilation_w, &l.pads.left, &l.pads.right};
+  auto [h, w] = conv_axes(l, site);
   if (same) {
     resolve_same(h, site);
     resolve_same(w, site);
@@ -144,10 +147,7 @@ int64_t transposed_output(const Axis& a, int64_t output_padding, bool same, cons
 // framework computes (PyTorch's col2im form), not the zero-inserted stride-1 form (docs/model-spec.md).
 void infer_conv_transpose(Layer& l, bool same, const LayerSite& site) {
   const Shape& in = l.input_shapes[0];
-  check_window(l, site);
-  check_groups(l, in, site);
-  Axis h{in.h, l.kernel_h, l.stride_h, l.dilation_h, &l.pads.top, &l.pads.bottom};
-  Axis w{in.w, l.kernel_w, l.stride_w, l.dilation_w, &l.pads.left, &l.pads.right};
+  auto [h, w] = conv_axes(l, site);
   int64_t out_h = transposed_output(h, l.output_padding_h, same, site, "height");
   int64_t out_w = transposed_output(w, l.output_padding_w, same, site, "width");
   l.output_shape = {l.out_channels, out_h, out_w};
