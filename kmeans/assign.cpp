@@ -146,6 +146,20 @@ template <int D>
   }
 }
 
+// sum_in_runs() of the squared distances, its bits, with the whole runs summed side by side: each run is
+// still added in point order from 0 and the runs in order, but the runs' additions no longer wait on
+// one another.
+double inertia_in_runs(const float* d2, int64_t count) {
+  static_assert(kChunkPoints % kRunPoints == 0);
+  double run[kChunkPoints / kRunPoints] = {};
+  const int64_t whole = std::min(count, kChunkPoints) / kRunPoints;
+  for (int64_t t = 0; t < kRunPoints; ++t)
+    for (int64_t r = 0; r < whole; ++r) run[r] += double(d2[r * kRunPoints + t]);
+  double total = 0;
+  for (int64_t r = 0; r < whole; ++r) total += run[r];
+  return total + sum_in_runs(whole * kRunPoints, count, [&](int64_t i) { return double(d2[i]); });
+}
+
 // What one assign call shares between its chunks.
 struct AssignStep {
   const float* points;
@@ -218,12 +232,12 @@ void assign_chunk(const AssignStep& step, int64_t begin, int64_t end, ChunkTotal
     a.dist2[i] = best[t];
     if (a.prune) a.lower[i] = a.bounds.lower_from_second(second[t]);
   }
-  out.inertia = sum_in_runs(begin, end, [&](int64_t i) {  // the sums and counts ride along, in point order
+  for (int64_t i = begin; i < end; ++i) {  // the sums and counts, in point order
     const int32_t l = a.labels[i];
     ++out.counts[l];
     for (int64_t j = 0; j < dim; ++j) out.sums[l * dim + j] += double(a.points[i * dim + j]);
-    return double(a.dist2[i]);
-  });
+  }
+  out.inertia = inertia_in_runs(a.dist2 + begin, end - begin);
 }
 
 void assign_chunk_any(const AssignStep& a, int64_t begin, int64_t end, ChunkTotals& out) {
