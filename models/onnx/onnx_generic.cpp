@@ -131,8 +131,13 @@ void Importer::infer_from(int first) {
     const onnx::NodeProto& n = graph_.node(i);
     const bool windowed = n.op_type() == "Conv" || n.op_type() == "ConvTranspose";
     if (windowed && n.input_size() >= 2 && !weight_dims.count(n.input(1))) continue;
-    // ONNX's ConvTranspose rule reads the weight's second dim, and indexes the kernel by the input's rank.
-    if (n.op_type() == "ConvTranspose" && (n.input_size() < 2 || weight_dims.at(n.input(1)).size() != 4)) continue;
+    // ONNX's ConvTranspose rule reads the weight's second dim and multiplies it by the group (at most 2^32,
+    // checked above) in 64 bits, and indexes the kernel by the input's rank.
+    if (n.op_type() == "ConvTranspose") {
+      if (n.input_size() < 2) continue;
+      const std::vector<int64_t>& w = weight_dims.at(n.input(1));
+      if (w.size() != 4 || w[1] < 0 || w[1] > (int64_t{1} << 30)) continue;
+    }
     *g.add_node() = n;
   }
   for (auto& n : *g.mutable_node()) {
