@@ -78,14 +78,24 @@ ConvProblem conv_problem(const models::Model& model, const models::Layer& layer,
   const std::string where = fmt::format("layer '{}'", layer.name);
   if (layer.input_shapes.empty()) throw InputError(model.name, where, "a layer with a resolved input shape");
   const models::Shape in = layer.input_shapes.front();
-  if (layer.kind == models::LayerKind::conv2d) {
-    if (layer.groups < 1 || in.c % layer.groups != 0 || layer.out_channels % layer.groups != 0)
+  if (layer.kind == models::LayerKind::conv2d || layer.kind == models::LayerKind::conv_transpose2d) {
+    // A transposed conv is priced as the convolution it transposes (docs/hwprofile.md, "Transposed
+    // convolutions"): its scatter loop nest N, M, C, P = H_in, Q = W_in, R, S writes output p*stride +
+    // r*dilation - pad, the strided conv's input projection. So the layer's output (M channels) stands where
+    // a conv's input is and its input (C channels) where a conv's output is: the same loops, MACs, tiles and
+    // footprints, and the weight [C_in, M/g, kH, kW] is this problem's OIHW.
+    const bool transposed = layer.kind == models::LayerKind::conv_transpose2d;
+    const models::Shape& x = transposed ? layer.output_shape : in;
+    const models::Shape& y = transposed ? in : layer.output_shape;
+    if (layer.groups < 1 || x.c % layer.groups != 0 || y.c % layer.groups != 0)
       throw InputError(model.name, where, "groups dividing the input and output channels");
     p.groups = layer.groups;
-    p.in_channels = in.c / layer.groups;
-    p.out_channels = layer.out_channels / layer.groups;
-    p.in_h = in.h;
-    p.in_w = in.w;
+    p.in_channels = x.c / layer.groups;
+    p.out_channels = y.c / layer.groups;
+    p.in_h = x.h;
+    p.in_w = x.w;
+    p.out_h = y.h;
+    p.out_w = y.w;
     p.kernel_h = layer.kernel_h;
     p.kernel_w = layer.kernel_w;
     p.stride_h = layer.stride_h;
@@ -94,8 +104,6 @@ ConvProblem conv_problem(const models::Model& model, const models::Layer& layer,
     p.dilation_w = layer.dilation_w;
     p.pad_top = layer.pads.top;
     p.pad_left = layer.pads.left;
-    p.out_h = layer.output_shape.h;
-    p.out_w = layer.output_shape.w;
   } else if (layer.kind == models::LayerKind::linear) {
     // Per position (tokens): a 1x1 convolution over the h x w positions; else over the flattened input.
     p.in_channels = layer.per_position ? in.c : in.numel();
@@ -112,7 +120,7 @@ ConvProblem conv_problem(const models::Model& model, const models::Layer& layer,
     p.in_h = p.out_h = in.h;
     p.in_w = p.out_w = 1;
   } else {
-    throw InputError(model.name, where, "a conv2d, linear or matmul layer");
+    throw InputError(model.name, where, "a conv2d, conv_transpose2d, linear or matmul layer");
   }
   if (p.in_channels < 1 || p.out_channels < 1 || p.out_h < 1 || p.out_w < 1 || p.kernel_h < 1 || p.kernel_w < 1 ||
       p.stride_h < 1 || p.stride_w < 1 || p.dilation_h < 1 || p.dilation_w < 1)

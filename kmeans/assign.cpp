@@ -95,17 +95,48 @@ __attribute__((target_clones("avx2", "default"))) void scan_blocks(const float* 
   }
 }
 
-// A skip is taken only with this relative margin, far above float rounding of the distances, so the
-// pruned labels equal a full scan's. Compared on squares: (1 + slack)^2.
-constexpr double kBoundSlack = 1e-5;
-constexpr double kBoundSlack2 = (1 + kBoundSlack) * (1 + kBoundSlack);
+// The skip test's error model. Every full-pass distance is fl_d2 = fl((x_0 - c_0)^2 + ...): with exact
+// squared distance D^2 and u = 2^-24, all terms non-negative, fl_d2 lies in
+// [D^2 (1 - u)^(d+2) - A, D^2 (1 + u)^(d+2) + A], where A = d 2^-149 covers the products that underflow
+// (subnormal sums and differences are exact). Hence fl_d2 within D^2 (1 -+ ef) -+ A, ef = (d + 3) u.
+// The bounds themselves (centre moves, half gaps, lower bounds) are kept in double, whose relative
+// error, (d + 8) 2^-53 at most, lies far below kDoubleSlack. Above kMaxBoundedDim the float error grows
+// too large for a useful margin and every point takes the full pass.
+constexpr double kDoubleSlack = 1e-12;
+constexpr int64_t kMaxBoundedDim = 4096;
+
+// Constants of one assign call's skip test (see Bounds::skip for why it is exact).
+struct Bounds {
+  double abs_err;   // A
+  double rel_err;   // ef
+  double upper;     // S: (fl_d2 + A) S bounds D^2 / (1 - ef) from above, double rounding included
+  double shrink;    // a lower bound is multiplied by it before a move is taken off (covers that rounding)
+
+  explicit Bounds(int64_t dim)
+      : abs_err(std::ldexp(double(dim), -149)), rel_err(double(dim + 3) * 0x1p-24),
+        upper((1 + 3 * rel_err) * (1 + 4 * kDoubleSlack)), shrink(1 - 0x1p-51) {}
+
+  // A lower bound on the exact distance to every centre but the nearest, from the full pass's second
+  // smallest fl_d2 (of all centres but the chosen one, ties included): D^2 >= (fl_d2 - A) / (1 + ef).
+  double lower_from_second(float second) const {
+    return std::sqrt(std::max(0.0, double(second) - abs_err) / (1 + rel_err)) * (1 - kDoubleSlack);
+  }
+
+  // Whether the full pass would keep the point's label a, given fl_d2 = d2 to a and `bound` <= the exact
+  // distance to every other centre (the lower bound, or the half gap (already shrunk by kDoubleSlack):
+  // D_c >= 2 gap - D_a, and gap > D_a follows from the test). The test gives D_c^2 > (fl_d2 + A) / (1 - ef),
+  // so every other centre's fl_d2 >= D_c^2 (1 - ef) - A > d2: strictly larger, so no tie can move the
+  // point to a lower index either.
+  bool skip(float d2, double bound) const { return (double(d2) + abs_err) * upper < bound * bound; }
+};
 
 // squared_distance() with the dimension fixed at compile time when D > 0 (same operations, same order).
 template <int D>
 [[gnu::always_inline]] inline float squared_distance_d(const float* x, const float* c, int64_t dim) {
   if constexpr (D > 0) {
-    float s = 0;
-    for (int j = 0; j < D; ++j) {
+    const float diff0 = x[0] - c[0];
+    float s = diff0 * diff0;
+    for (int j = 1; j < D; ++j) {
       const float diff = x[j] - c[j];
       s += diff * diff;
     }
@@ -115,18 +146,33 @@ template <int D>
   }
 }
 
+// sum_in_runs() of the squared distances, its bits, with the whole runs summed side by side: each run is
+// still added in point order from 0 and the runs in order, but the runs' additions no longer wait on
+// one another.
+double inertia_in_runs(const float* d2, int64_t count) {
+  static_assert(kChunkPoints % kRunPoints == 0);
+  double run[kChunkPoints / kRunPoints] = {};
+  const int64_t whole = std::min(count, kChunkPoints) / kRunPoints;
+  for (int64_t t = 0; t < kRunPoints; ++t)
+    for (int64_t r = 0; r < whole; ++r) run[r] += double(d2[r * kRunPoints + t]);
+  double total = 0;
+  for (int64_t r = 0; r < whole; ++r) total += run[r];
+  return total + sum_in_runs(whole * kRunPoints, count, [&](int64_t i) { return double(d2[i]); });
+}
+
 // What one assign call shares between its chunks.
 struct AssignStep {
   const float* points;
   const float* centers;
   int64_t dim, k;
   bool bounded, prune;
-  const double* half_gap;  // per centre: half the distance to its nearest other centre
-  double max_move, second_move;
+  Bounds bounds;
+  const double* half_gap;  // per centre: half the distance to its nearest other centre, times 1 - kDoubleSlack
+  double max_move, second_move;  // the two largest centre moves, times 1 + kDoubleSlack
   int64_t max_move_centre;
   int32_t* labels;
   float* dist2;
-  double* lower;  // Hamerly: lower bound on the distance to the second-nearest centre
+  double* lower;  // Hamerly: lower bound on the distance to every centre but the assigned one
 };
 
 struct ChunkTotals {
@@ -142,20 +188,32 @@ template <int D>
 void assign_chunk(const AssignStep& step, int64_t begin, int64_t end, ChunkTotals& out) {
   const AssignStep a = step;  // a local copy: the stores below cannot alias it, so nothing is reloaded
   const int64_t dim = D > 0 ? D : a.dim;
-  std::vector<int64_t> pending;
-  pending.reserve(static_cast<size_t>(end - begin));
-  for (int64_t i = begin; i < end; ++i) {
-    const int32_t old = a.labels[i];
-    if (a.bounded && old >= 0) {
-      const double lower = a.lower[i] - (old == a.max_move_centre ? a.second_move : a.max_move);
-      a.lower[i] = lower;
-      const float d2 = squared_distance_d<D>(&a.points[i * dim], &a.centers[old * dim], dim);
-      a.dist2[i] = d2;
-      const double bound = std::max(a.half_gap[old], lower);
-      if (bound > 0 && double(d2) * kBoundSlack2 < bound * bound) continue;
+  std::vector<int64_t> pending(static_cast<size_t>(end - begin));
+  size_t npending = 0;
+  if (a.bounded) {
+    // Branch-free: a skip is taken by about as many points as not in the early rounds, which a branch
+    // would mispredict. Every point's label is set (bounded follows a first assign).
+    const float* points = a.points;
+    const float* centers = a.centers;
+    const double* half_gap = a.half_gap;
+    double* lower_of = a.lower;
+    const int32_t* labels = a.labels;
+    float* dist2 = a.dist2;
+    int64_t* pend = pending.data();
+    const Bounds bounds = a.bounds;
+    for (int64_t i = begin; i < end; ++i) {
+      const int32_t old = labels[i];
+      const double lower = lower_of[i] * bounds.shrink - (old == a.max_move_centre ? a.second_move : a.max_move);
+      lower_of[i] = lower;
+      const float d2 = squared_distance_d<D>(&points[i * dim], &centers[old * dim], dim);
+      dist2[i] = d2;
+      pend[npending] = i;
+      npending += !bounds.skip(d2, std::max(half_gap[old], lower));
     }
-    pending.push_back(i);
+  } else {
+    for (int64_t i = begin; i < end; ++i) pending[npending++] = i;
   }
+  pending.resize(npending);
   // Full scans for the rest, 8 points per block.
   const int64_t nb = (static_cast<int64_t>(pending.size()) + kLanes - 1) / kLanes;
   std::vector<float> blocks(static_cast<size_t>(nb * dim * kLanes));
@@ -172,14 +230,14 @@ void assign_chunk(const AssignStep& step, int64_t begin, int64_t end, ChunkTotal
     out.changed += (a.labels[i] != nearest[t]);
     a.labels[i] = nearest[t];
     a.dist2[i] = best[t];
-    if (a.prune) a.lower[i] = std::sqrt(double(second[t]));
+    if (a.prune) a.lower[i] = a.bounds.lower_from_second(second[t]);
   }
-  out.inertia = sum_in_runs(begin, end, [&](int64_t i) {  // the sums and counts ride along, in point order
+  for (int64_t i = begin; i < end; ++i) {  // the sums and counts, in point order
     const int32_t l = a.labels[i];
     ++out.counts[l];
     for (int64_t j = 0; j < dim; ++j) out.sums[l * dim + j] += double(a.points[i * dim + j]);
-    return double(a.dist2[i]);
-  });
+  }
+  out.inertia = inertia_in_runs(a.dist2 + begin, end - begin);
 }
 
 void assign_chunk_any(const AssignStep& a, int64_t begin, int64_t end, ChunkTotals& out) {
@@ -197,7 +255,7 @@ class CpuAssigner final : public Assigner {
  public:
   CpuAssigner(std::span<const float> points, int64_t dim, int64_t k, int threads, bool prune)
       : points_(points), dim_(dim), k_(k), n_(static_cast<int64_t>(points.size()) / dim),
-        threads_(threads), prune_(prune) {
+        threads_(threads), prune_(prune && dim <= kMaxBoundedDim) {
     if (prune_) lower_.assign(static_cast<size_t>(n_), 0.0);
     labels_.assign(static_cast<size_t>(n_), -1);
     dist2_.assign(static_cast<size_t>(n_), 0.0f);
@@ -225,7 +283,7 @@ class CpuAssigner final : public Assigner {
           const double diff = double(centers[c * dim_ + j]) - double(previous_[c * dim_ + j]);
           s += diff * diff;
         }
-        move[c] = std::sqrt(s);
+        move[c] = std::sqrt(s) * (1 + kDoubleSlack);  // never below the exact move
         if (move[c] > max_move) {
           second_move = max_move;
           max_move = move[c];
@@ -242,7 +300,7 @@ class CpuAssigner final : public Assigner {
             const double diff = double(centers[a * dim_ + j]) - double(centers[b * dim_ + j]);
             s += diff * diff;
           }
-          const double h = 0.5 * std::sqrt(s);
+          const double h = 0.5 * std::sqrt(s) * (1 - kDoubleSlack);  // never above the exact half gap
           half_gap[a] = std::min(half_gap[a], h);
           half_gap[b] = std::min(half_gap[b], h);
         }
@@ -253,7 +311,7 @@ class CpuAssigner final : public Assigner {
     std::vector<double> partial_inertia(static_cast<size_t>(chunks), 0.0);
     std::vector<int64_t> partial_changed(static_cast<size_t>(chunks), 0);
 
-    const AssignStep step{points_.data(), centers.data(), dim_, k_, bounded, prune_, half_gap.data(),
+    const AssignStep step{points_.data(), centers.data(), dim_, k_, bounded, prune_, Bounds(dim_), half_gap.data(),
                           max_move, second_move, max_move_centre, labels_.data(), dist2_.data(), lower_.data()};
     parallel_chunks(chunks, threads_, [&](int64_t chunk) {
       const int64_t begin = chunk * kChunkPoints, end = std::min(n_, begin + kChunkPoints);

@@ -42,6 +42,11 @@ std::vector<int64_t> weight_shape(const models::Layer& layer) {
     const int64_t per_out = layer.kernel_h * layer.kernel_w * layer.out_channels;
     return {layer.out_channels, per_out > 0 ? layer.weight_count / per_out : 0, layer.kernel_h, layer.kernel_w};
   }
+  if (layer.kind == models::LayerKind::conv_transpose2d) {  // ONNX's and PyTorch's [C_in, M/groups, kH, kW]
+    const int64_t per_in = layer.groups > 0 ? layer.out_channels / layer.groups * layer.kernel_h * layer.kernel_w : 0;
+    return {per_in > 0 ? layer.weight_count / per_in : 0, layer.groups > 0 ? layer.out_channels / layer.groups : 0,
+            layer.kernel_h, layer.kernel_w};
+  }
   if (layer.kind == models::LayerKind::linear)
     return {layer.out_features, layer.out_features > 0 ? layer.weight_count / layer.out_features : 0};
   return {};
@@ -194,7 +199,9 @@ void check_weights(const models::Model& model, const WeightSource& weights, std:
   for (const LayerSetting* s : planned) {
     const std::string name = s->layer + ".weight";
     const bool linear = s->weight_shape.size() == 2;
-    const char* layout = linear ? "(out, in)" : "(OIHW)";
+    const models::Layer* planned_layer = model.find(s->layer);
+    const bool transposed = planned_layer && planned_layer->kind == models::LayerKind::conv_transpose2d;
+    const char* layout = linear ? "(out, in)" : transposed ? "(in, out/groups, kh, kw)" : "(OIHW)";
     const auto shape = weights.shape(name);
     if (!shape)
       throw InputError(weights.source(name), name,

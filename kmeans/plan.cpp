@@ -239,7 +239,10 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
   auto has = [&](models::LayerKind kind) {
     return std::find(plan.layer_types.begin(), plan.layer_types.end(), kind) != plan.layer_types.end();
   };
-  auto covered = [&](const models::Layer& l) { return has(l.kind); };
+  // A transposed conv's weight is a conv weight (docs/compression-plan.md): "conv2d" covers both.
+  auto covered = [&](const models::Layer& l) {
+    return has(l.kind == models::LayerKind::conv_transpose2d ? models::LayerKind::conv2d : l.kind);
+  };
   const bool conv = has(models::LayerKind::conv2d), linear = has(models::LayerKind::linear);
   const std::string what = conv && linear ? "conv or linear" : conv ? "conv" : "linear";
   // A rule that matches nothing first: it usually means a plan written for another model.
@@ -269,14 +272,25 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
     ls.compress = s.compress.value_or(true);
     ls.weight_shape = weight_shape(layer);
     ls.granularity = s.granularity.value_or(Granularity::row);
+    const bool transposed = layer.kind == models::LayerKind::conv_transpose2d;
     if (ls.granularity == Granularity::group) {
       const int64_t per_output = ls.weight_shape[0] > 0 ? layer.weight_count / ls.weight_shape[0] : 0;
       if (!s.group_size || per_output % *s.group_size != 0)
         throw InputError(plan.source, where,
-                         fmt::format("expected group_size dividing the {} weights per output channel of layer \"{}\" "
-                                     "(granularity group), got {}", per_output, layer.name,
-                                     s.group_size ? std::to_string(*s.group_size) : std::string("none")));
+                         fmt::format("expected group_size dividing the {} weights per {} channel of layer \"{}\" "
+                                     "(granularity group), got {}", per_output, transposed ? "input" : "output",
+                                     layer.name, s.group_size ? std::to_string(*s.group_size) : std::string("none")));
     }
+    // The first axis of a transposed conv's weight [C_in, M/groups, kH, kW] is its input channel: a "filter"
+    // (one output channel's weights) is not a run of it, and the input moments index the other axis.
+    if (transposed && ls.granularity == Granularity::filter)
+      throw InputError(plan.source, where,
+                       fmt::format("expected granularity row, kernel, scalar or group for the transposed conv layer "
+                                   "\"{}\" (its weight is [C_in, M/groups, kH, kW]), got filter", layer.name));
+    if (transposed && (s.weighting.value_or(Weighting::plain) == Weighting::activation || s.bias_correction.value_or(false)))
+      throw InputError(plan.source, where,
+                       fmt::format("expected no weighting activation or bias_correction for the transposed conv layer "
+                                   "\"{}\" (they are defined for conv2d and linear weights)", layer.name));
     const VectorShape vs = vector_shape(ls.weight_shape, ls.granularity, s.group_size.value_or(0));
     ls.vectors = vs.vectors;
     ls.dim = vs.dim;
@@ -297,7 +311,7 @@ std::vector<LayerSetting> resolve_plan(const Plan& plan, const models::Model& mo
       } else {
         throw InputError(plan.source, where,
                          fmt::format("expected k or cluster_rate for {} layer \"{}\" (in defaults or a rule), got neither",
-                                     layer.kind == models::LayerKind::conv2d ? "conv" : "linear", layer.name));
+                                     layer.kind == models::LayerKind::linear ? "linear" : "conv", layer.name));
       }
       if (ls.k > ls.vectors) {
         ls.warning = fmt::format("K clamped from {} to N = {} vectors: the layer stays unchanged", ls.k, ls.vectors);

@@ -38,6 +38,7 @@ std::string_view to_string(LayerKind kind) {
     case LayerKind::layernorm: return "layernorm";
     case LayerKind::reduce: return "reduce";
     case LayerKind::rearrange: return "rearrange";
+    case LayerKind::conv_transpose2d: return "conv_transpose2d";
   }
   return "unknown";
 }
@@ -59,6 +60,9 @@ const std::vector<LayerType>& layer_types() {
     std::vector<LayerType> t = {
         {"conv2d", LayerKind::conv2d, "",
          with_common({"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "params"}),
+         {"out_channels", "kernel"}},
+        {"conv_transpose2d", LayerKind::conv_transpose2d, "",
+         with_common({"out_channels", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias"}),
          {"out_channels", "kernel"}},
         {"linear", LayerKind::linear, "", with_common({"out_features", "bias", "per_position", "params"}), {"out_features"}},
         {"maxpool", LayerKind::maxpool, "", with_common(window), {}},

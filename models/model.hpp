@@ -19,7 +19,8 @@ enum class LayerKind {
   elementwise,  // one arithmetic operation per element, of one or two activations or an activation and a constant
   layernorm,    // normalisation over the channels (features) of each position
   reduce,       // a reduction (mean, sum, max, ...) to a smaller shape
-  rearrange     // data movement with an explicit output shape: transpose, reshape, slice, split, gather, pad, ...
+  rearrange,    // data movement with an explicit output shape: transpose, reshape, slice, split, gather, pad, ...
+  conv_transpose2d  // transposed 2-D convolution (ONNX ConvTranspose): docs/model-spec.md "conv_transpose2d"
 };
 
 std::string_view to_string(LayerKind kind);
@@ -44,12 +45,14 @@ struct Layer {
   LayerKind kind = LayerKind::activation;
   std::vector<std::string> inputs;  // producer layer names; "input" is the model input
 
-  // conv2d and pooling
-  int64_t out_channels = 0;  // conv2d
+  // conv2d, conv_transpose2d and pooling
+  int64_t out_channels = 0;  // conv2d, conv_transpose2d
   int64_t kernel_h = 1, kernel_w = 1;
   int64_t stride_h = 1, stride_w = 1;
   int64_t dilation_h = 1, dilation_w = 1;
   Pads pads;                 // resolved, also for "same" padding
+  // conv_transpose2d: extra rows and columns at the bottom and right of the output (ONNX output_padding)
+  int64_t output_padding_h = 0, output_padding_w = 0;
   int64_t groups = 1;
   bool bias = false;         // conv2d, linear
   bool ceil_mode = false;    // pooling
@@ -95,7 +98,9 @@ struct Layer {
   int64_t element_ops = 0;
 
   int64_t params() const { return weight_count + bias_count + bn_params + const_params; }
-  bool has_weights() const { return kind == LayerKind::conv2d || kind == LayerKind::linear; }
+  bool has_weights() const {
+    return kind == LayerKind::conv2d || kind == LayerKind::conv_transpose2d || kind == LayerKind::linear;
+  }
   // Layers the estimator prices as dot products: weighted layers and the product of two activations.
   bool has_macs() const { return has_weights() || kind == LayerKind::matmul; }
 };

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "models/error.hpp"
 
@@ -67,6 +68,19 @@ int64_t window_output(const Axis& a, bool ceil_mode, const LayerSite& site, cons
   return out;
 }
 
+// conv2d and conv_transpose2d: the window and the groups checked (each group joins in.c / groups input and
+// out_channels / groups output channels), then one Axis per spatial dimension.
+std::pair<Axis, Axis> conv_axes(Layer& l, const LayerSite& site) {
+  const Shape& in = l.input_shapes[0];
+  check_window(l, site);
+  if (l.groups < 1 || in.c % l.groups != 0 || l.out_channels % l.groups != 0)
+    fail(site, "groups",
+         fmt::format("expected groups dividing both the input channels ({}) and out_channels ({}), got {}", in.c,
+                     l.out_channels, l.groups));
+  return {Axis{in.h, l.kernel_h, l.stride_h, l.dilation_h, &l.pads.top, &l.pads.bottom},
+          Axis{in.w, l.kernel_w, l.stride_w, l.dilation_w, &l.pads.left, &l.pads.right}};
+}
+
 void expect_inputs(const Layer& layer, size_t at_least, size_t at_most, const LayerSite& site) {
   size_t n = layer.input_shapes.size();
   if (n < at_least || n > at_most) {
@@ -79,13 +93,7 @@ void expect_inputs(const Layer& layer, size_t at_least, size_t at_most, const La
 
 void infer_conv(Layer& l, bool same, const LayerSite& site) {
   const Shape& in = l.input_shapes[0];
-  check_window(l, site);
-  if (l.groups < 1 || in.c % l.groups != 0 || l.out_channels % l.groups != 0)
-    fail(site, "groups",
-         fmt::format("expected groups dividing both the input channels ({}) and out_channels ({}), got {}", in.c,
-                     l.out_channels, l.groups));
-  Axis h{in.h, l.kernel_h, l.stride_h, l.dilation_h, &l.pads.top, &l.pads.bottom};
-  Axis w{in.w, l.kernel_w, l.stride_w, l.dilation_w, &l.pads.left, &l.pads.right};
+  auto [h, w] = conv_axes(l, site);
   if (same) {
     resolve_same(h, site);
     resolve_same(w, site);
@@ -100,6 +108,54 @@ void infer_conv(Layer& l, bool same, const LayerSite& site) {
   int64_t outputs = checked_mul(checked_mul(l.out_channels, out_h, site, "", "output size"), out_w, site, "",
                                 "output size");
   l.macs = checked_mul(outputs, per_output, site, "", "MAC count");
+}
+
+// One axis of a transposed convolution: out = (in - 1) * stride - pads + dilation * (kernel - 1) +
+// output_padding + 1. With `same` (ONNX SAME_UPPER) the output is in * stride and the pads follow from it,
+// the odd pixel at the end. PyTorch and ONNX accept an output padding below the stride or the dilation.
+int64_t transposed_output(const Axis& a, int64_t output_padding, bool same, const LayerSite& site, const char* axis_name) {
+  if (output_padding < 0 || (output_padding >= a.stride && output_padding >= a.dilation))
+    fail(site, "output_padding",
+         fmt::format("expected an output padding {} below the stride ({}) or the dilation ({}), got {}", axis_name,
+                     a.stride, a.dilation, output_padding));
+  int64_t effective = checked_add(checked_mul(a.kernel - 1, a.dilation, site, "kernel", "dilated kernel"), 1, site,
+                                  "kernel", "dilated kernel");
+  int64_t full = checked_add(checked_add(checked_mul(a.in - 1, a.stride, site, "stride", "output size"), effective, site,
+                                         "kernel", "output size"),
+                             output_padding, site, "output_padding", "output size");
+  if (same) {
+    int64_t out = checked_mul(a.in, a.stride, site, "stride", "output size");
+    if (full < out)
+      fail(site, "padding",
+           fmt::format("expected a dilated kernel {} plus output padding of at least the stride for \"same\" padding "
+                       "(output = input x stride), got kernel {} (dilated: {}), output padding {}, stride {}",
+                       axis_name, a.kernel, effective, output_padding, a.stride));
+    *a.pad_begin = (full - out) / 2;
+    *a.pad_end = full - out - (full - out) / 2;
+  }
+  int64_t pads = checked_add(*a.pad_begin, *a.pad_end, site, "padding", "padding");
+  if (pads >= full)
+    fail(site, "padding",
+         fmt::format("expected padding {} below the unpadded output {} ((input {} - 1) x stride {} + dilated kernel {} + "
+                     "output padding {} = {}), got {} + {}",
+                     axis_name, axis_name, a.in, a.stride, effective, output_padding, full, *a.pad_begin, *a.pad_end));
+  return full - pads;
+}
+
+// The direct (scatter) form: every input pixel of every input channel meets the M/groups filters of its
+// group, kh x kw taps each. Its MACs are C_in x M/groups x kh x kw x H_in x W_in per image, the products a
+// framework computes (PyTorch's col2im form), not the zero-inserted stride-1 form (docs/model-spec.md).
+void infer_conv_transpose(Layer& l, bool same, const LayerSite& site) {
+  const Shape& in = l.input_shapes[0];
+  auto [h, w] = conv_axes(l, site);
+  int64_t out_h = transposed_output(h, l.output_padding_h, same, site, "height");
+  int64_t out_w = transposed_output(w, l.output_padding_w, same, site, "width");
+  l.output_shape = {l.out_channels, out_h, out_w};
+  int64_t per_input = checked_mul(checked_mul(l.out_channels / l.groups, l.kernel_h, site, "kernel", "weight count"),
+                                  l.kernel_w, site, "kernel", "weight count");
+  l.weight_count = checked_mul(in.c, per_input, site, "out_channels", "weight count");
+  l.bias_count = l.bias ? l.out_channels : 0;
+  l.macs = checked_mul(l.weight_count, checked_mul(in.h, in.w, site, "", "MAC count"), site, "", "MAC count");
 }
 
 void infer_pool(Layer& l, bool same, const LayerSite& site) {
@@ -223,6 +279,9 @@ void infer_layer(Layer& l, bool same_padding, const LayerSite& site) {
   switch (l.kind) {
     case LayerKind::conv2d:
       infer_conv(l, same_padding, site);
+      break;
+    case LayerKind::conv_transpose2d:
+      infer_conv_transpose(l, same_padding, site);
       break;
     case LayerKind::maxpool:
     case LayerKind::avgpool:

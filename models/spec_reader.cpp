@@ -92,7 +92,7 @@ class Reader : public JsonReader {
     if (!t) fail(path + ".type", fmt::format("expected a layer type ({}), got \"{}\"", layer_type_list(), type));
     l.kind = t->kind;
     l.activation = std::string(t->activation);
-    l.bias = l.kind == LayerKind::conv2d || l.kind == LayerKind::linear || l.kind == LayerKind::layernorm;  // as in PyTorch
+    l.bias = l.has_weights() || l.kind == LayerKind::layernorm;  // as in PyTorch
     check_keys(j, path, t->keys, fmt::format("a {} layer", type));
 
     for (const auto& [key, v] : j.items()) {
@@ -123,6 +123,8 @@ class Reader : public JsonReader {
         std::tie(l.dilation_h, l.dilation_w) = pair(v, at, 1, "dilation");
       } else if (key == "padding") {
         l.pads = padding(v, at, s.same_padding);
+      } else if (key == "output_padding") {
+        std::tie(l.output_padding_h, l.output_padding_w) = pair(v, at, 0, "output padding");
       } else if (key == "groups") {
         l.groups = positive(v, at);
       } else if (key == "bias") {

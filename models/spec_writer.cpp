@@ -38,7 +38,7 @@ json pads(const Pads& p) {
 
 json window(json j, const Layer& l) {
   j["kernel"] = pair(l.kernel_h, l.kernel_w);
-  if (l.kind == LayerKind::conv2d ? (l.stride_h != 1 || l.stride_w != 1)
+  if (l.has_weights() ? (l.stride_h != 1 || l.stride_w != 1)
                                   : (l.stride_h != l.kernel_h || l.stride_w != l.kernel_w))
     j["stride"] = pair(l.stride_h, l.stride_w);
   if (!(l.pads == Pads{})) j["padding"] = pads(l.pads);
@@ -58,6 +58,15 @@ json layer_json(const Layer& l, const std::string& default_input) {
       if (l.groups != 1) j["groups"] = l.groups;
       if (!l.bias) j["bias"] = false;
       if (l.const_params) j["params"] = l.const_params;
+      break;
+    case LayerKind::conv_transpose2d:
+      j["out_channels"] = l.out_channels;
+      j = window(j, l);
+      if (l.output_padding_h != 0 || l.output_padding_w != 0)
+        j["output_padding"] = pair(l.output_padding_h, l.output_padding_w);
+      if (l.dilation_h != 1 || l.dilation_w != 1) j["dilation"] = pair(l.dilation_h, l.dilation_w);
+      if (l.groups != 1) j["groups"] = l.groups;
+      if (!l.bias) j["bias"] = false;
       break;
     case LayerKind::linear:
       j["out_features"] = l.out_features;

@@ -38,7 +38,7 @@ void run_import(const ImportOptions& o) {
   files.commit();
   int64_t convs = 0, weights = 0;
   for (const auto& l : m.layers)
-    if (l.kind == models::LayerKind::conv2d || l.kind == models::LayerKind::linear) {
+    if (l.has_weights()) {
       ++convs;
       weights += l.weight_count;
     }

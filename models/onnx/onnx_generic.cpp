@@ -61,7 +61,6 @@ const std::map<std::string, std::string> kReduce = {
 // Operators with products (or control flow) that dkm does not model: carrying them as data movement
 // would hide their arithmetic, so each names the nearest supported alternative instead.
 const std::map<std::string, std::string> kUnsupported = {
-    {"ConvTranspose", "Resize followed by Conv"},
     {"ConvInteger", "Conv with float weights"},          {"QLinearConv", "Conv with float weights"},
     {"MatMulInteger", "MatMul with float weights"},      {"QLinearMatMul", "MatMul with float weights"},
     {"DeformConv", "Conv"},                              {"LSTM", "MatMul per time step (an unrolled graph)"},
@@ -88,9 +87,11 @@ void Importer::infer_shapes() {
   constexpr int64_t kMax = int64_t{1} << 32;
   for (const auto& n : graph_.node()) {
     node_ = &n;
-    // Refused before ONNX's inference runs on them: its ConvTranspose rule reads the weight's second
-    // dim without checking the rank (a SIGSEGV inside libonnx on a rank-1 weight; fuzz_onnx found it).
+    // Refused before ONNX's inference runs on them, as a ConvTranspose whose attributes do not fit: its
+    // ConvTranspose rule reads the weight's second dim without checking the rank (a SIGSEGV inside libonnx
+    // on a rank-1 weight; fuzz_onnx found it), so infer_from() also keeps one without a rank-4 weight out.
     refuse_unsupported(n.op_type());
+    if (n.op_type() == "ConvTranspose") check_conv_transpose_attributes();
     if (windowed.count(n.op_type()))
       for (const char* name : {"kernel_shape", "strides", "dilations", "pads", "group"}) {
         const auto* a = attr(name);
@@ -128,11 +129,19 @@ void Importer::infer_from(int first) {
   for (const auto& [name, c] : constants_) weight_dims.emplace(name, c.dims);
   for (int i = first; i < graph_.node_size(); ++i) {
     const onnx::NodeProto& n = graph_.node(i);
-    if (n.op_type() == "Conv" && n.input_size() >= 2 && !weight_dims.count(n.input(1))) continue;
+    const bool windowed = n.op_type() == "Conv" || n.op_type() == "ConvTranspose";
+    if (windowed && n.input_size() >= 2 && !weight_dims.count(n.input(1))) continue;
+    // ONNX's ConvTranspose rule reads the weight's second dim and multiplies it by the group (at most 2^32,
+    // checked above) in 64 bits, and indexes the kernel by the input's rank.
+    if (n.op_type() == "ConvTranspose") {
+      if (n.input_size() < 2) continue;
+      const std::vector<int64_t>& w = weight_dims.at(n.input(1));
+      if (w.size() != 4 || w[1] < 0 || w[1] > (int64_t{1} << 30)) continue;
+    }
     *g.add_node() = n;
   }
   for (auto& n : *g.mutable_node()) {
-    if (n.op_type() != "Conv" || n.input_size() < 2) continue;
+    if ((n.op_type() != "Conv" && n.op_type() != "ConvTranspose") || n.input_size() < 2) continue;
     if (std::any_of(n.attribute().begin(), n.attribute().end(), [](const auto& a) { return a.name() == "kernel_shape"; }))
       continue;
     auto w = weight_dims.find(n.input(1));

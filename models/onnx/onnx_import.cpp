@@ -367,6 +367,7 @@ void Importer::visit(const onnx::NodeProto& n) {
     return set_output(value_input(0));
   }
   if (op == "Conv") return conv();
+  if (op == "ConvTranspose") return conv_transpose();
   if (op == "Gemm") return gemm();
   if (op == "MatMul") return input_is_constant(1) ? matmul() : matmul_activations();
   if (op == "Einsum") return einsum();

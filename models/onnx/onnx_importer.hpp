@@ -100,6 +100,7 @@ class Importer {
   // onnx_layers.cpp
   std::string image_layer(const Value& x);  // x as an N,C,H,W layer (a rearrange when x's layout is not)
   void conv();
+  void emit_conv(Layer layer, const Window& window, const Value& x, const Constant& weight);  // Conv, ConvTranspose
   void gemm();
   void matmul();
   void pool(bool max, bool global);
@@ -114,6 +115,10 @@ class Importer {
   bool fold_bias(const Value& x, const Constant& c, const std::string& const_name);
   bool fold_scale(const Value& x, const Constant& c, const std::string& const_name, bool divide);
   void div();
+
+  // onnx_conv_transpose.cpp
+  void conv_transpose();
+  void check_conv_transpose_attributes() const;  // before ONNX's inference sees the node
 
   const onnx::ModelProto& proto_;
   const onnx::GraphProto& graph_;

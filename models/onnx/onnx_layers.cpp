@@ -90,17 +90,22 @@ void Importer::conv() {
     fail(fmt::format("expected attribute group dividing the input channels ({}) and the weight's output channels ({}), "
                      "with weight input channels x group = input channels, got group {} and weight input channels {}",
                      x.dims[1], w.dims[0], groups, w.dims[1]));
-  Window win = window(x, {w.dims[2], w.dims[3]});
   Layer l;
   l.kind = LayerKind::conv2d;
   l.out_channels = w.dims[0];
+  l.groups = groups;
+  emit_conv(std::move(l), window(x, {w.dims[2], w.dims[3]}), x, w);
+}
+
+// The sliding window, the bias (input 2, one value per output channel) and the weight of a Conv or
+// ConvTranspose layer, kept in ONNX's layout so that the exporter writes it back where it was.
+void Importer::emit_conv(Layer l, const Window& win, const Value& x, const Constant& w) {
   l.kernel_h = win.kh;
   l.kernel_w = win.kw;
   l.stride_h = win.sh;
   l.stride_w = win.sw;
   l.dilation_h = win.dh;
   l.dilation_w = win.dw;
-  l.groups = groups;
   l.pads = win.pads;
   l.bias = has_input(2);
   if (l.bias) {

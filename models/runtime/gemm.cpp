@@ -58,6 +58,37 @@ void conv2d(const models::Layer& l, const Activations& in, const Tensor& weight,
   });
 }
 
+// Gather form: each output value sums, in one fixed order (input channel, ky, kx), the taps whose scatter
+// position oy = iy * stride - pad + ky * dilation lands on it, so no thread count changes a result.
+void conv_transpose2d(const models::Layer& l, const Activations& in, const Tensor& weight, const Tensor* bias,
+                      Activations& out, int threads) {
+  const models::Shape is = in.shape, os = l.output_shape;
+  const int64_t groups = l.groups, cin_g = is.c / groups, cout_g = os.c / groups, kh = l.kernel_h, kw = l.kernel_w;
+  parallel_chunks(in.batch * os.c, threads, [&](int64_t task) {
+    const int64_t n = task / os.c, c = task % os.c, g = c / cout_g, m = c % cout_g;
+    float* dst = out.plane(n, c);
+    const float b = bias ? bias->values[c] : 0.0f;
+    for (int64_t oy = 0; oy < os.h; ++oy)
+      for (int64_t ox = 0; ox < os.w; ++ox) {
+        float sum = 0.0f;
+        for (int64_t ci = 0; ci < cin_g; ++ci) {
+          const float* src = in.plane(n, g * cin_g + ci);
+          const float* w = weight.values.data() + ((g * cin_g + ci) * cout_g + m) * kh * kw;  // [C_in, M/g, kH, kW]
+          for (int64_t ky = 0; ky < kh; ++ky) {
+            const int64_t ty = oy + l.pads.top - ky * l.dilation_h;
+            if (ty < 0 || ty % l.stride_h != 0 || ty / l.stride_h >= is.h) continue;
+            for (int64_t kx = 0; kx < kw; ++kx) {
+              const int64_t tx = ox + l.pads.left - kx * l.dilation_w;
+              if (tx < 0 || tx % l.stride_w != 0 || tx / l.stride_w >= is.w) continue;
+              sum += src[(ty / l.stride_h) * is.w + tx / l.stride_w] * w[ky * kw + kx];
+            }
+          }
+        }
+        dst[oy * os.w + ox] = sum + b;
+      }
+  });
+}
+
 void linear(const models::Layer& l, const Activations& in, const Tensor& weight, const Tensor* bias, Activations& out,
             int threads) {
   const int64_t features = in.shape.numel(), outs = l.out_features;

@@ -14,6 +14,9 @@ using kmeans::parallel_chunks;
 
 void conv2d(const models::Layer& l, const Activations& in, const Tensor& weight, const Tensor* bias, Activations& out,
             int threads);
+// PyTorch's ConvTranspose2d, weight [C_in, M/groups, kH, kW].
+void conv_transpose2d(const models::Layer& l, const Activations& in, const Tensor& weight, const Tensor* bias,
+                      Activations& out, int threads);
 void linear(const models::Layer& l, const Activations& in, const Tensor& weight, const Tensor* bias, Activations& out,
             int threads);
 void pool(const models::Layer& l, const Activations& in, Activations& out, int threads);

@@ -47,6 +47,10 @@ LayerWeights layer_weights(const Layer& l, const Weights& weights, const std::st
     const int64_t in_c = l.input_shapes[0].c;
     w.weight = &need(weights, l.name + ".weight", {l.out_channels, in_c / l.groups, l.kernel_h, l.kernel_w}, l, source);
     if (l.bias) w.bias = &need(weights, l.name + ".bias", {l.out_channels}, l, source);
+  } else if (l.kind == LayerKind::conv_transpose2d) {
+    const int64_t in_c = l.input_shapes[0].c;
+    w.weight = &need(weights, l.name + ".weight", {in_c, l.out_channels / l.groups, l.kernel_h, l.kernel_w}, l, source);
+    if (l.bias) w.bias = &need(weights, l.name + ".bias", {l.out_channels}, l, source);
   } else if (l.kind == LayerKind::linear) {
     w.weight = &need(weights, l.name + ".weight", {l.out_features, l.input_shapes[0].numel()}, l, source);
     if (l.bias) w.bias = &need(weights, l.name + ".bias", {l.out_features}, l, source);
@@ -63,7 +67,7 @@ LayerWeights layer_weights(const Layer& l, const Weights& weights, const std::st
 void check_kernel(const models::Model& model, const Layer& l) {
   bool ok = false;
   switch (l.kind) {
-    case LayerKind::conv2d: case LayerKind::maxpool: case LayerKind::avgpool:
+    case LayerKind::conv2d: case LayerKind::conv_transpose2d: case LayerKind::maxpool: case LayerKind::avgpool:
     case LayerKind::batchnorm: case LayerKind::add: case LayerKind::concat: case LayerKind::flatten:
     case LayerKind::dropout: case LayerKind::upsample:
       ok = true;
@@ -92,10 +96,11 @@ Activations run_layer(const Layer& l, const LayerWeights& w, const std::vector<c
   out.batch = in[0]->batch;
   out.shape = l.output_shape;
   out.flat = l.kind == LayerKind::flatten || l.kind == LayerKind::linear || in[0]->flat;
-  if (l.kind == LayerKind::conv2d) out.flat = false;
+  if (l.kind == LayerKind::conv2d || l.kind == LayerKind::conv_transpose2d) out.flat = false;
   out.values.resize(static_cast<size_t>(out.batch * out.shape.numel()));
   switch (l.kind) {
     case LayerKind::conv2d: detail::conv2d(l, *in[0], *w.weight, w.bias, out, threads); break;
+    case LayerKind::conv_transpose2d: detail::conv_transpose2d(l, *in[0], *w.weight, w.bias, out, threads); break;
     case LayerKind::linear: detail::linear(l, *in[0], *w.weight, w.bias, out, threads); break;
     case LayerKind::maxpool:
     case LayerKind::avgpool: detail::pool(l, *in[0], out, threads); break;

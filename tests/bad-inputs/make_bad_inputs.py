@@ -329,6 +329,20 @@ def main():
         field(1, 8) + field(7, field(1, up) + field(2, "g") + field(5, tensor("w", [16], [0.5] * 16)) +
                              field(11, value_info("x", [1, 4, 8, 8])) + field(12, value_info("y", [1, 4, 8, 8]))) +
         field(8, field(1, "") + field(2, 13)))
+    # ConvTranspose attributes, checked as strictly as Conv's (x [1, 2, 4, 4], weight [C_in 2, M/group 1, 3, 3]).
+    def convt_model(attrs, x=(1, 2, 4, 4), y=(1, 1, 6, 6)):
+        node = field(1, "x") + field(1, "w") + field(2, "y") + field(3, "up") + field(4, "ConvTranspose") + attrs
+        graph = field(1, node) + field(2, "g") + field(5, tensor("w", [2, 1, 3, 3], [0.5] * 18)) + \
+            field(11, value_info("x", list(x))) + field(12, value_info("y", list(y)))
+        return field(1, 8) + field(7, graph) + field(8, field(1, "") + field(2, 13))
+    put("onnx-convtranspose-zero-stride.onnx", convt_model(ints_attr("strides", [0, 1])))
+    put("onnx-convtranspose-negative-output-padding.onnx", convt_model(ints_attr("output_padding", [2**64 - 1, 0])))
+    put("onnx-convtranspose-output-padding-too-big.onnx",
+        convt_model(ints_attr("strides", [2, 2]) + ints_attr("output_padding", [2, 2]), y=(1, 1, 11, 11)))
+    put("onnx-convtranspose-group-not-dividing.onnx",
+        convt_model(field(5, field(1, "group") + field(3, 3) + field(20, 2)), y=(1, 3, 6, 6)))
+    put("onnx-convtranspose-huge-output-shape.onnx", convt_model(ints_attr("output_shape", [2**40, 6])))
+    put("onnx-convtranspose-output-shape-too-big.onnx", convt_model(ints_attr("output_shape", [20, 20]), y=(1, 1, 20, 20)))
 
     # --- dkm run / calibrate / evaluate on tiny-model.json (input 1x6x6, conv1 2x1x3x3, fc 3x32) ---
     fc = npy(shape=(3, 32), data=struct.pack("<96f", *[0.001 * i for i in range(96)]))

@@ -32,8 +32,8 @@ std::string layer_error(const std::string& layers) { return error_of(spec(layers
 
 TEST_CASE("bad spec: unknown layer type, keys and typos") {
   CHECK(layer_error(R"({"name": "a", "type": "relu"}, {"name": "b", "type": "conv3d"})") ==
-        "bad.json: layers[1].type: expected a layer type (conv2d, linear, maxpool, avgpool, batchnorm, activation, add, "
-        "concat, flatten, dropout, upsample, matmul, elementwise, layernorm, reduce, rearrange, relu, relu6, sigmoid, "
+        "bad.json: layers[1].type: expected a layer type (conv2d, conv_transpose2d, linear, maxpool, avgpool, batchnorm, "
+        "activation, add, concat, flatten, dropout, upsample, matmul, elementwise, layernorm, reduce, rearrange, relu, relu6, sigmoid, "
         "hardswish, hardsigmoid, tanh, leaky_relu, elu, gelu, "
         "silu, softmax), got \"conv3d\"");
   CHECK(layer_error(R"({"name": "a", "type": "conv2d", "out_channels": 4, "kernal": 3})") ==

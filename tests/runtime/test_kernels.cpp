@@ -36,6 +36,9 @@ Weights random_weights(const Model& m, std::mt19937& rng) {
     if (l.kind == dkm::models::LayerKind::conv2d) {
       w[l.name + ".weight"] = random_tensor({l.out_channels, l.input_shapes[0].c / l.groups, l.kernel_h, l.kernel_w}, rng);
       if (l.bias) w[l.name + ".bias"] = random_tensor({l.out_channels}, rng);
+    } else if (l.kind == dkm::models::LayerKind::conv_transpose2d) {
+      w[l.name + ".weight"] = random_tensor({l.input_shapes[0].c, l.out_channels / l.groups, l.kernel_h, l.kernel_w}, rng);
+      if (l.bias) w[l.name + ".bias"] = random_tensor({l.out_channels}, rng);
     } else if (l.kind == dkm::models::LayerKind::linear) {
       w[l.name + ".weight"] = random_tensor({l.out_features, l.input_shapes[0].numel()}, rng);
       if (l.bias) w[l.name + ".bias"] = random_tensor({l.out_features}, rng);
@@ -80,6 +83,34 @@ std::vector<double> reference_conv(const dkm::models::Layer& l, const Activation
   return out;
 }
 
+// The scatter definition of a transposed convolution (PyTorch's ConvTranspose2d), in double: every input
+// pixel adds its products with the weights [C_in, M/g, kH, kW] at oy = iy * stride - pad + ky * dilation.
+std::vector<double> reference_conv_transpose(const dkm::models::Layer& l, const Activations& in, const Tensor& w,
+                                             const Tensor* b) {
+  const auto is = in.shape, os = l.output_shape;
+  const int64_t cin_g = is.c / l.groups, cout_g = os.c / l.groups;
+  std::vector<double> out(static_cast<size_t>(in.batch * os.numel()));
+  for (int64_t n = 0; n < in.batch; ++n) {
+    for (int64_t oc = 0; oc < os.c; ++oc)
+      for (int64_t p = 0; p < os.h * os.w; ++p) out[(n * os.c + oc) * os.h * os.w + p] = b ? b->values[oc] : 0.0;
+    for (int64_t ci = 0; ci < is.c; ++ci)
+      for (int64_t iy = 0; iy < is.h; ++iy)
+        for (int64_t ix = 0; ix < is.w; ++ix)
+          for (int64_t m = 0; m < cout_g; ++m)
+            for (int64_t ky = 0; ky < l.kernel_h; ++ky)
+              for (int64_t kx = 0; kx < l.kernel_w; ++kx) {
+                const int64_t oy = iy * l.stride_h - l.pads.top + ky * l.dilation_h;
+                const int64_t ox = ix * l.stride_w - l.pads.left + kx * l.dilation_w;
+                if (oy < 0 || oy >= os.h || ox < 0 || ox >= os.w) continue;
+                const int64_t oc = (ci / cin_g) * cout_g + m;
+                out[((n * os.c + oc) * os.h + oy) * os.w + ox] +=
+                    static_cast<double>(w.values[((ci * cout_g + m) * l.kernel_h + ky) * l.kernel_w + kx]) *
+                    in.plane(n, ci)[iy * is.w + ix];
+              }
+  }
+  return out;
+}
+
 double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
   REQUIRE(a.size() == b.size());
   double m = 0;
@@ -107,6 +138,30 @@ TEST_CASE("runtime: conv2d with groups, dilation, stride and asymmetric pads equ
   const auto& dw = m.layers[1];
   Activations mid = out.at("c");
   CHECK(max_abs_diff(out.at("dw").values, reference_conv(dw, mid, w.at("dw.weight"), nullptr)) < 1e-5);
+}
+
+TEST_CASE("runtime: conv_transpose2d with groups, dilation, stride, pads and output padding equals the scatter sum") {
+  std::mt19937 rng(5);
+  Model m = spec("[4, 6, 7]",
+                 R"({"name": "up", "type": "conv_transpose2d", "out_channels": 6, "kernel": [3, 2], "stride": [2, 3],
+                     "dilation": [2, 1], "padding": [1, 0, 2, 1], "output_padding": [1, 2], "groups": 2},
+                    {"name": "same", "type": "conv_transpose2d", "out_channels": 3, "kernel": 4, "stride": 2,
+                     "padding": "same", "bias": false})");
+  Weights w = random_weights(m, rng);
+  Activations in = random_input(m, 2, rng);
+  dkm::runtime::RunOptions o;
+  o.keep = {"up"};
+  auto out = dkm::runtime::run(m, w, in, o);
+  const auto& up = m.layers[0];
+  CHECK(max_abs_diff(out.at("up").values, reference_conv_transpose(up, in, w.at("up.weight"), &w.at("up.bias"))) < 1e-5);
+  const auto& same = m.layers[1];
+  Activations mid = out.at("up");
+  CHECK(max_abs_diff(out.at("same").values, reference_conv_transpose(same, mid, w.at("same.weight"), nullptr)) < 1e-5);
+  // One fixed order of sums per output value: any thread count gives the same bits.
+  o.threads = 1;
+  auto one = dkm::runtime::run(m, w, in, o);
+  o.threads = 3;
+  CHECK(dkm::runtime::run(m, w, in, o).at("same").values == one.at("same").values);
 }
 
 TEST_CASE("runtime: linear, pooling (ceil mode, padding, global), batchnorm, upsample, concat and add") {

@@ -13,6 +13,10 @@ every ratio is taken within one repetition; the table gives the median over repe
 Lloyd against scikit-learn's greedy k-means++ (docs/kmeans.md). --seedings runs dkm alone, both seedings
 alternating on the same data and seeds: wall time, of it seeding, and the inertia after Lloyd.
 
+--lloyd OTHER_DKM isolates Lloyd: dkm alone against another dkm build (e.g. main's), alternating on the
+same data and seed, each run with --tol 0 (exactly 100 iterations) and with --max-iter 0; the Lloyd time
+is the difference, and the two builds' outputs must be byte-identical (the script stops otherwise).
+
 Needs Debian's python3-numpy and python3-sklearn (tools/deps.sh test).
 """
 import argparse
@@ -44,8 +48,8 @@ def inertia_of(x, centers, labels):
     return total
 
 
-def run_dkm(dkm, x_path, k, iters, threads, seed, out, init):
-    cmd = [dkm, "kmeans", x_path, "--k", str(k), "--init", init, "--max-iter", str(iters), "--tol", "1e-4",
+def run_dkm(dkm, x_path, k, iters, threads, seed, out, init, tol="1e-4"):
+    cmd = [dkm, "kmeans", x_path, "--k", str(k), "--init", init, "--max-iter", str(iters), "--tol", tol,
            "--threads", str(threads), "--seed", str(seed), "-o", out]
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -100,6 +104,30 @@ def compare_seedings(args, cases):
               flush=True)
 
 
+def compare_lloyd(args, cases):
+    """Lloyd alone, this dkm against another build: 100 iterations (--tol 0) minus the seeding (--max-iter
+    0), medians over the repetitions; the outputs of the two builds must be byte-identical."""
+    print(f"other build: {args.lloyd}")
+    print()
+    print("| N | d | K | Lloyd, other build [s] | Lloyd, this build [s] | other / this | outputs |")
+    print("|---|---|---|---|---|---|---|")
+    for n, d, k, x, xp, out in case_files(cases):
+        lloyd = {"other": [], "this": []}
+        outputs = {}
+        for rep in range(args.repeat):
+            for name, binary in (("other", args.lloyd), ("this", args.dkm)):
+                full = run_dkm(binary, xp, k, 100, args.threads, 0, out, args.init, tol="0")
+                with open(out, "rb") as f:
+                    outputs[name] = f.read()
+                seeding = run_dkm(binary, xp, k, 0, args.threads, 0, out, args.init, tol="0")
+                lloyd[name].append(full["wall"] - seeding["wall"])
+                print(f"  run {rep} {name}: {full['wall']:.3f} s, seeding {seeding['wall']:.3f} s", file=sys.stderr)
+            if outputs["other"] != outputs["this"]:
+                sys.exit(f"{n} x {d}, K = {k}: the two builds' outputs differ")
+        other, this = statistics.median(lloyd["other"]), statistics.median(lloyd["this"])
+        print(f"| {n:,} | {d} | {k} | {other:.3f} | {this:.3f} | {other / this:.2f} | identical |", flush=True)
+
+
 def main():
     global np
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,6 +137,7 @@ def main():
     ap.add_argument("--cases", default="all", help="all, or indices into the case list, e.g. 0,2")
     ap.add_argument("--init", default="k-means++", help="dkm's seeding: k-means++ or afk-mc2")
     ap.add_argument("--seedings", action="store_true", help="dkm alone: k-means++ against afk-mc2")
+    ap.add_argument("--lloyd", metavar="OTHER_DKM", help="dkm alone: Lloyd's time against another dkm build")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -122,6 +151,9 @@ def main():
     print()
     if args.seedings:
         compare_seedings(args, cases)
+        return
+    if args.lloyd:
+        compare_lloyd(args, cases)
         return
     print("| N | d | K | scikit-learn [s] | of it seeding [s] | dkm [s] | of it seeding [s] | scikit-learn / dkm "
           "| iterations sklearn / dkm | inertia dkm / sklearn |")
