@@ -114,6 +114,37 @@ void Importer::infer_shapes() {
 // activations' dims, and the constants dkm evaluated (shape arithmetic ONNX's data propagation does not
 // follow, such as the pads PyTorch computes for a window partition) as initializers. Run again where a node's
 // output shape is missing.
+namespace {
+
+// Nodes ONNX's own inference rules mishandle; dkm computes their shapes itself (window(), conv_transpose())
+// and infers the rest of the graph again from their outputs.
+bool kept_out_of_onnx_inference(const onnx::NodeProto& n, const std::map<std::string, std::vector<int64_t>>& weight_dims) {
+  const std::string& op = n.op_type();
+  const bool conv = op == "Conv" || op == "ConvTranspose";
+  if (conv && n.input_size() >= 2 && !weight_dims.count(n.input(1))) return true;
+  // ONNX's ConvTranspose rule reads the weight's second dim and multiplies it by the group (at most 2^32,
+  // checked above) in 64 bits, and indexes the kernel by the input's rank.
+  if (op == "ConvTranspose") {
+    if (n.input_size() < 2) return true;
+    const std::vector<int64_t>& w = weight_dims.at(n.input(1));
+    if (w.size() != 4 || w[1] < 0 || w[1] > (int64_t{1} << 30)) return true;
+  }
+  // ONNX's rule for Conv and pooling with an auto_pad other than VALID and no pads finds each axis' residual
+  // by subtracting the stride in a loop, input size / stride times: hours on a 2^40-wide input (fuzz_onnx).
+  if (op == "Conv" || op == "MaxPool" || op == "AveragePool") {
+    bool auto_pad = false, pads = false, strided = false;
+    for (const auto& a : n.attribute()) {
+      auto_pad |= a.name() == "auto_pad" && a.s() != "VALID";
+      pads |= a.name() == "pads";
+      if (a.name() == "strides") strided |= std::any_of(a.ints().begin(), a.ints().end(), [](int64_t v) { return v > 1; });
+    }
+    if (auto_pad && !pads && strided) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void Importer::infer_from(int first) {
   onnx::ModelProto copy;
   copy.set_ir_version(proto_.ir_version());
@@ -122,24 +153,13 @@ void Importer::infer_from(int first) {
   // ONNX's Conv rule takes a missing kernel_shape from the weight's dims and then indexes the input's
   // dims and the dilations by it without comparing the ranks (a SIGSEGV inside libonnx on a rank-3 input
   // with a rank-4 weight; fuzz_onnx found it). With kernel_shape set from the weight, its own rank check
-  // runs first. A Conv whose weight has no dims yet (computed by the graph) stays out of this pass; the
-  // import refuses it, or infers it again once the weight is a known constant.
+  // runs first. A Conv whose weight has no dims yet (computed by the graph) stays out of this pass
+  // (kept_out_of_onnx_inference); the import refuses it, or infers it again once the weight is known.
   std::map<std::string, std::vector<int64_t>> weight_dims;
   for (const auto& t : graph_.initializer()) weight_dims[t.name()].assign(t.dims().begin(), t.dims().end());
   for (const auto& [name, c] : constants_) weight_dims.emplace(name, c.dims);
-  for (int i = first; i < graph_.node_size(); ++i) {
-    const onnx::NodeProto& n = graph_.node(i);
-    const bool windowed = n.op_type() == "Conv" || n.op_type() == "ConvTranspose";
-    if (windowed && n.input_size() >= 2 && !weight_dims.count(n.input(1))) continue;
-    // ONNX's ConvTranspose rule reads the weight's second dim and multiplies it by the group (at most 2^32,
-    // checked above) in 64 bits, and indexes the kernel by the input's rank.
-    if (n.op_type() == "ConvTranspose") {
-      if (n.input_size() < 2) continue;
-      const std::vector<int64_t>& w = weight_dims.at(n.input(1));
-      if (w.size() != 4 || w[1] < 0 || w[1] > (int64_t{1} << 30)) continue;
-    }
-    *g.add_node() = n;
-  }
+  for (int i = first; i < graph_.node_size(); ++i)
+    if (!kept_out_of_onnx_inference(graph_.node(i), weight_dims)) *g.add_node() = graph_.node(i);
   for (auto& n : *g.mutable_node()) {
     if ((n.op_type() != "Conv" && n.op_type() != "ConvTranspose") || n.input_size() < 2) continue;
     if (std::any_of(n.attribute().begin(), n.attribute().end(), [](const auto& a) { return a.name() == "kernel_shape"; }))

@@ -116,6 +116,27 @@ TEST_CASE("onnx: grouped, depthwise and dilated convolutions with asymmetric and
   }
 }
 
+TEST_CASE("onnx: automatic padding on a very wide input imports at once, the shapes after it from ONNX's inference") {
+  // ONNX's own Conv/pool rule finds the SAME padding by subtracting the stride input-size / stride times (a
+  // 2^37-step loop here; fuzz_onnx found the hang): dkm sizes such a node itself and infers on from its output.
+  const int64_t wide = int64_t{1} << 38;
+  OnnxGraph g;
+  g.input("x", {1, 1, 2, wide});
+  auto& p = g.node("MaxPool", {"x"}, {"p"}, "pool");
+  OnnxGraph::ints(p, "kernel_shape", {2, 2});
+  OnnxGraph::ints(p, "strides", {2, 2});
+  OnnxGraph::text(p, "auto_pad", "SAME_UPPER");
+  g.node("Relu", {"p"}, {"r"}, "relu");
+  g.output("r");
+  const Model m = load(g);
+  const Layer* pool = m.find("pool");
+  REQUIRE(pool);
+  CHECK(pool->output_shape == Shape{1, 1, wide / 2});
+  const Layer* relu = m.find("relu");
+  REQUIRE(relu);
+  CHECK(relu->output_shape == Shape{1, 1, wide / 2});
+}
+
 TEST_CASE("onnx: an NHWC input behind a Transpose, and symbolic dimensions need --input-shape") {
   OnnxGraph g;
   g.input("x", {0, 0, 0, 3});
