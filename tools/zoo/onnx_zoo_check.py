@@ -19,7 +19,8 @@ NAME.torch.json records:
   macs    multiply-accumulates of conv, linear and matmul for one image, counted by a function-level hook
           (torch.overrides.TorchFunctionMode): module forward hooks alone miss the F.linear and torch.matmul
           calls inside attention blocks (torchvision's swin and MultiheadAttention).
-`check` runs `dkm info --json` on each file and requires: params equal and MACs equal. The shapes need no
+`check` runs `dkm info --json` on each file and requires: params equal and MACs equal; then `dkm estimate`
+(default profile, mapper on) must price every layer with a finite, positive energy. The shapes need no
 second check here: the importer itself compares every activation it computes with ONNX's own shape
 inference and refuses the file on any difference (docs/onnx.md), so a model that imports has them equal.
 Each checked model's row is kept as NAME.dkm.json, so `--table` lists every model checked into DIR so far.
@@ -31,6 +32,7 @@ listed with the reason and are not failures. Needs python3-torch, python3-torchv
 import argparse
 import contextlib
 import json
+import math
 import os
 import pathlib
 import subprocess
@@ -165,6 +167,23 @@ def export(names, out):
         print(f"{name}: {facts['status']} ({facts['export_s']} s)", flush=True)
 
 
+def estimate_problems(dkm, path):
+    """`dkm estimate` on the imported model (default profile, the mapper on): exit 0, and every layer and
+    elementwise layer priced with a finite, positive energy."""
+    run = subprocess.run([dkm, "estimate", str(path), "--json", "-"], capture_output=True, text=True)
+    if run.returncode != 0:
+        return ["estimate: " + (run.stderr.strip().splitlines() or ["exit %d" % run.returncode])[-1][:200]]
+    report = json.loads(run.stdout)
+    problems = []
+    unit = report["energy_unit"]
+    for layer in report["layers"] + report["elementwise_layers"]:
+        keys = [f"hierarchy_energy_{unit}"] if "macs" in layer else [f"ops_energy_{unit}", f"traffic_energy_{unit}"]
+        energy = sum(layer[k] for k in keys) if all(isinstance(layer.get(k), (int, float)) for k in keys) else None
+        if energy is None or not math.isfinite(energy) or energy <= 0:
+            problems.append(f"estimate: layer {layer.get('layer')} priced at {energy}")
+    return problems[:3]
+
+
 def check(names, out, dkm):
     failures = 0
     for name in names:
@@ -187,6 +206,7 @@ def check(names, out, dkm):
                     problems.append(f"params {t['params']} != PyTorch {facts['params']}")
                 if t["macs"] != facts["macs"]:
                     problems.append(f"MACs {t['macs']} != PyTorch {facts['macs']}")
+                problems += estimate_problems(dkm, path)
                 row["status"] = "ok" if not problems else "FAIL: " + "; ".join(problems)
             failures += row["status"] != "ok"
         (out / f"{name}.dkm.json").write_text(json.dumps(row, indent=1) + "\n")
