@@ -433,7 +433,7 @@ std::string Importer::flat_layer(const Value& v, const std::string& suffix) {
 
 void Importer::reshape_to(const Value& v, std::vector<int64_t> dims) {
   if (dims == v.dims) return set_output(v);
-  if (dims.empty() || dims[0] != v.dims[0])
+  if (dims.empty() || v.dims.empty() || dims[0] != v.dims[0])
     return generic();  // across the batch axis (attention heads): data movement
   if (element_count(dims) != element_count(v.dims))
     fail(fmt::format("expected {} elements after the reshape, got [{}]", element_count(v.dims), fmt::join(dims, ",")));

@@ -137,6 +137,20 @@ TEST_CASE("onnx: automatic padding on a very wide input imports at once, the sha
   CHECK(relu->output_shape == Shape{1, 1, wide / 2});
 }
 
+TEST_CASE("onnx: a scalar activation reshaped to rank 3 is data movement (it once read the scalar's missing batch axis)") {
+  OnnxGraph g;
+  g.input("x", {1, 4, 8, 8});
+  auto& mean = g.node("ReduceMean", {"x"}, {"y"}, "mean");
+  OnnxGraph::integer(mean, "keepdims", 0);
+  g.init_ints("s", {1, 1, 1});
+  g.node("Reshape", {"y", "s"}, {"r"}, "reshape");
+  g.output("r");
+  const Model m = load(g);
+  const Layer* r = m.find("reshape");
+  REQUIRE(r);
+  CHECK(r->macs == 0);
+}
+
 TEST_CASE("onnx: an NHWC input behind a Transpose, and symbolic dimensions need --input-shape") {
   OnnxGraph g;
   g.input("x", {0, 0, 0, 3});
