@@ -122,6 +122,10 @@ bool kept_out_of_onnx_inference(const onnx::NodeProto& n, const std::map<std::st
   const std::string& op = n.op_type();
   const bool conv = op == "Conv" || op == "ConvTranspose";
   if (conv && n.input_size() >= 2 && !weight_dims.count(n.input(1))) return true;
+  // Without kernel_shape, ONNX's Conv rule takes the kernel from the weight's dims after the second and
+  // indexes it by the input's rank: a weight of rank 2 or less gives it none (SIGSEGV inside libonnx,
+  // fuzz_onnx). dkm's convolutions are 2-D (rank-4 weights); conv() refuses any other weight.
+  if (op == "Conv" && n.input_size() >= 2 && weight_dims.at(n.input(1)).size() != 4) return true;
   // ONNX's ConvTranspose rule reads the weight's second dim and multiplies it by the group (at most 2^32,
   // checked above) in 64 bits, and indexes the kernel by the input's rank.
   if (op == "ConvTranspose") {

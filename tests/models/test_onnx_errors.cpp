@@ -7,6 +7,9 @@
 #ifdef DKM_HAVE_ONNX
 #include <fstream>
 
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
 #include "tests/models/test_onnx_graph.hpp"
 
 using namespace dkm::models;
@@ -163,6 +166,18 @@ TEST_CASE("onnx: truncated, garbage, empty and inconsistent files") {
   OnnxGraph::ints(*wrong_kernel.graph->mutable_node(0), "kernel_shape", {5, 5});
   CHECK(error_of(wrong_kernel) == "m.onnx: node 0 'conv' (Conv): expected kernel_shape [3,3] as the weight says, "
                                   "got [5,5]");
+
+  // No kernel_shape and a weight of rank 1: ONNX's own Conv rule would index an empty kernel (fuzz_onnx,
+  // a SIGSEGV in libonnx); the import refuses the weight instead.
+  for (const std::vector<int64_t>& dims : {std::vector<int64_t>{54}, std::vector<int64_t>{6, 9}}) {
+    OnnxGraph flat_weight;
+    flat_weight.input("x", {1, 2, 6, 6});
+    flat_weight.init("w", dims, ramp(54));
+    flat_weight.node("Conv", {"x", "w"}, {"y"}, "conv");
+    flat_weight.output("y");
+    CHECK(error_of(flat_weight) == fmt::format("m.onnx: node 0 'conv' (Conv): expected a float weight of rank 4 (O, "
+                                               "I/group, kH, kW), none of them 0, got [{}]", fmt::join(dims, ",")));
+  }
 
   OnnxGraph too_big = one_conv();
   OnnxGraph::ints(*too_big.graph->mutable_node(0), "strides", {1, 1});
