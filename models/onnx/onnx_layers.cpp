@@ -407,6 +407,9 @@ void Importer::concat() {
   if (xs.empty()) fail("expected at least one operand computed from the input");
   const Value& first = *xs[0];
   if (axis < 0) axis += static_cast<int64_t>(first.dims.size());
+  if (axis < 0 || axis >= static_cast<int64_t>(first.dims.size()))
+    fail(fmt::format("expected a Concat axis within the rank of [{}], got {}", fmt::join(first.dims, ","),
+                     attr_int("axis", 1)));
   if (zero_channels) {
     if (xs.size() != 1 || axis != 1 || !is_nchw(first) || !unpadded(first))
       fail("expected zero channels appended to a single N,C,H,W activation");

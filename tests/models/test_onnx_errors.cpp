@@ -143,6 +143,17 @@ TEST_CASE("onnx: unsupported operators and non-constant weights are named") {
                                "channels, got group 2 and weight input channels 2");
 }
 
+TEST_CASE("onnx: a Concat of a scalar activation has no axis to join on (it once indexed the empty dims)") {
+  OnnxGraph g;
+  g.input("x", {1, 2, 6, 6});
+  auto& mean = g.node("ReduceMean", {"x"}, {"m"}, "mean");
+  OnnxGraph::integer(mean, "keepdims", 0);
+  auto& cat = g.node("Concat", {"m"}, {"y"}, "cat");
+  OnnxGraph::integer(cat, "axis", -1);
+  g.output("y");
+  CHECK(error_of(g) == "m.onnx: node 1 'cat' (Concat): expected a Concat axis within the rank of [], got -1");
+}
+
 TEST_CASE("onnx: truncated, garbage, empty and inconsistent files") {
   std::string good = one_conv().bytes();
   std::string cut = error_of_bytes(good.substr(0, good.size() - 20));
