@@ -47,7 +47,10 @@ void Importer::fold_constant_op() {
     const Constant& first = constant(input_name(0));
     for (int i = 0; i < n && arithmetic; ++i) {
       const Constant& c = constant(input_name(i));
-      arithmetic = node_->input_size() == n && c.is_int && c.numel() <= 64 && (c.numel() == 1 || c.dims == first.dims || first.numel() == 1);
+      // An empty operand broadcasts to an empty result (numpy's rule), which ONNX's inference sizes; only
+      // operands with values are evaluated here.
+      arithmetic = node_->input_size() == n && c.is_int && c.numel() >= 1 && c.numel() <= 64 &&
+                   (c.numel() == 1 || c.dims == first.dims || first.numel() == 1);
     }
     if (!arithmetic) return unknown_constants(sources);
   }

@@ -181,7 +181,22 @@ void Importer::infer_from(int first) {
            type == onnx::TensorProto::BFLOAT16;
   };
   std::set<std::string> defined;
+  auto add_input = [&](const std::string& name, const std::vector<int64_t>& dims, int type) {
+    if (!defined.insert(name).second) return;
+    onnx::ValueInfoProto* v = g.add_input();
+    v->set_name(name);
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(type);
+    for (int64_t d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  // ONNX's data propagation of Add, Sub, Mul and Div indexes an empty integer operand as if it held one
+  // value (a SIGSEGV inside libonnx; fuzz_onnx): an integer tensor without elements goes in without data.
+  auto no_elements = [](const auto& dims) { return std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d <= 0; }); };
   for (const auto& t : graph_.initializer()) {
+    if (!is_float(t.data_type()) && no_elements(t.dims())) {
+      add_input(t.name(), std::vector<int64_t>(t.dims().begin(), t.dims().end()), t.data_type());
+      continue;
+    }
     onnx::TensorProto* c = g.add_initializer();
     defined.insert(t.name());
     if (!is_float(t.data_type())) {
@@ -192,17 +207,9 @@ void Importer::infer_from(int first) {
     c->set_data_type(t.data_type());
     *c->mutable_dims() = t.dims();
   }
-  auto add_input = [&](const std::string& name, const std::vector<int64_t>& dims, int type) {
-    if (!defined.insert(name).second) return;
-    onnx::ValueInfoProto* v = g.add_input();
-    v->set_name(name);
-    auto* t = v->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(type);
-    for (int64_t d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
-  };
   for (const auto& [name, c] : constants_) {
     if (defined.count(name)) continue;
-    if (c.known && c.is_int && c.numel() <= 4096) {
+    if (c.known && c.is_int && c.numel() <= 4096 && !no_elements(c.dims)) {
       onnx::TensorProto* t = g.add_initializer();
       t->set_name(name);
       t->set_data_type(onnx::TensorProto::INT64);
@@ -214,7 +221,9 @@ void Importer::infer_from(int first) {
     }
   }
   for (const auto& [name, p] : tensor_protos_)
-    if (!defined.count(name)) {
+    if (!is_float(p->data_type()) && no_elements(p->dims())) {
+      add_input(name, std::vector<int64_t>(p->dims().begin(), p->dims().end()), p->data_type());
+    } else if (!defined.count(name)) {
       onnx::TensorProto* t = g.add_initializer();
       *t = *p;
       t->set_name(name);

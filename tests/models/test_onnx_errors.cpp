@@ -154,6 +154,24 @@ TEST_CASE("onnx: a Concat of a scalar activation has no axis to join on (it once
   CHECK(error_of(g) == "m.onnx: node 1 'cat' (Concat): expected a Concat axis within the rank of [], got -1");
 }
 
+TEST_CASE("onnx: shape arithmetic on an empty integer tensor is left to ONNX's inference (it once read a value of it)") {
+  // The Shape of a scalar is an empty vector; adding a one-element constant broadcasts to empty. Both dkm's
+  // constant folder and ONNX's data propagation once indexed the empty operand (fuzz_onnx).
+  OnnxGraph g;
+  g.input("x", {1, 2, 6, 6});
+  auto& mean = g.node("ReduceMean", {"x"}, {"m"}, "mean");
+  OnnxGraph::integer(mean, "keepdims", 0);
+  g.node("Shape", {"m"}, {"s"}, "shape");
+  g.init_ints("one", {1});
+  g.init_ints("empty", {});
+  g.node("Add", {"s", "one"}, {"t"}, "add");
+  g.node("Add", {"empty", "one"}, {"u"}, "add_empty");
+  g.node("Reshape", {"x", "t"}, {"y"}, "reshape");
+  g.output("y");
+  CHECK(error_of(g).find("m.onnx: node 4 'reshape' (Reshape): unsupported operator Reshape: ONNX shape inference gives "
+                         "no fixed shape for its output 'y'") == 0);
+}
+
 TEST_CASE("onnx: truncated, garbage, empty and inconsistent files") {
   std::string good = one_conv().bytes();
   std::string cut = error_of_bytes(good.substr(0, good.size() - 20));
