@@ -91,6 +91,11 @@ void Importer::infer_shapes() {
     // ConvTranspose rule reads the weight's second dim without checking the rank (a SIGSEGV inside libonnx
     // on a rank-1 weight; fuzz_onnx found it), so infer_from() also keeps one without a rank-4 weight out.
     refuse_unsupported(n.op_type());
+    // ONNX requires attribute names to be unique in a node; with a name repeated, dkm's checks and ONNX's
+    // rules could read different copies (a zero stride reached ONNX's Conv rule: SIGFPE, fuzz_onnx).
+    std::set<std::string> names;
+    for (const auto& a : n.attribute())
+      if (!names.insert(a.name()).second) fail(fmt::format("expected each attribute once, got '{}' more than once", a.name()));
     if (n.op_type() == "ConvTranspose") check_conv_transpose_attributes();
     if (windowed.count(n.op_type()))
       for (const char* name : {"kernel_shape", "strides", "dilations", "pads", "group"}) {

@@ -172,6 +172,17 @@ TEST_CASE("onnx: shape arithmetic on an empty integer tensor is left to ONNX's i
                          "no fixed shape for its output 'y'") == 0);
 }
 
+TEST_CASE("onnx: an attribute given twice in a node is refused before ONNX's inference reads either copy") {
+  OnnxGraph g = one_conv();
+  auto& conv = *g.graph->mutable_node(0);
+  auto* zero = conv.add_attribute();  // a typed-INT copy with no ints: ONNX's Conv rule divided by 0
+  zero->set_name("strides");
+  zero->set_type(onnx::AttributeProto::INT);
+  zero->set_i(0);
+  OnnxGraph::ints(conv, "strides", {1, 1});
+  CHECK(error_of(g) == "m.onnx: node 0 'conv' (Conv): expected each attribute once, got 'strides' more than once");
+}
+
 TEST_CASE("onnx: truncated, garbage, empty and inconsistent files") {
   std::string good = one_conv().bytes();
   std::string cut = error_of_bytes(good.substr(0, good.size() - 20));
