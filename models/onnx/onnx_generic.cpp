@@ -115,10 +115,6 @@ void Importer::infer_shapes() {
   infer_from(0);
 }
 
-// ONNX's inference on the nodes from `first` on, with what the import knows so far as their inputs: the
-// activations' dims, and the constants dkm evaluated (shape arithmetic ONNX's data propagation does not
-// follow, such as the pads PyTorch computes for a window partition) as initializers. Run again where a node's
-// output shape is missing.
 namespace {
 
 // Nodes ONNX's own inference rules mishandle; dkm computes their shapes itself (window(), conv_transpose())
@@ -154,6 +150,10 @@ bool kept_out_of_onnx_inference(const onnx::NodeProto& n, const std::map<std::st
 
 }  // namespace
 
+// ONNX's inference on the nodes from `first` on, with what the import knows so far as their inputs: the
+// activations' dims, and the constants dkm evaluated (shape arithmetic ONNX's data propagation does not
+// follow, such as the pads PyTorch computes for a window partition) as initializers. Run again where a node's
+// output shape is missing.
 void Importer::infer_from(int first) {
   onnx::ModelProto copy;
   copy.set_ir_version(proto_.ir_version());
