@@ -22,6 +22,15 @@ using dkm::test::run_dkm;
 using dkm::test::slurp;
 using dkm::test::TempDir;
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DKM_HAS_ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifndef DKM_HAS_ADDRESS_SANITIZER
+#define DKM_HAS_ADDRESS_SANITIZER 0
+#endif
+
 namespace {
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
@@ -45,7 +54,8 @@ void write_big_shards(const TempDir& dir, int layers, int channels) {
   for (int shard = 0; shard < 2; ++shard) {
     Safetensors file;
     for (int i = shard * layers / 2; i < (shard + 1) * layers / 2; ++i) {
-      Tensor t{{channels, channels, 1, 1}, std::vector<float>(size_t{channels} * channels)};
+      const int64_t c = channels;
+      Tensor t{{c, c, 1, 1}, std::vector<float>(static_cast<size_t>(c * c))};
       for (float& v : t.values) v = float((state = state * 1664525u + 1013904223u) >> 8) * 0x1p-24f - 0.5f;
       file.tensors["conv" + std::to_string(i) + ".weight"] = Array::from_tensor(t);
       map["conv" + std::to_string(i) + ".weight"] = "s" + std::to_string(shard) + ".safetensors";
@@ -140,6 +150,12 @@ TEST_CASE("dkm compress: a safetensors index is checked against its shards, and 
 }
 
 TEST_CASE("dkm compress holds one layer, not the model: peak memory under a limit smaller than the model") {
+#if defined(__SANITIZE_ADDRESS__) || DKM_HAS_ADDRESS_SANITIZER
+  // The sanitizer build's dkm keeps freed memory in AddressSanitizer's quarantine and maps shadow memory:
+  // its resident size says nothing about what dkm holds.
+  dkm::test::skip("resident memory is not measurable under AddressSanitizer");
+  return;
+#endif
   // 48 conv layers of 1024 x 1024 (4 MiB each as float32): 192 MiB of weights in two shards. The limit
   // is half of that: reading the whole model, or keeping every layer's labels, exceeds it.
   constexpr int kLayers = 48, kChannels = 1024;
