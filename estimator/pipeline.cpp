@@ -125,8 +125,17 @@ Estimated estimate_stage(const Loaded& l, const std::optional<kmeans::Compressed
 PipelineResult run_pipeline(const PipelineOptions& o) {
   PipelineResult r;
   r.loaded = load_stage(o);
+  if (o.check_loaded) o.check_loaded(r.loaded);
+  auto tell = [&](const std::string& stage) {
+    if (o.on_stage) o.on_stage(stage);
+  };
+  if (!r.loaded.container && !r.loaded.plan_source.empty() && !r.loaded.weights.empty() && o.run_kmeans)
+    tell(fmt::format("k-means of {}'s weights under plan {}", r.loaded.model.name, o.plan));
   r.compressed = compress_stage(r.loaded, o);
-  if (r.loaded.profile) r.estimated = estimate_stage(r.loaded, r.compressed, o);
+  if (r.loaded.profile) {
+    tell(fmt::format("the estimate of {} on {}", r.loaded.model.name, r.loaded.profile->name));
+    r.estimated = estimate_stage(r.loaded, r.compressed, o);
+  }
   return r;
 }
 

@@ -6,6 +6,7 @@
 //   compress_stage the planned layers weight-shared by k-means (or the container read by load_stage);
 //   estimate_stage both energy metrics, compressed and uncompressed, and the compression ratio.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,8 @@
 #include "models/weight_source.hpp"
 
 namespace dkm::estimator {
+
+struct Loaded;
 
 struct PipelineOptions {
   std::string model;                    // spec file, ONNX file or zoo name
@@ -44,6 +47,12 @@ struct PipelineOptions {
   // Mappings to evaluate instead of searching, "LAYER=FILE" (Timeloop's map.txt form); a bare FILE when
   // the model has one conv, linear or matmul layer. Needs `mapper`.
   std::vector<std::string> mappings;
+  // Told what each later stage does as it starts, once load_stage has read and checked every input (so a
+  // bad input still ends in one error line): a piped `dkm report` says so on standard error.
+  std::function<void(const std::string& stage)> on_stage;
+  // The caller's own checks of its options against what was loaded (e.g. a layer it names), run before
+  // any stage is announced; they throw as load_stage does.
+  std::function<void(const Loaded&)> check_loaded;
 };
 
 // Stage 1.

@@ -103,6 +103,8 @@ Run run_configuration(const RunOptions& o) {
   p.batch = o.batch;
   p.conv_bits = o.conv_bits;
   p.mapper = estimator::MapperOptions{estimator::Objective::energy};  // the mapping column of the report
+  p.on_stage = o.on_stage;
+  p.check_loaded = o.check_loaded;
   estimator::PipelineResult r = estimator::run_pipeline(p);
   Run run;
   run.options = o;
@@ -115,6 +117,29 @@ Run run_configuration(const RunOptions& o) {
   run.baseline = std::move(r.estimated->baseline);
   run.ratio = std::move(r.estimated->ratio);
   return run;
+}
+
+void check_filter_layer(const estimator::Loaded& l, const std::string& name) {
+  if (name.empty()) return;
+  bool shared = false;
+  if (l.container) {
+    for (const auto& c : l.container->layers) shared = shared || (c.name == name && c.weight_shape.size() == 4);
+  } else if (!l.weights.empty()) {
+    for (const auto& s : l.settings) shared = shared || (s.layer == name && s.compress && s.weight_shape.size() == 4);
+  }
+  if (!shared) throw UsageError(fmt::format("--filters {}: not a weight-shared conv layer of this plan", name));
+}
+
+const kmeans::CompressedLayer* filter_layer_of(const Run& run, const std::string& name) {
+  if (run.compressed)
+    for (const auto& l : run.compressed->layers) {
+      const bool named = !name.empty() && l.name == name;
+      const bool automatic = name.empty() && l.weight_shape.size() == 4 && l.weight_shape[2] * l.weight_shape[3] > 1 &&
+                             find_ratio(run, l.name) != nullptr;
+      if (named || automatic) return &l;
+    }
+  if (!name.empty()) throw UsageError(fmt::format("--filters {}: not a weight-shared conv layer of this plan", name));
+  return nullptr;
 }
 
 ReportInput report_input(const Run& run, const std::vector<double>& sweep_rates, const std::string& filter_layer,
@@ -197,32 +222,18 @@ ReportInput report_input(const Run& run, const std::vector<double>& sweep_rates,
     in.sweep = sw;
   }
 
-  if (run.compressed) {
-    const kmeans::CompressedLayer* pick = nullptr;
-    for (const auto& l : run.compressed->layers) {
-      const bool named = !filter_layer.empty() && l.name == filter_layer;
-      const bool automatic = filter_layer.empty() && l.weight_shape.size() == 4 && l.weight_shape[2] * l.weight_shape[3] > 1 &&
-                             find_ratio(run, l.name) != nullptr;
-      if (named || automatic) {
-        pick = &l;
-        break;
-      }
-    }
-    if (!filter_layer.empty() && !pick)
-      throw UsageError(fmt::format("--filters {}: not a weight-shared conv layer of this plan", filter_layer));
-    if (pick) {
-      const Weights shared = kmeans::decompress(kmeans::CompressedModel{run.compressed->model, false, 0, {*pick}});
-      const auto original = run.weights.find(pick->name + ".weight");
-      const auto after = shared.find(pick->name + ".weight");
-      if (original != run.weights.end() && after != shared.end()) {
-        ReportFilters f;
-        f.layer = pick->name;
-        f.shape = pick->weight_shape;
-        f.original = original->second.values;
-        f.compressed = after->second.values;
-        f.k = pick->k;
-        in.filters = std::move(f);
-      }
+  if (const kmeans::CompressedLayer* pick = filter_layer_of(run, filter_layer)) {  // non-null only for a compressed run
+    const Weights shared = kmeans::decompress(kmeans::CompressedModel{run.compressed->model, false, 0, {*pick}});
+    const auto original = run.weights.find(pick->name + ".weight");
+    const auto after = shared.find(pick->name + ".weight");
+    if (original != run.weights.end() && after != shared.end()) {
+      ReportFilters f;
+      f.layer = pick->name;
+      f.shape = pick->weight_shape;
+      f.original = original->second.values;
+      f.compressed = after->second.values;
+      f.k = pick->k;
+      in.filters = std::move(f);
     }
   }
 

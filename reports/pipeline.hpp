@@ -4,12 +4,14 @@
 // compressed and the uncompressed model, and the compression ratio counted three ways. Then the run
 // turned into the report's plain input (reports/html.hpp) or one row of a comparison (reports/compare.hpp).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "estimator/compression_ratio.hpp"
 #include "estimator/estimate.hpp"
+#include "estimator/pipeline.hpp"
 #include "kmeans/compressed.hpp"
 #include "kmeans/plan.hpp"
 #include "models/model.hpp"
@@ -28,6 +30,9 @@ struct RunOptions {
   int threads = 0;                     // k-means threads, 0 = all; results do not depend on it
   int64_t batch = 0;                   // 0 = the model's batch
   int conv_bits = 0;                   // 0 = the model's widths
+  // Told each stage after the inputs have loaded (estimator::PipelineOptions::on_stage).
+  std::function<void(const std::string& stage)> on_stage;
+  std::function<void(const estimator::Loaded&)> check_loaded;  // estimator::PipelineOptions::check_loaded
 };
 
 struct Run {
@@ -50,6 +55,15 @@ Run run_configuration(const RunOptions& options);
 // conv layer with a kernel larger than 1x1 (throws dkm::UsageError when the named layer is not one).
 ReportInput report_input(const Run& run, const std::vector<double>& sweep_rates, const std::string& filter_layer,
                          const std::string& generator);
+
+// The compressed layer whose filters the report draws: `name`, or "" for the first weight-shared conv
+// layer with a kernel larger than 1x1; nullptr when there is none. Throws dkm::UsageError when a named
+// layer is not a weight-shared conv layer of the run.
+const kmeans::CompressedLayer* filter_layer_of(const Run& run, const std::string& name);
+
+// Before the run: throws dkm::UsageError unless `name` ("" passes) will be a weight-shared conv layer, i.e. a
+// conv layer of the container read, or one the plan compresses when weights are given.
+void check_filter_layer(const estimator::Loaded& loaded, const std::string& name);
 
 // One comparison row for the run, labelled `name`.
 CompareRow compare_row(const Run& run, const std::string& name);

@@ -38,10 +38,16 @@ void run_report(ReportCliOptions o) {
   files.add("--output", o.output);
   files.add("--csv", o.csv);
   files.add("--json", o.json);
-  if (stderr_is_terminal()) fmt::print(stderr, "dkm report: running {} ...\n", o.run.plan.empty() ? "the estimate" : "k-means and the estimate");
+  // A report takes seconds to minutes: each stage is named on standard error, in pipes and logs too, but
+  // only once the inputs have loaded, so that a bad input still gives one error line and nothing else.
+  auto stage = [](const std::string& what) { fmt::print(stderr, "dkm report: {} ...\n", what); };
+  o.run.on_stage = stage;
+  o.run.check_loaded = [&](const estimator::Loaded& l) { reports::check_filter_layer(l, o.filters); };
   const reports::Run run = reports::run_configuration(o.run);
   const std::vector<double> rates = o.no_sweep ? std::vector<double>{} : o.rates.empty() ? reports::default_sweep_rates(run) : o.rates;
+  if (!rates.empty()) stage(fmt::format("the sweep over {} cluster rates (k-means and the estimate at each)", rates.size()));
   const reports::ReportInput input = reports::report_input(run, rates, o.filters, "dkm 0.1.0");
+  stage("rendering " + o.output);
   // Everything is rendered before any file is written: no partial output on error.
   const std::string html = reports::render_report(input);
   const reports::Table table = reports::report_layer_table(input);

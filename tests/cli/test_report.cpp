@@ -102,6 +102,13 @@ TEST_CASE("report: bad options and inputs exit 2 with one line and write nothing
   r = run_dkm("report wrn-16-4 --plan wrn-16-4-cr47 --random-weights 1 --no-sweep --filters fc -o '" + out + "'");
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("--filters fc") != std::string::npos);
+  CHECK(count(r.err, "\n") == 1);  // no stage line before the error
+  CHECK(!std::filesystem::exists(out));
+
+  // Without weights nothing is compressed, so no layer can have its filters drawn: said, not ignored.
+  r = run_dkm("report wrn-16-4 --plan wrn-16-4-cr47 --no-sweep --filters conv1 -o '" + out + "'");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--filters conv1") != std::string::npos);
   CHECK(!std::filesystem::exists(out));
 
   r = run_dkm("report wrn-16-4 --hw no-such-profile -o '" + out + "'");
@@ -121,6 +128,10 @@ TEST_CASE("report: without weights the plan's uniform-label bound is reported an
   CHECK(count(html, "<svg ") == 5);
   CHECK(html.find("No weights were given") != std::string::npos);
   CHECK(html.find("No sweep was run for this report.") != std::string::npos);
+  // Standard error is a pipe here: the stages are still named, after the inputs have loaded.
+  CHECK(r.err.find("dkm report: the estimate of wrn-16-4 on eyeriss-65nm ...\n") != std::string::npos);
+  CHECK(r.err.find("dkm report: rendering ") != std::string::npos);
+  CHECK(r.err.find("k-means") == std::string::npos);  // no weights: nothing to cluster
 }
 
 TEST_CASE("compare: plans side by side as table, CSV, JSON and HTML") {
